@@ -1,0 +1,416 @@
+//! Typed configuration from `config.toml`, with environment overrides and errors that name
+//! file, line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::scoring::classifier::Label;
+
+pub mod rules;
+
+pub const ENV_CONFIG: &str = "MODGATE_CONFIG";
+pub const ENV_BIND: &str = "MODGATE_BIND";
+pub const ENV_DATABASE: &str = "MODGATE_DATABASE";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub comments: CommentsConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub rules: rules::RulesSection,
+    /// Directory of the config file; relative paths inside the config resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Path of the file this was loaded from.
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: SocketAddr,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".parse().expect("valid default"),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: PathBuf::from("modgate.db"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommentsConfig {
+    /// Maximum body length in Unicode scalar values, after trimming.
+    pub max_chars: usize,
+    pub required_fields: Vec<String>,
+    /// Reader reports after which a published comment enters the `reported` queue.
+    pub reports_to_queue: u32,
+    /// Hide a comment from the public thread while it sits in the reported queue.
+    pub hide_reported: bool,
+    /// What happens to a banned author's new comments: `hold` or `reject`.
+    pub banned_authors: BannedAction,
+}
+
+impl Default for CommentsConfig {
+    fn default() -> Self {
+        CommentsConfig {
+            max_chars: 1500,
+            required_fields: vec!["article_id".into(), "author_name".into(), "body".into()],
+            reports_to_queue: 3,
+            hide_reported: false,
+            banned_authors: BannedAction::Hold,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BannedAction {
+    Hold,
+    Reject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `bilstm` (default, pure Rust).
+    pub backend: String,
+    /// Model directory, relative to the config file.
+    pub dir: PathBuf,
+    /// Dynamic batching: most texts per forward pass, and longest wait for a batch to fill.
+    pub batch_size: usize,
+    pub batch_wait_ms: u64,
+    /// Scoring budget per request; over it the comment is stored as pending/unscored.
+    pub timeout_ms: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            backend: "bilstm".into(),
+            dir: PathBuf::from("models/bilstm"),
+            batch_size: 32,
+            batch_wait_ms: 2,
+            timeout_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// Score at or above which the comment is held for review.
+    pub hold_at: Option<f32>,
+    /// Score at or above which the comment is removed.
+    pub remove_at: Option<f32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Per label (`toxic`, `severe_toxic`, `obscene`, `threat`, `insult`, `identity_hate`).
+    pub thresholds: BTreeMap<String, Threshold>,
+    pub identity: IdentityConfig,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        let mut thresholds = BTreeMap::new();
+        thresholds.insert(
+            "toxic".to_string(),
+            Threshold {
+                hold_at: Some(0.8),
+                remove_at: None,
+            },
+        );
+        PolicyConfig {
+            thresholds,
+            identity: IdentityConfig::default(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    pub fn threshold(&self, label: Label) -> Option<Threshold> {
+        self.thresholds.get(label.as_str()).copied()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Re-score model-only holds/removals with identity terms replaced by `placeholder`.
+    pub enabled: bool,
+    pub terms: Vec<String>,
+    pub placeholder: String,
+    /// When the identity term was the cause: `publish`, or `hold` with reason
+    /// `identity_term_sensitivity`.
+    pub on_sensitivity: SensitivityAction,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            enabled: true,
+            terms: Vec::new(),
+            placeholder: "person".into(),
+            on_sensitivity: SensitivityAction::Publish,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensitivityAction {
+    Publish,
+    Hold,
+}
+
+/// A configuration problem, located in a file where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line and column, when the problem has a place in the file.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.file.display(), l, c, self.message),
+            _ => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error at a byte offset of `source` (the text of `file`).
+    pub fn at_offset(file: &Path, source: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(source, offset);
+        ConfigError {
+            file: file.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+        }
+    }
+
+    pub fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> Self {
+        let message = err.message().to_string();
+        match err.span() {
+            Some(span) => ConfigError::at_offset(file, source, span.start, message),
+            None => ConfigError::whole_file(file, message),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..source.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+impl Config {
+    /// The config path: `--config` if given, else `MODGATE_CONFIG`, else `config.toml`.
+    pub fn resolve_path(cli: Option<&Path>) -> PathBuf {
+        if let Some(p) = cli {
+            return p.to_path_buf();
+        }
+        match std::env::var_os(ENV_CONFIG) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from("config.toml"),
+        }
+    }
+
+    /// Parse and validate a config file (and the rule files it includes), then apply
+    /// environment overrides.
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let mut config = Self::load_file(path)?;
+        config.apply_env().map_err(|e| vec![e])?;
+        Ok(config)
+    }
+
+    /// Parse and validate without environment overrides (used by `check-config`).
+    pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| vec![ConfigError::whole_file(path, format!("cannot read: {e}"))])?;
+        Self::parse(path, &source)
+    }
+
+    pub fn parse(path: &Path, source: &str) -> Result<Config, Vec<ConfigError>> {
+        let mut config: Config =
+            toml::from_str(source).map_err(|e| vec![ConfigError::from_toml(path, source, &e)])?;
+        config.source = path.to_path_buf();
+        config.base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut errors = config.validate(path, source);
+        errors.extend(config.rules.resolve(&config.base_dir));
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn validate(&self, path: &Path, source: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let locate = |needle: &str| -> ConfigError {
+            match source.find(needle) {
+                Some(off) => ConfigError::at_offset(path, source, off, String::new()),
+                None => ConfigError::whole_file(path, String::new()),
+            }
+        };
+        for (name, t) in &self.policy.thresholds {
+            if Label::parse(name).is_none() {
+                let mut e = locate(name);
+                e.message = format!(
+                    "policy.thresholds: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
+                );
+                errors.push(e);
+            }
+            for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
+                if let Some(v) = v {
+                    if !(0.0..=1.0).contains(&v) {
+                        let mut e = locate(name);
+                        e.message = format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
+                        errors.push(e);
+                    }
+                }
+            }
+            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at) {
+                if r < h {
+                    let mut e = locate(name);
+                    e.message = format!(
+                        "policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})"
+                    );
+                    errors.push(e);
+                }
+            }
+        }
+        if self.comments.max_chars == 0 {
+            let mut e = locate("max_chars");
+            e.message = "comments.max_chars must be at least 1".into();
+            errors.push(e);
+        }
+        const FIELDS: [&str; 5] = ["article_id", "parent_id", "author_name", "author_email", "body"];
+        for f in &self.comments.required_fields {
+            if !FIELDS.contains(&f.as_str()) {
+                let mut e = locate(f);
+                e.message = format!(
+                    "comments.required_fields: unknown field `{f}` (expected one of {})",
+                    FIELDS.join(", ")
+                );
+                errors.push(e);
+            }
+        }
+        if self.model.batch_size == 0 {
+            let mut e = locate("batch_size");
+            e.message = "model.batch_size must be at least 1".into();
+            errors.push(e);
+        }
+        errors
+    }
+
+    /// `MODGATE_BIND` and `MODGATE_DATABASE` override the file.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        if let Ok(bind) = std::env::var(ENV_BIND) {
+            if !bind.is_empty() {
+                self.server.bind = bind.parse().map_err(|e| {
+                    ConfigError::whole_file(
+                        Path::new(ENV_BIND),
+                        format!("`{bind}` is not an address like 127.0.0.1:8080: {e}"),
+                    )
+                })?;
+            }
+        }
+        if let Some(db) = std::env::var_os(ENV_DATABASE) {
+            if !db.is_empty() {
+                self.database.path = PathBuf::from(db);
+            }
+        }
+        Ok(())
+    }
+
+    /// A path from the config, resolved against the config file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        // The database path is taken relative to the working directory when it came from
+        // the environment, else relative to the config file.
+        if std::env::var_os(ENV_DATABASE).is_some_and(|v| !v.is_empty()) {
+            self.database.path.clone()
+        } else {
+            self.resolve(&self.database.path)
+        }
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        self.resolve(&self.model.dir)
+    }
+}

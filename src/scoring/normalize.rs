@@ -1,0 +1,1 @@
+//! Text normalisation before rule matching; each step is its own function.
