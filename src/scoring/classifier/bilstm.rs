@@ -1,1 +1,150 @@
-//! Keras BiLSTM from `toxic-comment-classifier` 0.3.0, converted by `models/fetch-models.sh`.
+//! Keras BiLSTM from `toxic-comment-classifier` 0.3.0 (Jigsaw 2018, MIT), converted by
+//! `models/fetch-models.sh`: Embedding(20000, 50) → Bidirectional(LSTM(50)) → global max
+//! pool → Dense(50, relu) → Dense(6, sigmoid). Pure Rust, CPU only.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::{Classifier, ClassifierError, Scores};
+
+mod forward;
+mod kernels;
+mod naive;
+mod tokenizer;
+mod weights;
+
+use forward::Network;
+use tokenizer::Tokenizer;
+use weights::Weights;
+
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const VOCAB_FILE: &str = "vocab.json";
+const MODEL_NAME: &str = "bilstm-jigsaw@0.3.0";
+/// Below this many texts per thread, splitting a batch costs more than it saves.
+const MIN_TEXTS_PER_THREAD: usize = 4;
+
+pub struct BiLstm {
+    tokenizer: Tokenizer,
+    weights: Weights,
+    network: Network,
+    model_id: String,
+    threads: usize,
+}
+
+impl BiLstm {
+    /// Loads `model.safetensors` and `vocab.json` from `dir`. Uses all available cores for
+    /// large batches; see [`BiLstm::with_threads`].
+    pub fn load(dir: &Path) -> Result<BiLstm, ClassifierError> {
+        if !dir.is_dir() {
+            return Err(ClassifierError::Load {
+                path: dir.display().to_string(),
+                message: "model directory not found; run models/fetch-models.sh to download \
+                          and convert the model"
+                    .into(),
+            });
+        }
+        let vocab_path = dir.join(VOCAB_FILE);
+        let model_path = dir.join(MODEL_FILE);
+        for path in [&vocab_path, &model_path] {
+            if !path.is_file() {
+                return Err(ClassifierError::Load {
+                    path: path.display().to_string(),
+                    message: "not found; run models/fetch-models.sh to download and convert \
+                              the model"
+                        .into(),
+                });
+            }
+        }
+        let tokenizer = Tokenizer::load(&vocab_path)?;
+        let bytes = std::fs::read(&model_path).map_err(|e| ClassifierError::Load {
+            path: model_path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let weights = Weights::parse(&model_path, &bytes, tokenizer.num_words())?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let network = Network::new(&weights, tokenizer.maxlen());
+        Ok(BiLstm {
+            tokenizer,
+            weights,
+            network,
+            model_id: format!("{MODEL_NAME}+{}", &digest[..12]),
+            threads: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        })
+    }
+
+    /// Most threads one `score_batch` call may use (at least 1).
+    pub fn with_threads(mut self, threads: usize) -> BiLstm {
+        self.threads = threads.max(1);
+        self
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The plain forward pass for one text: per-step matrix–vector products over all
+    /// padding steps, libm activations, no precomputed tables or caches. Slow; kept as the
+    /// in-crate reference for tests and the benchmark baseline.
+    pub fn score_reference(&self, text: &str) -> Scores {
+        let mut ids = Vec::new();
+        self.tokenizer.encode(text, &mut ids);
+        let mut padded = vec![0u32; self.tokenizer.maxlen() - ids.len()];
+        padded.extend_from_slice(&ids);
+        Scores(naive::forward(&self.weights, &padded))
+    }
+}
+
+impl Classifier for BiLstm {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+        let ids: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| {
+                let mut ids = Vec::new();
+                self.tokenizer.encode(t, &mut ids);
+                ids
+            })
+            .collect();
+        // Longest first, so sequences of similar length share steps (see forward.rs).
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+
+        let threads = self.threads.min(texts.len() / MIN_TEXTS_PER_THREAD).max(1);
+        // Dealing the sorted texts round-robin gives each thread the same mix of lengths,
+        // hence about the same work, and keeps each share sorted.
+        let shares: Vec<Vec<usize>> = (0..threads)
+            .map(|t| order.iter().copied().skip(t).step_by(threads).collect())
+            .collect();
+        let run = |share: &[usize]| {
+            let seqs: Vec<&[u32]> = share.iter().map(|&i| ids[i].as_slice()).collect();
+            self.network.run(&seqs)
+        };
+        let results: Vec<Vec<[f32; 6]>> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = shares[1..]
+                    .iter()
+                    .map(|share| s.spawn(|| run(share)))
+                    .collect();
+                let mut results = vec![run(&shares[0])];
+                for h in handles {
+                    results.push(h.join().map_err(|_| {
+                        ClassifierError::Inference("a scoring thread panicked".into())
+                    })?);
+                }
+                Ok::<_, ClassifierError>(results)
+            })?;
+
+        let mut scores = vec![Scores::default(); texts.len()];
+        for (share, result) in shares.iter().zip(results) {
+            for (&i, s) in share.iter().zip(result) {
+                scores[i] = Scores(s);
+            }
+        }
+        Ok(scores)
+    }
+}

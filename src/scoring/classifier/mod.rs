@@ -113,3 +113,16 @@ pub trait Classifier: Send + Sync {
     fn model_id(&self) -> &str;
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError>;
 }
+
+/// Loads the backend named by `config.model.backend` from `config.model_dir()`.
+pub fn load(
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn Classifier>, ClassifierError> {
+    match config.model.backend.as_str() {
+        "bilstm" => Ok(std::sync::Arc::new(bilstm::BiLstm::load(&config.model_dir())?)),
+        other => Err(ClassifierError::Load {
+            path: config.source.display().to_string(),
+            message: format!("model.backend: unknown backend `{other}` (expected `bilstm`)"),
+        }),
+    }
+}
