@@ -6,3 +6,4 @@
 pub mod config;
 pub mod scoring;
 pub mod cli;
+pub mod eval;
