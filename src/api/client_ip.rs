@@ -1,0 +1,37 @@
+//! The client IP: the socket peer, or a trusted proxy's header when configured.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
+use crate::app::AppState;
+
+/// `None` when unknown (e.g. a request driven without a socket in tests).
+pub struct ClientIp(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let live = app.live();
+        if let Some(header) = live.config.limits.trusted_proxy_header.as_deref() {
+            // X-Forwarded-For style: the left-most address is the original client.
+            if let Some(ip) = parts
+                .headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+            {
+                return Ok(ClientIp(Some(ip.to_string())));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(ClientIp(peer))
+    }
+}

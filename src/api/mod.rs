@@ -1,0 +1,79 @@
+//! HTTP routers and the middleware every request passes through.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::metrics::HttpLabels;
+
+pub mod auth;
+pub mod client_ip;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod limits;
+pub mod moderation;
+pub mod public;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The full application router.
+pub fn router(app: AppState) -> Router {
+    let limits = app.live().config.limits.clone();
+    Router::new()
+        .merge(public::router())
+        .merge(moderation::router())
+        .merge(health::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), record_metrics))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(app)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("route")
+}
+
+async fn record_metrics(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(req).await.into_response();
+    app.metrics.http(
+        HttpLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        },
+        started.elapsed(),
+    );
+    response
+}

@@ -1,0 +1,323 @@
+//! Moderators' JSON API: queues, decisions, author standing, the moderation log.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{Admin, Moderator};
+use super::error::{ApiError, ApiResult};
+use super::json::JsonBody;
+use crate::app::AppState;
+use crate::domain::moderation::{parse_note, parse_removal_reason, AuthorAction, DecisionAction};
+use crate::domain::FieldError;
+use crate::store::moderation::{self, Actor, DecisionError};
+use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
+use crate::store::{comments, moderators};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/moderation/queue", get(get_queue))
+        .route("/api/v1/moderation/counts", get(get_counts))
+        .route("/api/v1/moderation/comments/{id}", get(get_comment))
+        .route("/api/v1/moderation/comments/{id}/decision", post(post_decision))
+        .route("/api/v1/moderation/decisions", post(post_bulk_decisions))
+        .route("/api/v1/moderation/authors", post(post_author_standing))
+        .route("/api/v1/moderation/log", get(get_log))
+        .route("/api/v1/moderation/moderators", get(get_moderators))
+        .route("/api/v1/moderation/me", get(get_me))
+}
+
+pub fn actor(m: &moderators::Moderator) -> Actor {
+    Actor {
+        moderator_id: Some(m.id),
+        name: m.name.clone(),
+    }
+}
+
+fn bad_param(field: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field} {message}")).with_field(field)
+}
+
+#[derive(Deserialize)]
+pub struct QueueParams {
+    state: Option<String>,
+    article_id: Option<String>,
+    language: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl QueueParams {
+    pub fn parse(&self) -> ApiResult<QueueQuery> {
+        let state = match self.state.as_deref() {
+            None | Some("") => QueueState::Pending,
+            Some(s) => QueueState::parse(s)
+                .ok_or_else(|| bad_param("state", "must be pending, reported, removed or approved"))?,
+        };
+        let sort = match self.sort.as_deref() {
+            None | Some("") => Sort::Oldest,
+            Some(s) => Sort::parse(s).ok_or_else(|| bad_param("sort", "must be oldest, newest or score"))?,
+        };
+        let cursor = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad_param("cursor", "is not valid"))?),
+        };
+        let limit = match self.limit.as_deref() {
+            None | Some("") => 50,
+            Some(l) => l
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| bad_param("limit", "must be 1..=200"))?,
+        };
+        Ok(QueueQuery {
+            state,
+            article_id: self.article_id.clone().filter(|a| !a.is_empty()),
+            language: self.language.clone().filter(|l| !l.is_empty()),
+            sort,
+            cursor,
+            limit,
+        })
+    }
+}
+
+async fn get_queue(
+    State(app): State<AppState>,
+    _m: Moderator,
+    Query(params): Query<QueueParams>,
+) -> ApiResult<Json<queue::QueuePage>> {
+    let q = params.parse()?;
+    Ok(Json(queue::list(app.store.reader(), &q).await?))
+}
+
+#[derive(Deserialize)]
+struct CountParams {
+    article_id: Option<String>,
+}
+
+async fn get_counts(
+    State(app): State<AppState>,
+    _m: Moderator,
+    Query(p): Query<CountParams>,
+) -> ApiResult<Json<Value>> {
+    let counts = queue::counts(app.store.reader(), p.article_id.as_deref().filter(|a| !a.is_empty())).await?;
+    let map: serde_json::Map<String, Value> = counts
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+        .collect();
+    Ok(Json(Value::Object(map)))
+}
+
+fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::not_found("comment"))
+}
+
+async fn get_comment(
+    State(app): State<AppState>,
+    _m: Moderator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<queue::QueueItem>> {
+    let id = parse_id(&id)?;
+    let c = comments::get(app.store.reader(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("comment"))?;
+    Ok(Json(queue::item(app.store.reader(), c).await?))
+}
+
+/// A decision request body, parsed once.
+pub struct DecisionRequest {
+    pub action: DecisionAction,
+    pub reason: Option<&'static str>,
+    pub note: Option<String>,
+}
+
+fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, FieldError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(FieldError::new(field, "invalid_type", "must be a string")),
+    }
+}
+
+impl DecisionRequest {
+    pub fn parse(body: &Value) -> Result<DecisionRequest, FieldError> {
+        if !body.is_object() {
+            return Err(FieldError::new("body", "invalid_type", "must be a JSON object"));
+        }
+        let action = opt_str(body, "action")?
+            .ok_or_else(|| FieldError::new("action", "required", "is required"))
+            .and_then(DecisionAction::parse)?;
+        let reason = opt_str(body, "reason")?
+            .filter(|r| !r.is_empty())
+            .map(parse_removal_reason)
+            .transpose()?;
+        if action == DecisionAction::Remove && reason.is_none() {
+            return Err(FieldError::new("reason", "required", "is required to remove a comment"));
+        }
+        let note = parse_note(opt_str(body, "note")?)?;
+        Ok(DecisionRequest { action, reason, note })
+    }
+}
+
+pub fn decision_error(e: DecisionError) -> ApiError {
+    match e {
+        DecisionError::NotFound => ApiError::not_found("comment"),
+        e @ DecisionError::InvalidTransition { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
+        }
+        DecisionError::Db(e) => ApiError::internal(e),
+    }
+}
+
+async fn post_decision(
+    State(app): State<AppState>,
+    Moderator(m): Moderator,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<moderation::DecisionOutcome>> {
+    let id = parse_id(&id)?;
+    let req = DecisionRequest::parse(&body)?;
+    let outcome = app
+        .writer
+        .decide(vec![id], req.action, req.reason, req.note, actor(&m))
+        .await?
+        .pop()
+        .expect("one result per id")
+        .map_err(decision_error)?;
+    app.metrics.decision(req.action);
+    Ok(Json(outcome))
+}
+
+async fn post_bulk_decisions(
+    State(app): State<AppState>,
+    Moderator(m): Moderator,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let req = DecisionRequest::parse(&body)?;
+    let ids = match body.get("ids") {
+        Some(Value::Array(ids)) if !ids.is_empty() => ids,
+        Some(Value::Array(_)) => return Err(FieldError::new("ids", "empty", "must list at least one id").into()),
+        None | Some(Value::Null) => return Err(FieldError::new("ids", "required", "is required").into()),
+        Some(_) => return Err(FieldError::new("ids", "invalid_type", "must be an array of comment ids").into()),
+    };
+    let max = app.live().config.limits.max_bulk_ids;
+    if ids.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_ids",
+            format!("at most {max} ids per request (got {})", ids.len()),
+        )
+        .with_field("ids"));
+    }
+    let ids: Vec<i64> = ids
+        .iter()
+        .map(|v| v.as_i64().filter(|n| *n > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| FieldError::new("ids", "invalid", "must contain positive integer ids only"))?;
+    let results = app
+        .writer
+        .decide(ids.clone(), req.action, req.reason, req.note, actor(&m))
+        .await?;
+    let results: Vec<Value> = ids
+        .iter()
+        .zip(results)
+        .map(|(id, r)| match r {
+            Ok(o) => {
+                app.metrics.decision(req.action);
+                json!({"id": id, "ok": true, "old_status": o.old_status, "status": o.status})
+            }
+            Err(e) => {
+                let e = decision_error(e);
+                json!({"id": id, "ok": false, "error": {"code": e.code, "message": e.message}})
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+async fn post_author_standing(
+    State(app): State<AppState>,
+    Moderator(m): Moderator,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    if !body.is_object() {
+        return Err(FieldError::new("body", "invalid_type", "must be a JSON object").into());
+    }
+    let action = opt_str(&body, "action")?
+        .ok_or_else(|| FieldError::new("action", "required", "is required"))
+        .and_then(AuthorAction::parse)?;
+    // The author is named by key, or by one of their comments.
+    let key = match (opt_str(&body, "author_key")?, body.get("comment_id")) {
+        (Some(k), _) => k.to_string(),
+        (None, Some(id)) => {
+            let id = id
+                .as_i64()
+                .ok_or_else(|| FieldError::new("comment_id", "invalid_type", "must be an integer"))?;
+            comments::get(app.store.reader(), id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("comment").with_field("comment_id"))?
+                .author_key
+        }
+        (None, None) => {
+            return Err(FieldError::new("author_key", "required", "author_key or comment_id is required").into());
+        }
+    };
+    let reason = opt_str(&body, "reason")?.map(str::to_string);
+    let note = parse_note(opt_str(&body, "note")?)?;
+    let author = app
+        .writer
+        .set_author_standing(key, action, reason, note, actor(&m))
+        .await?
+        .ok_or_else(|| ApiError::not_found("author").with_field("author_key"))?;
+    Ok(Json(json!({ "author": author })))
+}
+
+#[derive(Deserialize)]
+struct LogParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+    comment_id: Option<String>,
+}
+
+async fn get_log(
+    State(app): State<AppState>,
+    _m: Moderator,
+    Query(p): Query<LogParams>,
+) -> ApiResult<Json<Value>> {
+    let before = match p.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| bad_param("cursor", "is not valid"))?),
+    };
+    let limit = match p.limit.as_deref() {
+        None | Some("") => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| bad_param("limit", "must be 1..=500"))?,
+    };
+    let comment_id = match p.comment_id.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| bad_param("comment_id", "must be an integer"))?),
+    };
+    let rows = moderation::list(app.store.reader(), before, limit + 1, comment_id).await?;
+    let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
+    let entries: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    Ok(Json(json!({ "entries": entries, "next_cursor": next })))
+}
+
+async fn get_moderators(State(app): State<AppState>, _a: Admin) -> ApiResult<Json<Value>> {
+    let list = moderators::list(app.store.reader()).await?;
+    Ok(Json(json!({ "moderators": list })))
+}
+
+async fn get_me(Moderator(m): Moderator) -> Json<Value> {
+    Json(json!({ "moderator": m }))
+}

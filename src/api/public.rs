@@ -1,0 +1,265 @@
+//! Readers' API: post a comment, read a thread, report a comment; the site sets article facts.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client_ip::ClientIp;
+use super::error::{ApiError, ApiResult};
+use super::json::JsonBody;
+use crate::app::AppState;
+use crate::config::BannedAction;
+use crate::domain::comment::NewComment;
+use crate::domain::moderation::{parse_note, parse_report_reason};
+use crate::domain::ArticleId;
+use crate::scoring::Status;
+use crate::store::articles::ArticleUpdate;
+use crate::store::comments::{self, IntakeError, IntakeMeta};
+use crate::store::{articles, authors, reports};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/comments", post(post_comment))
+        .route("/api/v1/comments/{id}/reports", post(post_report))
+        .route("/api/v1/articles/{article_id}/comments", get(get_thread))
+        .route("/api/v1/articles/{article_id}", put(put_article).get(get_article))
+}
+
+fn status_message(status: Status) -> &'static str {
+    match status {
+        Status::Published => "Your comment is published.",
+        Status::Pending => "Your comment will be published after a moderator has reviewed it.",
+        Status::Removed => "Your comment was not published because it violates the comments policy.",
+    }
+}
+
+fn intake_error(e: IntakeError) -> ApiError {
+    match e {
+        IntakeError::ArticleClosed => ApiError::new(
+            StatusCode::CONFLICT,
+            "article_closed",
+            "this article is closed to new comments",
+        )
+        .with_field("article_id"),
+        IntakeError::ParentNotFound => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "parent_not_found",
+            "parent_id does not name a comment of this article",
+        )
+        .with_field("parent_id"),
+        IntakeError::ParentRemoved => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "parent_removed",
+            "parent_id names a removed comment; replies to it are closed",
+        )
+        .with_field("parent_id"),
+        IntakeError::Db(e) => ApiError::internal(e),
+    }
+}
+
+/// `POST /api/v1/comments`: validate, score, store with its verdict, then answer.
+async fn post_comment(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let live = app.live();
+    let new = NewComment::parse(&body, &live.config.comments)?;
+    app.limits.check_post(ip.as_deref(), &new.author_key())?;
+
+    let store = &app.store;
+    let standing = authors::standing(store.reader(), &new.author_key()).await?;
+    if standing.banned && live.config.comments.banned_authors == BannedAction::Reject {
+        return Err(ApiError::forbidden("this author may not post comments").with_field("author_name"));
+    }
+    comments::check_placement(store.reader(), &new)
+        .await
+        .map_err(intake_error)?;
+
+    let scored = app.score_comment(&live, &new.body, standing).await;
+    let meta = IntakeMeta {
+        client_ip: ip,
+        language: scored.language.clone(),
+        duplicate_window_secs: live.config.limits.duplicate_window_secs,
+    };
+    let inserted = app
+        .writer
+        .insert_comment(new, scored.verdict, meta)
+        .await
+        .map_err(intake_error)?;
+    app.metrics.comment_received(inserted.status, inserted.duplicate);
+    let code = if inserted.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((
+        code,
+        Json(json!({
+            "id": inserted.id,
+            "status": inserted.status,
+            "message": status_message(inserted.status),
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ThreadQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/articles/{article_id}/comments`: the public thread.
+async fn get_thread(
+    State(app): State<AppState>,
+    Path(article_id): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> ApiResult<Json<comments::Thread>> {
+    let article_id = ArticleId::parse("article_id", &article_id)?;
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid", "limit must be 1..=500")
+                    .with_field("limit")
+            })?,
+    };
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid", "cursor is not valid")
+                .with_field("cursor")
+        })?),
+    };
+    let hide_reported = app.live().config.comments.hide_reported;
+    let thread = comments::thread(
+        app.store.reader(),
+        article_id.as_str(),
+        hide_reported,
+        after,
+        limit,
+    )
+    .await?;
+    Ok(Json(thread))
+}
+
+/// `PUT /api/v1/articles/{article_id}`: title, URL and closing to new comments.
+async fn put_article(
+    State(app): State<AppState>,
+    _admin: super::auth::Moderator,
+    Path(article_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<articles::Article>> {
+    let article_id = ArticleId::parse("article_id", &article_id)?;
+    let obj = body.as_object().ok_or_else(|| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "body must be a JSON object")
+    })?;
+    let text = |field: &'static str, max: usize| -> ApiResult<Option<Option<String>>> {
+        match obj.get(field) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(Some(s.trim().to_string()))),
+            Some(Value::String(_)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_long",
+                format!("{field} must be at most {max} characters"),
+            )
+            .with_field(field)),
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_type",
+                format!("{field} must be a string or null"),
+            )
+            .with_field(field)),
+        }
+    };
+    let closed = match obj.get("closed") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_type",
+                "closed must be true or false",
+            )
+            .with_field("closed"));
+        }
+    };
+    let update = ArticleUpdate {
+        title: text("title", 500)?,
+        url: text("url", 2000)?,
+        closed,
+    };
+    let article = app.writer.upsert_article(article_id.as_str(), update).await?;
+    Ok(Json(article))
+}
+
+async fn get_article(
+    State(app): State<AppState>,
+    Path(article_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let article_id = ArticleId::parse("article_id", &article_id)?;
+    let article = articles::get(app.store.reader(), article_id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    Ok(Json(json!({
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "closed": article.closed,
+        "created_at": article.created_at,
+    })))
+}
+
+/// `POST /api/v1/comments/{id}/reports`: a reader report.
+async fn post_report(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id: i64 = id
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::not_found("comment"))?;
+    app.limits.check_report(ip.as_deref())?;
+    let reason = match body.get("reason") {
+        Some(Value::String(s)) => parse_report_reason(s)?,
+        None | Some(Value::Null) => {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "required", "reason is required")
+                .with_field("reason"));
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_type",
+                "reason must be a string",
+            )
+            .with_field("reason"));
+        }
+    };
+    let note = match body.get("note") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => parse_note(Some(s))?,
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "note must be a string")
+                .with_field("note"));
+        }
+    };
+    let reports_to_queue = app.live().config.comments.reports_to_queue;
+    let outcome = app
+        .writer
+        .add_report(id, reason, note, ip, reports_to_queue)
+        .await
+        .map_err(|e| match e {
+            reports::ReportError::NotFound => ApiError::not_found("comment"),
+            reports::ReportError::Db(e) => ApiError::internal(e),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": outcome.report_id, "comment_id": id, "message": "Thank you, a moderator will look at this comment."})),
+    ))
+}

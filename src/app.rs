@@ -1,0 +1,123 @@
+//! Application state shared by every request: the store, the live (reloadable) config and
+//! scorer, the classifier batcher, the write path, limits and metrics.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::api::auth::TokenCache;
+use crate::api::limits::Limits;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::scoring::batcher::Batcher;
+use crate::scoring::pipeline::Scorer;
+use crate::scoring::policy::AuthorStanding;
+use crate::scoring::Verdict;
+use crate::store::writer::Writer;
+use crate::store::Store;
+
+/// What a config reload replaces as one unit, so a request never sees half a reload.
+pub struct Live {
+    pub config: Config,
+    pub scorer: Scorer,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub writer: Writer,
+    pub batcher: Batcher,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub token_cache: TokenCache,
+    live: RwLock<Arc<Live>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A verdict plus facts found while scoring that are stored with the comment.
+pub struct Scored {
+    pub verdict: Verdict,
+    pub language: Option<String>,
+}
+
+impl AppState {
+    pub fn new(store: Store, batcher: Batcher, live: Live, metrics: Metrics) -> AppState {
+        let limits = Limits::new(live.config.limits.clone());
+        AppState(Arc::new(Inner {
+            writer: Writer::new(store.clone()),
+            store,
+            batcher,
+            limits,
+            metrics,
+            token_cache: TokenCache::default(),
+            live: RwLock::new(Arc::new(live)),
+        }))
+    }
+
+    /// The config and scorer in force now.
+    pub fn live(&self) -> Arc<Live> {
+        self.0.live.read().expect("live lock").clone()
+    }
+
+    /// Swap in a new config and scorer (after a successful reload).
+    pub fn replace_live(&self, live: Live) {
+        self.limits.reconfigure(live.config.limits.clone());
+        *self.0.live.write().expect("live lock") = Arc::new(live);
+    }
+
+    /// Rules → classifier (batched) → identity counterfactual → policy. Never fails: when
+    /// the classifier errors, panics or exceeds its budget, the verdict is `pending` with
+    /// reason `unscored`.
+    pub async fn score_comment(&self, live: &Live, text: &str, author: AuthorStanding) -> Scored {
+        let scorer = &live.scorer;
+        let hits = scorer.check_rules(text);
+        let budget = Duration::from_millis(live.config.model.timeout_ms);
+        let started = std::time::Instant::now();
+        let verdict = match self.classify(text, budget).await {
+            Ok((scores, model_id)) => {
+                let counterfactual = match scorer.counterfactual(text, &scores, &hits) {
+                    Some(cf) => {
+                        let remaining = budget.saturating_sub(started.elapsed());
+                        match self.classify(&cf.text, remaining).await {
+                            Ok((cf_scores, _)) => Some(cf.with_scores(cf_scores)),
+                            // Without the counterfactual the model's hold stands.
+                            Err(_) => None,
+                        }
+                    }
+                    None => None,
+                };
+                scorer.verdict(&model_id, scores, hits, counterfactual.as_ref(), author)
+            }
+            Err(detail) => {
+                self.metrics.scoring_failed();
+                tracing::warn!(%detail, "scoring failed; comment held as unscored");
+                scorer.unscored_verdict(&self.batcher.model_id(), hits, author, &detail)
+            }
+        };
+        self.metrics.scoring_latency(started.elapsed());
+        Scored {
+            verdict,
+            language: None,
+        }
+    }
+
+    async fn classify(
+        &self,
+        text: &str,
+        budget: Duration,
+    ) -> Result<(crate::scoring::classifier::Scores, String), String> {
+        match tokio::time::timeout(budget, self.batcher.score(text.to_string())).await {
+            Ok(Ok(scored)) => Ok((scored.scores, scored.model_id.to_string())),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("timeout after {} ms", budget.as_millis())),
+        }
+    }
+}

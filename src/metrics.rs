@@ -1,0 +1,152 @@
+//! Prometheus metrics: comments by verdict, queue sizes, scoring and HTTP latency.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::domain::moderation::DecisionAction;
+use crate::scoring::Status;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabels {
+    verdict: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms .. ~8 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    comments: Family<VerdictLabels, Counter>,
+    duplicates: Counter,
+    decisions: Family<ActionLabels, Counter>,
+    scoring_failures: Counter,
+    scoring_seconds: Histogram,
+    queue_size: Family<QueueLabels, Gauge>,
+    http_seconds: Family<HttpLabels, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("modgate");
+        let comments = Family::<VerdictLabels, Counter>::default();
+        registry.register("comments_received", "Comments accepted, by verdict", comments.clone());
+        let duplicates = Counter::default();
+        registry.register(
+            "comments_duplicate",
+            "Posts answered with an earlier identical comment",
+            duplicates.clone(),
+        );
+        let decisions = Family::<ActionLabels, Counter>::default();
+        registry.register("moderator_decisions", "Moderator decisions, by action", decisions.clone());
+        let scoring_failures = Counter::default();
+        registry.register(
+            "scoring_failures",
+            "Comments stored unscored because the classifier failed or timed out",
+            scoring_failures.clone(),
+        );
+        let scoring_seconds = latency_histogram();
+        registry.register(
+            "scoring_seconds",
+            "Time to score one comment (rules, classifier, policy)",
+            scoring_seconds.clone(),
+        );
+        let queue_size = Family::<QueueLabels, Gauge>::default();
+        registry.register("queue_size", "Comments in each moderation queue", queue_size.clone());
+        let http_seconds =
+            Family::<HttpLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_seconds",
+            "HTTP request latency by route and status",
+            http_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            comments,
+            duplicates,
+            decisions,
+            scoring_failures,
+            scoring_seconds,
+            queue_size,
+            http_seconds,
+        }
+    }
+
+    pub fn comment_received(&self, status: Status, duplicate: bool) {
+        if duplicate {
+            self.duplicates.inc();
+        } else {
+            self.comments
+                .get_or_create(&VerdictLabels {
+                    verdict: status.as_str().to_string(),
+                })
+                .inc();
+        }
+    }
+
+    pub fn decision(&self, action: DecisionAction) {
+        self.decisions
+            .get_or_create(&ActionLabels {
+                action: action.as_str().to_string(),
+            })
+            .inc();
+    }
+
+    pub fn scoring_failed(&self) {
+        self.scoring_failures.inc();
+    }
+
+    pub fn scoring_latency(&self, d: Duration) {
+        self.scoring_seconds.observe(d.as_secs_f64());
+    }
+
+    pub fn http(&self, labels: HttpLabels, d: Duration) {
+        self.http_seconds.get_or_create(&labels).observe(d.as_secs_f64());
+    }
+
+    pub fn set_queue_size(&self, queue: &str, n: i64) {
+        self.queue_size
+            .get_or_create(&QueueLabels {
+                queue: queue.to_string(),
+            })
+            .set(n);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

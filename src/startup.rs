@@ -1,0 +1,177 @@
+//! Building and running the service: config → store → classifier → router → serve,
+//! plus config reload (SIGHUP and file changes) and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, Live};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::scoring::batcher::Batcher;
+use crate::scoring::classifier;
+use crate::scoring::pipeline::Scorer;
+use crate::store::Store;
+
+/// A service bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    config_path: PathBuf,
+}
+
+fn config_errors(errors: Vec<crate::config::ConfigError>) -> anyhow::Error {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!("invalid config:\n{}", lines.join("\n"))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application> {
+        let scorer = Scorer::from_config(&config).map_err(config_errors)?;
+        let store = Store::open(&config.database_path())
+            .await
+            .with_context(|| format!("opening database {}", config.database_path().display()))?;
+        // A missing or broken model does not stop the service: comments are then stored
+        // as pending/unscored and re-scored when a model loads.
+        let batcher = Batcher::new(config.model.batch_size, Duration::from_millis(config.model.batch_wait_ms));
+        match classifier::load(&config) {
+            Ok(model) => {
+                tracing::info!(model_id = model.model_id(), "classifier loaded");
+                batcher.set_classifier(model);
+            }
+            Err(e) => tracing::error!(error = %e, "classifier unavailable; comments will be held as unscored"),
+        }
+        let listener = TcpListener::bind(config.server.bind)
+            .await
+            .with_context(|| format!("binding {}", config.server.bind))?;
+        let config_path = config.source.clone();
+        let state = AppState::new(store, batcher, Live { config, scorer }, Metrics::new());
+        Ok(Application {
+            listener,
+            state,
+            config_path,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until SIGTERM/SIGINT, then finish in-flight requests and close the database.
+    pub async fn run(self) -> Result<()> {
+        let router = crate::api::router(self.state.clone());
+        tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
+        tracing::info!(addr = %self.local_addr(), "modgate listening");
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("shutting down: closing database");
+        self.state.batcher.shutdown();
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Reload rules and thresholds on SIGHUP and when the config or a rule file changes.
+async fn watch_config(state: AppState, path: PathBuf) {
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut last = fingerprint(&state);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match hup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        let forced = tokio::select! {
+            _ = signalled => true,
+            _ = tick.tick() => false,
+        };
+        let now = fingerprint(&state);
+        if forced || now != last {
+            last = now;
+            reload(&state, &path);
+            last = fingerprint(&state);
+        }
+    }
+}
+
+/// Modification times of the config file and every rule file it includes.
+fn fingerprint(state: &AppState) -> Vec<(PathBuf, Option<SystemTime>)> {
+    let live = state.live();
+    let mut files = vec![live.config.source.clone()];
+    files.extend(live.config.rules.files());
+    files
+        .into_iter()
+        .map(|f| {
+            let m = std::fs::metadata(&f).and_then(|m| m.modified()).ok();
+            (f, m)
+        })
+        .collect()
+}
+
+/// Load, validate and swap in a new config; on any error keep the old one.
+pub fn reload(state: &AppState, path: &Path) -> bool {
+    let result = Config::load(path).and_then(|config| {
+        let scorer = Scorer::from_config(&config)?;
+        Ok(Live { config, scorer })
+    });
+    match result {
+        Ok(live) => {
+            let old = state.live();
+            let version = live.scorer.rules_version().to_string();
+            if live.config.server.bind != old.config.server.bind
+                || live.config.database_path() != old.config.database_path()
+            {
+                tracing::warn!("server.bind and database.path take effect after a restart");
+            }
+            state.replace_live(live);
+            tracing::info!(rules_version = %version, "config reloaded");
+            true
+        }
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!(error = %e, "config reload rejected; keeping the previous config");
+            }
+            false
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! SQLite storage, one module per aggregate. Writes go through a single-connection pool
+//! (SQLite has one writer anyway; this avoids `SQLITE_BUSY` between our own writers),
+//! reads through a separate pool.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub mod articles;
+pub mod authors;
+pub mod comments;
+pub mod moderation;
+pub mod moderators;
+pub mod queue;
+pub mod reports;
+pub mod rescore;
+pub mod verdicts;
+pub mod writer;
+
+pub use sqlx::Error as DbError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating if missing) the database file and apply migrations.
+    pub async fn open(path: &Path) -> Result<Store, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(DbError::Io)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            // WAL: readers never block the writer. synchronous=FULL: an acknowledged
+            // comment survives power loss, not just a process crash.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store { write, read })
+    }
+
+    pub fn writer(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    pub fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    /// True when the database takes the write lock (for `/readyz`).
+    pub async fn is_writable(&self) -> bool {
+        let check = async {
+            let mut conn = self.write.acquire().await?;
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            Ok::<_, DbError>(())
+        };
+        tokio::time::timeout(Duration::from_secs(2), check)
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        // Checkpoint so the WAL is folded into the main file on a clean shutdown.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await;
+        self.write.close().await;
+    }
+}
+
+/// Current UTC time as RFC 3339 with milliseconds (sorts correctly as text).
+pub fn now() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

@@ -1,0 +1,225 @@
+//! Moderator accounts. Tokens and passwords are stored only as argon2 hashes.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{now, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "moderator" => Some(Role::Moderator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Moderator {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a moderator named {0:?} already exists")]
+    Exists(String),
+    #[error("no moderator named {0:?}")]
+    NotFound(String),
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+pub fn hash_secret(secret: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Constant-time verification (argon2 compares digests in constant time).
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// A new token: `mgt_<id>_<secret>`; the id locates the row, the whole token is hashed.
+fn new_token() -> (String, String) {
+    let id = random_hex(8);
+    let token = format!("mgt_{id}_{}", random_hex(24));
+    (id, token)
+}
+
+fn token_id(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("mgt_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 16 && !secret.is_empty()).then_some(id)
+}
+
+fn validate_name(name: &str) -> Result<(), AccountError> {
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AccountError::InvalidName("must be 1 to 64 characters"));
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
+        return Err(AccountError::InvalidName("use letters, digits and . _ - @ only"));
+    }
+    Ok(())
+}
+
+/// Create a moderator; returns the account and its API token (shown once).
+pub async fn add(db: &sqlx::SqlitePool, name: &str, role: Role) -> Result<(Moderator, String), AccountError> {
+    validate_name(name)?;
+    let (tid, token) = new_token();
+    let hash = hash_secret(&token)?;
+    let res = sqlx::query(
+        "INSERT INTO moderators (name, role, token_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(role.as_str())
+    .bind(&tid)
+    .bind(&hash)
+    .bind(now())
+    .execute(db)
+    .await;
+    match res {
+        Ok(r) => Ok((
+            Moderator {
+                id: r.last_insert_rowid(),
+                name: name.to_string(),
+                role,
+            },
+            token,
+        )),
+        Err(DbError::Database(e)) if e.is_unique_violation() => Err(AccountError::Exists(name.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replace a moderator's API token; returns the new token.
+pub async fn rotate_token(db: &sqlx::SqlitePool, name: &str) -> Result<String, AccountError> {
+    let (tid, token) = new_token();
+    let hash = hash_secret(&token)?;
+    let n = sqlx::query("UPDATE moderators SET token_id = ?, token_hash = ? WHERE name = ?")
+        .bind(&tid)
+        .bind(&hash)
+        .bind(name)
+        .execute(db)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AccountError::NotFound(name.to_string()));
+    }
+    Ok(token)
+}
+
+pub async fn set_password(db: &sqlx::SqlitePool, name: &str, password: &str) -> Result<(), AccountError> {
+    let hash = hash_secret(password)?;
+    let n = sqlx::query("UPDATE moderators SET password_hash = ? WHERE name = ?")
+        .bind(&hash)
+        .bind(name)
+        .execute(db)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(AccountError::NotFound(name.to_string()));
+    }
+    Ok(())
+}
+
+fn decode(r: &sqlx::sqlite::SqliteRow) -> Moderator {
+    Moderator {
+        id: r.get("id"),
+        name: r.get("name"),
+        role: Role::parse(r.get("role")).unwrap_or(Role::Moderator),
+    }
+}
+
+/// The moderator owning this API token, if it is valid and the account is enabled.
+pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moderator>, DbError> {
+    let Some(tid) = token_id(token) else {
+        return Ok(None);
+    };
+    let row = sqlx::query("SELECT id, name, role, token_hash FROM moderators WHERE token_id = ? AND disabled = 0")
+        .bind(tid)
+        .fetch_optional(db)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let hash: String = row.get("token_hash");
+    let token = token.to_string();
+    // argon2 is deliberately slow: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_secret(&token, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(ok.then(|| decode(&row)))
+}
+
+/// The moderator with this name and password, if they match.
+pub async fn by_password(db: &sqlx::SqlitePool, name: &str, password: &str) -> Result<Option<Moderator>, DbError> {
+    let row = sqlx::query(
+        "SELECT id, name, role, password_hash FROM moderators WHERE name = ? AND disabled = 0",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?;
+    let (moderator, hash) = match &row {
+        Some(r) => (Some(decode(r)), r.get::<Option<String>, _>("password_hash")),
+        None => (None, None),
+    };
+    // Verify against a dummy hash when the account is unknown so timing does not tell.
+    let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_secret(&password, &hash))
+        .await
+        .unwrap_or(false);
+    Ok(if ok { moderator } else { None })
+}
+
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2vE0QOXu0r6Hb9iUQ3M2jCyXjmm9nDRu4hpdxNnoSIk";
+
+pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<Moderator>, DbError> {
+    let rows = sqlx::query("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
+        .fetch_all(db)
+        .await?;
+    Ok(rows.iter().map(decode).collect())
+}
+
+pub async fn name_of(db: &sqlx::SqlitePool, id: i64) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT name FROM moderators WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.get("name")))
+}

@@ -1,0 +1,103 @@
+//! Reader reports; enough of them move a published comment into the reported queue.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::{Row, SqliteExecutor};
+
+use super::{now, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("comment not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportOutcome {
+    pub report_id: i64,
+    pub report_count: i64,
+    /// True when this report moved the comment into the reported queue.
+    pub entered_queue: bool,
+}
+
+/// Record a report. Only published, visible comments can be reported; others are `NotFound`
+/// to readers.
+pub async fn add(
+    db: &sqlx::SqlitePool,
+    comment_id: i64,
+    reason: &str,
+    note: Option<&str>,
+    client_ip: Option<&str>,
+    reports_to_queue: u32,
+) -> Result<ReportOutcome, ReportError> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query("SELECT status, reported, moderated_by FROM comments WHERE id = ?")
+        .bind(comment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(ReportError::NotFound);
+    };
+    if row.get::<&str, _>("status") != "published" {
+        return Err(ReportError::NotFound);
+    }
+    let was_reported = row.get::<i64, _>("reported") != 0;
+    let report_id = sqlx::query(
+        "INSERT INTO reports (comment_id, reason, note, client_ip, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(comment_id)
+    .bind(reason)
+    .bind(note)
+    .bind(client_ip)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?
+    .last_insert_rowid();
+    // Reports since the last moderator decision count toward the queue.
+    let count: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM reports r JOIN comments c ON c.id = r.comment_id
+         WHERE r.comment_id = ? AND (c.moderated_at IS NULL OR r.created_at > c.moderated_at)",
+    )
+    .bind(comment_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
+    let entered_queue = !was_reported && count >= i64::from(reports_to_queue.max(1));
+    sqlx::query("UPDATE comments SET report_count = report_count + 1, reported = reported OR ? WHERE id = ?")
+        .bind(entered_queue as i64)
+        .bind(comment_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ReportOutcome {
+        report_id,
+        report_count: count,
+        entered_queue,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ReportSummary {
+    pub count: i64,
+    pub reasons: BTreeMap<String, i64>,
+    pub notes: Vec<String>,
+}
+
+pub async fn summary(db: impl SqliteExecutor<'_>, comment_id: i64) -> Result<ReportSummary, DbError> {
+    let rows = sqlx::query("SELECT reason, note FROM reports WHERE comment_id = ? ORDER BY id")
+        .bind(comment_id)
+        .fetch_all(db)
+        .await?;
+    let mut s = ReportSummary::default();
+    for r in rows {
+        s.count += 1;
+        *s.reasons.entry(r.get("reason")).or_default() += 1;
+        if let Some(n) = r.get::<Option<String>, _>("note") {
+            s.notes.push(n);
+        }
+    }
+    Ok(s)
+}

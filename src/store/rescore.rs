@@ -1,0 +1,102 @@
+//! Reading comments to re-score and applying new system verdicts to them.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{authors, moderation, now, verdicts, DbError};
+use crate::scoring::policy::AuthorStanding;
+use crate::scoring::{Status, Verdict};
+
+/// A comment that may be re-scored: never one a moderator has decided on.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: i64,
+    pub body: String,
+    pub status: Status,
+    pub author: AuthorStanding,
+}
+
+/// Candidates in `status` (all states when `None`) with id above `after`, oldest first.
+/// `only_unscored` restricts to comments whose latest verdict failed to score.
+pub async fn candidates(
+    db: &sqlx::SqlitePool,
+    status: Option<Status>,
+    only_unscored: bool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Candidate>, DbError> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.body, c.status, c.author_key FROM comments c
+         WHERE c.moderated_by IS NULL AND c.id > ?1 AND (?2 IS NULL OR c.status = ?2)
+           AND (?3 = 0 OR EXISTS (
+                SELECT 1 FROM verdicts v WHERE v.id = (SELECT MAX(id) FROM verdicts WHERE comment_id = c.id)
+                  AND v.reasons LIKE '%\"kind\":\"unscored\"%'))
+         ORDER BY c.id LIMIT ?4",
+    )
+    .bind(after)
+    .bind(status.map(Status::as_str))
+    .bind(only_unscored as i64)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let key: String = r.get("author_key");
+        out.push(Candidate {
+            id: r.get("id"),
+            body: r.get("body"),
+            status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
+            author: authors::standing(db, &key).await?,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub id: i64,
+    pub old_status: Status,
+    pub new_status: Status,
+    pub verdict: Verdict,
+}
+
+/// Store a new system verdict for a comment and move it to the verdict's status.
+/// Skips (returns false) if a moderator decided on it meanwhile.
+pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbError> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query("SELECT status, moderated_by FROM comments WHERE id = ?")
+        .bind(change.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    if row.get::<Option<i64>, _>("moderated_by").is_some() {
+        return Ok(false);
+    }
+    let current = Status::parse(row.get("status")).unwrap_or(Status::Pending);
+    verdicts::insert(&mut *tx, change.id, &change.verdict).await?;
+    let max_score = change.verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
+    sqlx::query("UPDATE comments SET status = ?, max_score = ?, updated_at = ? WHERE id = ?")
+        .bind(change.new_status.as_str())
+        .bind(max_score as f64)
+        .bind(now())
+        .bind(change.id)
+        .execute(&mut *tx)
+        .await?;
+    if current != change.new_status {
+        moderation::append(
+            &mut *tx,
+            &moderation::LogEntry {
+                comment_id: Some(change.id),
+                actor: "system".into(),
+                action: "rescore".into(),
+                note: Some(super::comments::reasons_summary(&change.verdict.reasons)),
+                old_status: Some(current.as_str().into()),
+                new_status: Some(change.new_status.as_str().into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,119 @@
+//! Test harness: the real service on a random port with a temporary SQLite file, the
+//! project's own config.toml and the real model files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use modgate::config::Config;
+use modgate::startup::Application;
+use modgate::store::moderators::{self, Role};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    pub state: modgate::app::AppState,
+    pub server: tokio::task::JoinHandle<()>,
+    pub dir: std::sync::Arc<tempfile::TempDir>,
+}
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The project's config.toml with a temporary database and a random port.
+pub fn test_config(db: &Path) -> Config {
+    let path = project_root().join("config.toml");
+    let mut config = Config::load_file(&path).unwrap_or_else(|e| panic!("config.toml: {e:?}"));
+    config.database.path = db.to_path_buf();
+    config.server.bind = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = dir.path().join("modgate.db");
+    spawn_with(test_config(&db), dir).await
+}
+
+pub async fn spawn_with(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    let db_path = config.database_path();
+    let app = Application::build(config).await.expect("build app");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let server = tokio::spawn(async move {
+        app.run().await.expect("server run");
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        db_path,
+        state,
+        server,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(self.url(path)).json(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_comment(&self, article: &str, parent: Option<i64>, author: &str, body: &str) -> (u16, Value) {
+        self.post_json(
+            "/api/v1/comments",
+            &json!({"article_id": article, "parent_id": parent, "author_name": author, "body": body}),
+        )
+        .await
+    }
+
+    pub async fn moderator_token(&self, name: &str, role: Role) -> String {
+        let (_, token) = moderators::add(self.state.store.writer(), name, role).await.unwrap();
+        token
+    }
+
+    pub async fn mod_get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn mod_post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Count rows of a table directly in the database file.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        sqlx::query_scalar(&sql).fetch_one(self.state.store.reader()).await.unwrap()
+    }
+}
+
+/// The comment thread from the scoring-core issue (a real news article's comments).
+pub const THREAD: [&str; 8] = [
+    "Let these swine forage in their bogs. Kazakhstan is for Kazakhs.",
+    "No more of these CSTO schmucks should be on sacred Kazakh land. So go back to your middle of nowhere if you don't want to part with your heads.",
+    "Stink in Russia, you Russian swine ))",
+    "Good riddance, and never you show up in Kazakhstan again.",
+    "Russia sucked. The CSTO is getting out of Kazakhstan because it's way out of Russia's league. The occupation has not gone through.",
+    "Kazakhstan didn't request the CSTO to waltz in here. It was a decision made by the person whose surname was Tokaev and his illegal action.",
+    "The Syrian people openly asked the USA to remove al-Asad the dictator",
+    "CSTO [troops] ought to return where they belong",
+];
