@@ -23,6 +23,11 @@ enum Command {
     Score(modgate::cli::score::ScoreArgs),
     /// Evaluate scores and verdicts against a labelled CSV file.
     Eval(modgate::cli::eval::EvalArgs),
+    /// Manage moderator accounts.
+    #[command(subcommand)]
+    Moderator(modgate::cli::moderator::ModeratorCommand),
+    /// Re-score stored comments with the current model and rules.
+    Rescore(modgate::cli::rescore::RescoreArgs),
     /// Validate a config file; errors are printed as FILE:LINE:COL: message.
     CheckConfig {
         /// Config file to check (default: the --config / MODGATE_CONFIG / ./config.toml).
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
         Command::Serve => modgate::cli::serve::run(cli.config.as_deref()),
         Command::Score(args) => modgate::cli::score::run(cli.config.as_deref(), args),
         Command::Eval(args) => modgate::cli::eval::run(cli.config.as_deref(), args),
+        Command::Rescore(args) => modgate::cli::rescore::run(cli.config.as_deref(), args),
+        Command::Moderator(cmd) => modgate::cli::moderator::run(cli.config.as_deref(), cmd),
         Command::CheckConfig { file } => {
             modgate::cli::check_config::run(file.as_deref().or(cli.config.as_deref()))
         }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -11,8 +12,8 @@ use tokio::net::TcpListener;
 use crate::app::{AppState, Live};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::scoring::batcher::Batcher;
-use crate::scoring::classifier;
+use crate::scoring::batcher::{Batcher, BatcherConfig};
+use crate::scoring::classifier::{self, Classifier, Unavailable, UNAVAILABLE_MODEL_ID};
 use crate::scoring::pipeline::Scorer;
 use crate::store::Store;
 
@@ -36,14 +37,9 @@ impl Application {
             .with_context(|| format!("opening database {}", config.database_path().display()))?;
         // A missing or broken model does not stop the service: comments are then stored
         // as pending/unscored and re-scored when a model loads.
-        let batcher = Batcher::new(config.model.batch_size, Duration::from_millis(config.model.batch_wait_ms));
-        match classifier::load(&config) {
-            Ok(model) => {
-                tracing::info!(model_id = model.model_id(), "classifier loaded");
-                batcher.set_classifier(model);
-            }
-            Err(e) => tracing::error!(error = %e, "classifier unavailable; comments will be held as unscored"),
-        }
+        let model = load_classifier(&config);
+        let batcher = Batcher::new(model, BatcherConfig::from(&config.model))
+            .context("starting the scoring workers")?;
         let listener = TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("binding {}", config.server.bind))?;
@@ -68,6 +64,7 @@ impl Application {
     pub async fn run(self) -> Result<()> {
         let router = crate::api::router(self.state.clone());
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
+        tokio::spawn(recover_unscored(self.state.clone()));
         tracing::info!(addr = %self.local_addr(), "modgate listening");
         axum::serve(
             self.listener,
@@ -76,9 +73,53 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
         tracing::info!("shutting down: closing database");
-        self.state.batcher.shutdown();
         self.state.store.close().await;
         Ok(())
+    }
+}
+
+/// The configured classifier, or [`Unavailable`] (logged) when it cannot be loaded.
+fn load_classifier(config: &Config) -> Arc<dyn Classifier> {
+    match classifier::load(config) {
+        Ok(model) => {
+            tracing::info!(model_id = model.model_id(), "classifier loaded");
+            model
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "classifier unavailable; comments will be held as unscored");
+            Arc::new(Unavailable { reason: e.to_string() })
+        }
+    }
+}
+
+/// While no model is loaded, retry loading it; once one is, re-score the comments that
+/// were stored unscored (pending with reason `unscored`).
+async fn recover_unscored(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let live = state.live();
+        if state.batcher.model_id().as_ref() == UNAVAILABLE_MODEL_ID {
+            let config = live.config.clone();
+            let loaded = tokio::task::spawn_blocking(move || classifier::load(&config)).await;
+            match loaded {
+                Ok(Ok(model)) => {
+                    tracing::info!(model_id = model.model_id(), "classifier loaded");
+                    state.batcher.swap(model);
+                }
+                _ => continue,
+            }
+        }
+        let opts = crate::rescore::RescoreRun {
+            status: Some(crate::scoring::Status::Pending),
+            only_unscored: true,
+            dry_run: false,
+        };
+        match crate::rescore::run(&state.store, &live.scorer, state.batcher.classifier(), &opts, |_| {}).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
+            Err(e) => tracing::warn!(error = %e, "re-scoring unscored comments failed"),
+        }
     }
 }
 
@@ -127,7 +168,6 @@ async fn watch_config(state: AppState, path: PathBuf) {
         };
         let now = fingerprint(&state);
         if forced || now != last {
-            last = now;
             reload(&state, &path);
             last = fingerprint(&state);
         }
@@ -138,7 +178,13 @@ async fn watch_config(state: AppState, path: PathBuf) {
 fn fingerprint(state: &AppState) -> Vec<(PathBuf, Option<SystemTime>)> {
     let live = state.live();
     let mut files = vec![live.config.source.clone()];
-    files.extend(live.config.rules.files());
+    files.extend(
+        live.config
+            .rules
+            .include
+            .iter()
+            .map(|f| live.config.resolve(Path::new(f.get_ref()))),
+    );
     files
         .into_iter()
         .map(|f| {

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::scoring::classifier::UNAVAILABLE_MODEL_ID;
 use crate::store::queue;
 
 pub fn router() -> Router<AppState> {
@@ -24,13 +25,13 @@ async fn healthz() -> Json<serde_json::Value> {
 /// Ready when the database takes a write lock and the classifier answers.
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let database = app.store.is_writable().await;
-    let model = app.batcher.is_healthy();
+    let model = app.batcher.model_id().as_ref() != UNAVAILABLE_MODEL_ID;
     let live = app.live();
     let body = json!({
         "status": if database && model { "ready" } else { "not_ready" },
         "database": database,
         "model": model,
-        "model_id": app.batcher.model_id(),
+        "model_id": app.batcher.model_id().as_ref(),
         "rules_version": live.scorer.rules_version(),
     });
     let code = if database && model {

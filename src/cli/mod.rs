@@ -2,6 +2,8 @@
 
 pub mod check_config;
 pub mod eval;
+pub mod moderator;
+pub mod rescore;
 pub mod score;
 pub mod serve;
 

@@ -126,3 +126,24 @@ pub fn load(
         }),
     }
 }
+
+/// Stands in when no model could be loaded (files missing or broken): every call fails,
+/// so comments are stored as pending/unscored instead of being published unscored.
+pub struct Unavailable {
+    pub reason: String,
+}
+
+pub const UNAVAILABLE_MODEL_ID: &str = "unavailable";
+
+impl Classifier for Unavailable {
+    fn model_id(&self) -> &str {
+        UNAVAILABLE_MODEL_ID
+    }
+
+    fn score_batch(&self, _texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+        Err(ClassifierError::Inference(format!(
+            "no model loaded: {}",
+            self.reason
+        )))
+    }
+}
