@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod batcher;
 pub mod classifier;
 pub mod normalize;
 pub mod policy;
