@@ -26,9 +26,7 @@ pub fn parse_label(value: &str, positive: Option<&str>) -> bool {
     let value = value.trim();
     match positive {
         Some(p) => value == p,
-        None => {
-            value.eq_ignore_ascii_case("true") || value.parse::<f64>().is_ok_and(|v| v >= 0.5)
-        }
+        None => value.eq_ignore_ascii_case("true") || value.parse::<f64>().is_ok_and(|v| v >= 0.5),
     }
 }
 

@@ -78,7 +78,11 @@ impl Confusion {
     /// Harmonic mean of precision and recall; 0 when both are 0.
     pub fn f1(&self) -> Option<f64> {
         let (p, r) = (self.precision()?, self.recall()?);
-        Some(if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) })
+        Some(if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        })
     }
 
     pub fn accuracy(&self) -> Option<f64> {

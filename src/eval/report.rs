@@ -42,8 +42,16 @@ pub struct GroupMetrics {
     pub rates: Rates,
     /// Verdict counts split by gold label.
     pub verdicts: VerdictsByGold,
-    /// Rows where the identity-term counterfactual lowered the model's decision.
-    pub identity_term_sensitivity: usize,
+    /// Rows where the identity-term counterfactual lowered the model's decision, by gold
+    /// label: on negatives it prevented a false positive, on positives it caused a miss
+    /// (or a lighter action).
+    pub identity_term_sensitivity: ByGold,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ByGold {
+    pub negative: usize,
+    pub positive: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -118,6 +126,12 @@ impl GroupMetrics {
                 Status::Removed => counts.removed += 1,
             }
         }
+        let sensitive = |gold: bool| {
+            items
+                .iter()
+                .filter(|i| i.label == gold && is_sensitive(&i.verdict))
+                .count()
+        };
         let confusion = Confusion::from_pairs(items.iter().map(|i| (flagged(&i.verdict), i.label)));
         GroupMetrics {
             rows: items.len(),
@@ -130,7 +144,10 @@ impl GroupMetrics {
             confusion,
             rates: confusion.summary(),
             verdicts,
-            identity_term_sensitivity: items.iter().filter(|i| is_sensitive(&i.verdict)).count(),
+            identity_term_sensitivity: ByGold {
+                negative: sensitive(false),
+                positive: sensitive(true),
+            },
         }
     }
 }
@@ -217,7 +234,10 @@ impl Report {
         let _ = writeln!(out, "  gold positive    {:>10}  {:>10}", c.tp, c.fn_);
         let _ = writeln!(out, "  gold negative    {:>10}  {:>10}", c.fp, c.tn);
         let v = &o.verdicts;
-        let _ = writeln!(out, "\nVerdicts           published     pending     removed");
+        let _ = writeln!(
+            out,
+            "\nVerdicts           published     pending     removed"
+        );
         for (name, counts) in [("gold positive", v.positive), ("gold negative", v.negative)] {
             let _ = writeln!(
                 out,
@@ -227,12 +247,17 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "  identity-term counterfactual lowered {} verdicts",
-            o.identity_term_sensitivity
+            "  identity-term counterfactual lowered {} verdicts ({} gold negative, {} gold positive)",
+            o.identity_term_sensitivity.negative + o.identity_term_sensitivity.positive,
+            o.identity_term_sensitivity.negative,
+            o.identity_term_sensitivity.positive
         );
 
         if let Some(sweep) = &self.sweep {
-            let _ = writeln!(out, "\nScore sweep (label score >= t): flagged% / precision / recall");
+            let _ = writeln!(
+                out,
+                "\nScore sweep (label score >= t): flagged% / precision / recall"
+            );
             for (label, points) in sweep {
                 let _ = writeln!(out, "  {}", label.as_str());
                 for p in points {
@@ -250,17 +275,34 @@ impl Report {
 
         if !self.groups.is_empty() {
             let by = self.group_by.as_deref().unwrap_or("group");
-            let width = self.groups.keys().map(|k| k.chars().count()).max().unwrap_or(5).max(by.len()).min(40);
+            let width = self
+                .groups
+                .keys()
+                .map(|k| k.chars().count())
+                .max()
+                .unwrap_or(5)
+                .max(by.len())
+                .min(40);
             let _ = writeln!(
                 out,
-                "\nBy {by}\n  {:<width$} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>5}",
-                by, "rows", "pos", "acc", "prec", "recall", "F1", "FPR", "AUCtox", "AUCvrd", "idsen"
+                "\nBy {by}\n  {:<width$} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>9}",
+                by,
+                "rows",
+                "pos",
+                "acc",
+                "prec",
+                "recall",
+                "F1",
+                "FPR",
+                "AUCtox",
+                "AUCvrd",
+                "idsen-/+"
             );
             for (g, m) in &self.groups {
                 let name: String = g.chars().take(width).collect();
                 let _ = writeln!(
                     out,
-                    "  {:<width$} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>5}",
+                    "  {:<width$} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>9}",
                     name,
                     m.rows,
                     m.positives,
@@ -271,7 +313,10 @@ impl Report {
                     num(m.rates.fpr),
                     num(m.auc.labels.get(&Label::Toxic).copied().flatten()),
                     num(m.auc.verdict),
-                    m.identity_term_sensitivity
+                    format!(
+                        "{}/{}",
+                        m.identity_term_sensitivity.negative, m.identity_term_sensitivity.positive
+                    )
                 );
             }
         }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 pub mod batcher;
 pub mod classifier;
 pub mod normalize;
+pub mod pipeline;
 pub mod policy;
 pub mod rules;
 

@@ -54,7 +54,9 @@ pub enum Reason {
     AuthorPremoderated,
     AuthorBanned,
     /// Scoring failed or timed out; the comment waits for a moderator.
-    Unscored { detail: String },
+    Unscored {
+        detail: String,
+    },
 }
 
 impl Reason {
@@ -82,13 +84,18 @@ impl Reason {
         match self {
             Reason::AuthorBanned => (0, Reverse(Action::Allow), String::new(), String::new()),
             Reason::AuthorPremoderated => (1, Reverse(Action::Allow), String::new(), String::new()),
-            Reason::Unscored { detail } => (2, Reverse(Action::Allow), detail.clone(), String::new()),
+            Reason::Unscored { detail } => {
+                (2, Reverse(Action::Allow), detail.clone(), String::new())
+            }
             Reason::Rule {
                 list, term, action, ..
             } => (3, Reverse(*action), list.clone(), term.clone()),
-            Reason::Threshold { label, action, .. } => {
-                (4, Reverse(*action), format!("{:02}", label.index()), String::new())
-            }
+            Reason::Threshold { label, action, .. } => (
+                4,
+                Reverse(*action),
+                format!("{:02}", label.index()),
+                String::new(),
+            ),
             Reason::IdentityTermSensitivity { label, .. } => (
                 5,
                 Reverse(Action::Allow),
@@ -179,7 +186,12 @@ impl IdentityMatcher {
     fn new(terms: &[String]) -> Result<Option<IdentityMatcher>, regex::Error> {
         let mut terms: Vec<String> = terms
             .iter()
-            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+            .map(|t| {
+                t.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            })
             .filter(|t| !t.is_empty())
             .collect();
         if terms.is_empty() {
@@ -493,13 +505,26 @@ mod tests {
         let p = policy(SensitivityAction::Publish);
         let a = AuthorStanding::default();
         let s = scores(0.1);
-        assert_eq!(decide(&p, &s, &[hit(Action::Flag, 0, 4)], a), Status::Published);
         assert_eq!(
-            decide(&p, &s, &[hit(Action::Flag, 0, 4), hit(Action::Hold, 5, 8)], a),
+            decide(&p, &s, &[hit(Action::Flag, 0, 4)], a),
+            Status::Published
+        );
+        assert_eq!(
+            decide(
+                &p,
+                &s,
+                &[hit(Action::Flag, 0, 4), hit(Action::Hold, 5, 8)],
+                a
+            ),
             Status::Pending
         );
         assert_eq!(
-            decide(&p, &s, &[hit(Action::Hold, 0, 4), hit(Action::Remove, 5, 8)], a),
+            decide(
+                &p,
+                &s,
+                &[hit(Action::Hold, 0, 4), hit(Action::Remove, 5, 8)],
+                a
+            ),
             Status::Removed
         );
         // The allow exception covers the removal but not the hold.
@@ -507,7 +532,11 @@ mod tests {
             decide(
                 &p,
                 &s,
-                &[hit(Action::Remove, 5, 8), hit(Action::Allow, 4, 9), hit(Action::Hold, 0, 4)],
+                &[
+                    hit(Action::Remove, 5, 8),
+                    hit(Action::Allow, 4, 9),
+                    hit(Action::Hold, 0, 4)
+                ],
                 a
             ),
             Status::Pending
@@ -540,13 +569,23 @@ mod tests {
     fn counterfactual_only_for_model_only_holds_with_terms() {
         let p = policy(SensitivityAction::Publish);
         let cf = p
-            .counterfactual_text("I am a Gay man, an African  American one.", &scores(0.9), &[])
+            .counterfactual_text(
+                "I am a Gay man, an African  American one.",
+                &scores(0.9),
+                &[],
+            )
             .unwrap();
         assert_eq!(cf.text, "I am a person man, an person one.");
-        assert_eq!(cf.terms, vec!["african american".to_string(), "gay".to_string()]);
+        assert_eq!(
+            cf.terms,
+            vec!["african american".to_string(), "gay".to_string()]
+        );
         assert!(p.counterfactual_text("gays", &scores(0.9), &[]).is_some());
         assert!(p.counterfactual_text("gayety", &scores(0.9), &[]).is_none());
-        assert!(p.counterfactual_text("I am gay", &scores(0.1), &[]).is_none());
+        assert!(
+            p.counterfactual_text("I am gay", &scores(0.1), &[])
+                .is_none()
+        );
         assert!(
             p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Hold, 0, 1)])
                 .is_none()

@@ -1,0 +1,169 @@
+//! The scoring pipeline: rules → classifier → identity counterfactual (when needed) → policy.
+//!
+//! [`Scorer`] holds everything compiled from the config except the model. The synchronous
+//! entry points ([`Scorer::score_with`], [`Scorer::score_batch_with`]) serve the CLI and
+//! evaluation; the service runs the classifier through its async batcher and calls the
+//! public steps itself: [`Scorer::check_rules`], [`Scorer::counterfactual`],
+//! [`Scorer::verdict`] (or [`Scorer::unscored_verdict`] when scoring failed).
+
+use super::Verdict;
+use super::classifier::{Classifier, ClassifierError, Scores};
+use super::policy::{AuthorStanding, Counterfactual, CounterfactualScores, DecisionInput, Policy};
+use super::rules::{RuleHit, RuleSet};
+use crate::config::{Config, ConfigError};
+
+pub struct Scorer {
+    rules: RuleSet,
+    policy: Policy,
+}
+
+impl Scorer {
+    pub fn new(rules: RuleSet, policy: Policy) -> Scorer {
+        Scorer { rules, policy }
+    }
+
+    /// Compile the rule lists and the `[policy]` section of a loaded config.
+    pub fn from_config(config: &Config) -> Result<Scorer, Vec<ConfigError>> {
+        let policy = Policy::new(&config.policy);
+        let rules = RuleSet::compile(&config.rules);
+        match (rules, policy) {
+            (Ok(rules), Ok(policy)) => Ok(Scorer::new(rules, policy)),
+            (rules, policy) => {
+                let mut errors = rules.err().unwrap_or_default();
+                if let Err(e) = policy {
+                    errors.push(ConfigError::whole_file(
+                        &config.source,
+                        format!("policy.identity.terms: {e}"),
+                    ));
+                }
+                Err(errors)
+            }
+        }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn rules_version(&self) -> &str {
+        self.rules.version()
+    }
+
+    /// Step 1: the rule hits for a text.
+    pub fn check_rules(&self, text: &str) -> Vec<RuleHit> {
+        self.rules.check(text, None)
+    }
+
+    /// Step 2 (after the classifier): the text to re-score, if the policy needs one.
+    pub fn counterfactual(
+        &self,
+        text: &str,
+        scores: &Scores,
+        hits: &[RuleHit],
+    ) -> Option<Counterfactual> {
+        self.policy.counterfactual_text(text, scores, hits)
+    }
+
+    /// Step 3: decide and assemble the verdict.
+    pub fn verdict(
+        &self,
+        model_id: &str,
+        scores: Scores,
+        hits: Vec<RuleHit>,
+        counterfactual: Option<&CounterfactualScores>,
+        author: AuthorStanding,
+    ) -> Verdict {
+        let (verdict, reasons) = self.policy.decide(&DecisionInput {
+            scores: &scores,
+            counterfactual,
+            hits: &hits,
+            author,
+        });
+        Verdict {
+            verdict,
+            scores,
+            hits,
+            reasons,
+            model_id: model_id.to_string(),
+            rules_version: self.rules_version().to_string(),
+        }
+    }
+
+    /// The verdict when the classifier failed or timed out: pending with reason `unscored`
+    /// (zero scores; rule hits still recorded and applied).
+    pub fn unscored_verdict(
+        &self,
+        model_id: &str,
+        hits: Vec<RuleHit>,
+        author: AuthorStanding,
+        detail: &str,
+    ) -> Verdict {
+        let (verdict, reasons) = self.policy.decide_unscored(&hits, author, detail);
+        Verdict {
+            verdict,
+            scores: Scores::default(),
+            hits,
+            reasons,
+            model_id: model_id.to_string(),
+            rules_version: self.rules_version().to_string(),
+        }
+    }
+
+    /// Score one text synchronously.
+    pub fn score_with(
+        &self,
+        classifier: &dyn Classifier,
+        text: &str,
+        author: AuthorStanding,
+    ) -> Result<Verdict, ClassifierError> {
+        let mut verdicts = self.score_batch_with(classifier, &[text], author)?;
+        Ok(verdicts.remove(0))
+    }
+
+    /// Score many texts with two `score_batch` calls at most: one for the texts, one for
+    /// the counterfactual texts that the policy asks for.
+    pub fn score_batch_with(
+        &self,
+        classifier: &dyn Classifier,
+        texts: &[&str],
+        author: AuthorStanding,
+    ) -> Result<Vec<Verdict>, ClassifierError> {
+        let hits: Vec<Vec<RuleHit>> = texts.iter().map(|t| self.check_rules(t)).collect();
+        let scores = classifier.score_batch(texts)?;
+        if scores.len() != texts.len() {
+            return Err(ClassifierError::Inference(format!(
+                "{} scores for {} texts",
+                scores.len(),
+                texts.len()
+            )));
+        }
+
+        let wanted: Vec<(usize, Counterfactual)> = texts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| self.counterfactual(t, &scores[i], &hits[i]).map(|c| (i, c)))
+            .collect();
+        let cf_texts: Vec<&str> = wanted.iter().map(|(_, c)| c.text.as_str()).collect();
+        let cf_scores = if cf_texts.is_empty() {
+            Vec::new()
+        } else {
+            classifier.score_batch(&cf_texts)?
+        };
+        let mut counterfactuals: Vec<Option<CounterfactualScores>> = vec![None; texts.len()];
+        for ((i, cf), s) in wanted.into_iter().zip(cf_scores) {
+            counterfactuals[i] = Some(cf.with_scores(s));
+        }
+
+        let model_id = classifier.model_id();
+        Ok(scores
+            .into_iter()
+            .zip(hits)
+            .zip(counterfactuals)
+            .map(|((s, h), cf)| self.verdict(model_id, s, h, cf.as_ref(), author))
+            .collect())
+    }
+}
