@@ -52,7 +52,7 @@ impl AppState {
     pub fn new(store: Store, batcher: Batcher, live: Live, metrics: Metrics) -> AppState {
         let limits = Limits::new(live.config.limits.clone());
         AppState(Arc::new(Inner {
-            writer: Writer::new(store.clone()),
+            writer: Writer::new(store.clone(), live.config.database.group_commit_max),
             store,
             batcher,
             limits,

@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use crate::scoring::classifier::Label;
 
+pub mod console;
+pub mod perspective;
 pub mod rules;
+pub mod webhooks;
 
 pub const ENV_CONFIG: &str = "MODGATE_CONFIG";
 pub const ENV_BIND: &str = "MODGATE_BIND";
@@ -31,6 +34,15 @@ pub struct Config {
     pub policy: PolicyConfig,
     #[serde(default)]
     pub rules: rules::RulesSection,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub console: console::ConsoleConfig,
+    #[serde(default)]
+    pub perspective: perspective::PerspectiveConfig,
+    /// `[[webhooks]]` endpoints; none by default.
+    #[serde(default)]
+    pub webhooks: Vec<webhooks::WebhookConfig>,
     /// Directory of the config file; relative paths inside the config resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -67,12 +79,15 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     pub path: PathBuf,
+    /// Most comments committed in one transaction (group commit); 1 commits each alone.
+    pub group_commit_max: usize,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             path: PathBuf::from("modgate.db"),
+            group_commit_max: 64,
         }
     }
 }
@@ -99,6 +114,43 @@ impl Default for CommentsConfig {
             reports_to_queue: 3,
             hide_reported: false,
             banned_authors: BannedAction::Hold,
+        }
+    }
+}
+
+/// Abuse limits. Rates are per minute; 0 disables a limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub posts_per_minute_per_ip: u32,
+    pub posts_per_minute_per_author: u32,
+    pub reports_per_minute_per_ip: u32,
+    pub sign_in_attempts_per_minute: u32,
+    /// Identical posts (same author, article, body) within this window return the first id.
+    pub duplicate_window_secs: u64,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub max_bulk_ids: usize,
+    /// Header carrying the client IP set by a trusted reverse proxy (e.g.
+    /// "x-forwarded-for"); unset means the socket peer address is used.
+    pub trusted_proxy_header: Option<String>,
+    /// Days after which stored client IPs are deleted; 0 keeps them.
+    pub ip_retention_days: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            posts_per_minute_per_ip: 30,
+            posts_per_minute_per_author: 10,
+            reports_per_minute_per_ip: 20,
+            sign_in_attempts_per_minute: 10,
+            duplicate_window_secs: 600,
+            max_body_bytes: 64 * 1024,
+            request_timeout_ms: 10_000,
+            max_bulk_ids: 500,
+            trusted_proxy_header: None,
+            ip_retention_days: 30,
         }
     }
 }
@@ -304,7 +356,7 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let mut errors = config.validate(path, source);
-        errors.extend(config.rules.resolve(&config.base_dir));
+        errors.extend(config.rules.resolve_in(path, source, &config.base_dir));
         if errors.is_empty() {
             Ok(config)
         } else {
@@ -368,6 +420,8 @@ impl Config {
             e.message = "model.batch_size must be at least 1".into();
             errors.push(e);
         }
+        errors.extend(self.perspective.validate(path, source));
+        errors.extend(webhooks::validate(&self.webhooks, path, source));
         errors
     }
 
