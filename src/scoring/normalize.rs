@@ -1,1 +1,0 @@
-//! Text normalisation before rule matching; each step is its own function.
