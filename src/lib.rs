@@ -15,3 +15,4 @@ pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod rescore;
+pub mod web;

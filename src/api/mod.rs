@@ -32,6 +32,7 @@ pub fn router(app: AppState) -> Router {
         .merge(public::router())
         .merge(moderation::router())
         .merge(health::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
