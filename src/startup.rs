@@ -31,13 +31,18 @@ fn config_errors(errors: Vec<crate::config::ConfigError>) -> anyhow::Error {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application> {
+        let model = load_classifier(&config);
+        Self::build_with_classifier(config, model).await
+    }
+
+    /// Build with a given classifier (tests wrap the real model to inject faults).
+    pub async fn build_with_classifier(config: Config, model: Arc<dyn Classifier>) -> Result<Application> {
         let scorer = Scorer::from_config(&config).map_err(config_errors)?;
         let store = Store::open(&config.database_path())
             .await
             .with_context(|| format!("opening database {}", config.database_path().display()))?;
         // A missing or broken model does not stop the service: comments are then stored
         // as pending/unscored and re-scored when a model loads.
-        let model = load_classifier(&config);
         let batcher = Batcher::new(model, BatcherConfig::from(&config.model))
             .context("starting the scoring workers")?;
         let listener = TcpListener::bind(config.server.bind)
@@ -62,16 +67,24 @@ impl Application {
 
     /// Serve until SIGTERM/SIGINT, then finish in-flight requests and close the database.
     pub async fn run(self) -> Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serve until `stop` completes, then shut down as [`Application::run`] does.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
         let router = crate::api::router(self.state.clone());
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
+        let webhooks = crate::webhooks::DeliveryWorker::spawn(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "modgate listening");
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop)
         .await?;
+        // Undelivered webhook events stay in the outbox for the next start.
+        webhooks.stop(Duration::from_secs(10)).await;
         tracing::info!("shutting down: closing database");
         self.state.store.close().await;
         Ok(())

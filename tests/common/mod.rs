@@ -117,3 +117,22 @@ pub const THREAD: [&str; 8] = [
     "The Syrian people openly asked the USA to remove al-Asad the dictator",
     "CSTO [troops] ought to return where they belong",
 ];
+
+/// Run an already built application (e.g. one built with an injected classifier).
+pub async fn wrap(app: Application, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let db_path = state.live().config.database_path();
+    let server = tokio::spawn(async move {
+        app.run().await.expect("server run");
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        db_path,
+        state,
+        server,
+        dir,
+    }
+}
