@@ -11,9 +11,11 @@ use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
 type Step = fn(&Mapped) -> Mapped;
+/// Input, expected output, expected origin of each output char.
+type Case<'a> = (&'a str, &'a str, &'a [(usize, usize)]);
 
 /// Runs `step` on each input and compares output text and origins.
-fn check_table(step: Step, table: &[(&str, &str, &[(usize, usize)])]) {
+fn check_table(step: Step, table: &[Case]) {
     for &(input, want, origins) in table {
         let out = step(&Mapped::new(input));
         assert_eq!(out.as_string(), want, "text of {input:?}");
@@ -37,20 +39,42 @@ fn html_tags_and_entities() {
     check_table(
         strip_html,
         &[
-            ("<b>sw</b>ine", "swine", &[(3, 4), (4, 5), (9, 10), (10, 11), (11, 12)]),
+            (
+                "<b>sw</b>ine",
+                "swine",
+                &[(3, 4), (4, 5), (9, 10), (10, 11), (11, 12)],
+            ),
             ("a&amp;b", "a&b", &[(0, 1), (1, 6), (6, 7)]),
             ("x<br>y", "x y", &[(0, 1), (1, 5), (5, 6)]),
             ("s<!-- c -->w", "sw", &[(0, 1), (11, 12)]),
-            ("&#115;wine", "swine", &[(0, 6), (6, 7), (7, 8), (8, 9), (9, 10)]),
+            (
+                "&#115;wine",
+                "swine",
+                &[(0, 6), (6, 7), (7, 8), (8, 9), (9, 10)],
+            ),
         ],
     );
     // Not tags or entities: left alone.
-    for text in ["I <3 you", "x < y > z", "<notatag>", "AT&T", "a & b;", "<b", "fish &chips"] {
+    for text in [
+        "I <3 you",
+        "x < y > z",
+        "<notatag>",
+        "AT&T",
+        "a & b;",
+        "<b",
+        "fish &chips",
+    ] {
         let out = strip_html(&Mapped::new(text));
         assert_eq!(out.as_string(), text);
         assert_eq!(out.origin_pairs(), identity(text.chars().count()));
     }
-    check_text(strip_html, &[("<a href=\"x\">sw</a>ine", "swine"), ("<p>a</p><p>b</p>", " a  b ")]);
+    check_text(
+        strip_html,
+        &[
+            ("<a href=\"x\">sw</a>ine", "swine"),
+            ("<p>a</p><p>b</p>", " a  b "),
+        ],
+    );
 }
 
 #[test]
@@ -58,12 +82,23 @@ fn invisible_characters() {
     check_table(
         strip_invisible,
         &[
-            ("sw\u{200B}ine", "swine", &[(0, 1), (1, 2), (3, 4), (4, 5), (5, 6)]),
+            (
+                "sw\u{200B}ine",
+                "swine",
+                &[(0, 1), (1, 2), (3, 4), (4, 5), (5, 6)],
+            ),
             ("\u{202E}ab\u{2066}", "ab", &[(1, 2), (2, 3)]),
-            ("a\u{00AD}b\u{FEFF}\u{200D}c", "abc", &[(0, 1), (2, 3), (5, 6)]),
+            (
+                "a\u{00AD}b\u{FEFF}\u{200D}c",
+                "abc",
+                &[(0, 1), (2, 3), (5, 6)],
+            ),
         ],
     );
-    check_text(strip_invisible, &[("s\u{2060}w\u{200C}i\u{200E}n\u{061C}e", "swine")]);
+    check_text(
+        strip_invisible,
+        &[("s\u{2060}w\u{200C}i\u{200E}n\u{061C}e", "swine")],
+    );
 }
 
 #[test]
@@ -126,13 +161,13 @@ fn confusables_to_latin() {
     check_text(
         latin,
         &[
-            ("\u{455}wine", "swine"),          // Cyrillic dze
-            ("\u{13A5}diot", "idiot"),         // Cherokee
-            ("\u{3BF}\u{3B1}", "oa"),          // Greek omicron, alpha
-            ("swíne", "swine"),                // accented Latin
-            ("\u{1D21}\u{1D00}", "wa"),        // small capitals
-            ("ВАТ", "BAT"),                    // Cyrillic capitals pass for Latin
-            ("сука", "cyka"),                  // fully Latin-looking Cyrillic word
+            ("\u{455}wine", "swine"),   // Cyrillic dze
+            ("\u{13A5}diot", "idiot"),  // Cherokee
+            ("\u{3BF}\u{3B1}", "oa"),   // Greek omicron, alpha
+            ("swíne", "swine"),         // accented Latin
+            ("\u{1D21}\u{1D00}", "wa"), // small capitals
+            ("ВАТ", "BAT"),             // Cyrillic capitals pass for Latin
+            ("сука", "cyka"),           // fully Latin-looking Cyrillic word
         ],
     );
     let out = latin(&Mapped::new("\u{455}w"));
@@ -166,7 +201,10 @@ fn confusables_to_native_keep_cyrillic() {
 fn whitespace() {
     check_table(
         collapse_whitespace,
-        &[("a \n\t b", "a b", &[(0, 1), (1, 5), (5, 6)]), ("a\u{A0}b", "a b", &identity(3))],
+        &[
+            ("a \n\t b", "a b", &[(0, 1), (1, 5), (5, 6)]),
+            ("a\u{A0}b", "a b", &identity(3)),
+        ],
     );
 }
 
@@ -175,8 +213,16 @@ fn separators() {
     check_table(
         join_separated,
         &[
-            ("s.w.i.n.e", "swine", &[(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]),
-            ("a s w i n e", "aswine", &[(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)]),
+            (
+                "s.w.i.n.e",
+                "swine",
+                &[(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)],
+            ),
+            (
+                "a s w i n e",
+                "aswine",
+                &[(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)],
+            ),
         ],
     );
     check_text(
@@ -219,15 +265,24 @@ fn leetspeak() {
     );
     assert_eq!(leet(&Mapped::new("ki11"), 'l').0.as_string(), "kill");
     assert!(leet(&Mapped::new("k1ll"), 'i').1, "a 1 was read");
-    assert!(!leet(&Mapped::new("sw3ne 1"), 'i').1, "a lone 1 is not read");
-    assert_eq!(leet(&Mapped::new("sw1ne"), 'i').0.origin_pairs(), identity(5));
+    assert!(
+        !leet(&Mapped::new("sw3ne 1"), 'i').1,
+        "a lone 1 is not read"
+    );
+    assert_eq!(
+        leet(&Mapped::new("sw1ne"), 'i').0.origin_pairs(),
+        identity(5)
+    );
 }
 
 #[test]
 fn squeezing() {
     let (out, runs) = squeeze(&Mapped::new("swiiine"));
     assert_eq!(out.as_string(), "swine");
-    assert_eq!(out.origin_pairs(), vec![(0, 1), (1, 2), (2, 5), (5, 6), (6, 7)]);
+    assert_eq!(
+        out.origin_pairs(),
+        vec![(0, 1), (1, 2), (2, 5), (5, 6), (6, 7)]
+    );
     assert_eq!(runs, vec![1, 1, 3, 1, 1]);
     let (out, runs) = squeeze(&Mapped::new("kill 2000"));
     assert_eq!(out.as_string(), "kil 2000");
@@ -277,11 +332,42 @@ fn tricky_text() -> impl Strategy<Value = String> {
         "[a-z0-9@$ .\\-_'`]{1,8}",
         "[а-яёқғңөұүһәі]{1,8}",
         prop::sample::select(vec![
-            "\u{301}", "\u{336}", "\u{308}\u{323}", "\u{200B}", "\u{200D}", "\u{202E}",
-            "\u{2067}", "\u{FEFF}", "\u{AD}", "👨\u{200D}👩\u{200D}👧", "🏳\u{FE0F}\u{200D}🌈",
-            "مرحبا", "שלום", "<b>", "</b>", "<br>", "&amp;", "&#x73;", "&nbsp;", "<!--",
-            "-->", "ʻ", "’", "ｓ", "ﬁ", "İ", "ß", "Ꭵ", "ѕ", "\u{1D42C}", "가", "\u{1100}\u{1161}",
-            "\u{11A8}", "\n", "\t", "e\u{301}\u{302}",
+            "\u{301}",
+            "\u{336}",
+            "\u{308}\u{323}",
+            "\u{200B}",
+            "\u{200D}",
+            "\u{202E}",
+            "\u{2067}",
+            "\u{FEFF}",
+            "\u{AD}",
+            "👨\u{200D}👩\u{200D}👧",
+            "🏳\u{FE0F}\u{200D}🌈",
+            "مرحبا",
+            "שלום",
+            "<b>",
+            "</b>",
+            "<br>",
+            "&amp;",
+            "&#x73;",
+            "&nbsp;",
+            "<!--",
+            "-->",
+            "ʻ",
+            "’",
+            "ｓ",
+            "ﬁ",
+            "İ",
+            "ß",
+            "Ꭵ",
+            "ѕ",
+            "\u{1D42C}",
+            "가",
+            "\u{1100}\u{1161}",
+            "\u{11A8}",
+            "\n",
+            "\t",
+            "e\u{301}\u{302}",
         ])
         .prop_map(String::from),
         (any::<char>(), 1usize..1500).prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
@@ -291,7 +377,10 @@ fn tricky_text() -> impl Strategy<Value = String> {
 
 fn assert_origins_valid(m: &Mapped, original_len: usize) -> Result<(), TestCaseError> {
     for (i, o) in m.origins().iter().enumerate() {
-        prop_assert!(o.start < o.end && o.end <= original_len, "origin {i} {o:?} of {original_len}");
+        prop_assert!(
+            o.start < o.end && o.end <= original_len,
+            "origin {i} {o:?} of {original_len}"
+        );
     }
     Ok(())
 }

@@ -22,13 +22,16 @@ fn default_rules() -> RuleSet {
 
 /// Rules from an inline `[rules]` config text.
 fn rules(toml: &str) -> RuleSet {
-    let config = Config::parse(Path::new("inline/config.toml"), toml)
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let config =
+        Config::parse(Path::new("inline/config.toml"), toml).unwrap_or_else(|e| panic!("{e:?}"));
     RuleSet::compile(&config.rules).expect("compiles")
 }
 
 fn span_text(text: &str, hit: &RuleHit) -> String {
-    text.chars().skip(hit.start).take(hit.end - hit.start).collect()
+    text.chars()
+        .skip(hit.start)
+        .take(hit.end - hit.start)
+        .collect()
 }
 
 fn blocking(hits: &[RuleHit]) -> Vec<&RuleHit> {
@@ -68,7 +71,10 @@ fn acceptance_thread_with_default_lists() {
         .filter(|h| h.category == Category::Threat)
         .collect();
     assert_eq!(threats.len(), 1, "{hits:?}");
-    assert_eq!(span_text(ACCEPT_BLOCK_THREAT, threats[0]), "part with your heads");
+    assert_eq!(
+        span_text(ACCEPT_BLOCK_THREAT, threats[0]),
+        "part with your heads"
+    );
     for text in ACCEPT_CLEAN {
         let hits = rs.check(text, None);
         assert!(blocking(&hits).is_empty(), "{text}: {hits:?}");
@@ -87,8 +93,20 @@ terms = ["ass", "kill", "swine", "idiot*", "*phobe", "know where you live"]
 fn whole_words_only() {
     let rs = rules(WORD_RULES);
     for text in [
-        "Scunthorpe", "a classic move", "the assassin", "Sussex", "as I said", "bass", "skill",
-        "killer", "swinery", "idiom", "ASSET", "Kazakhs", "pass", "glass",
+        "Scunthorpe",
+        "a classic move",
+        "the assassin",
+        "Sussex",
+        "as I said",
+        "bass",
+        "skill",
+        "killer",
+        "swinery",
+        "idiom",
+        "ASSET",
+        "Kazakhs",
+        "pass",
+        "glass",
     ] {
         let hits = rs.check(text, None);
         assert!(hits.is_empty(), "{text}: {hits:?}");
@@ -103,7 +121,11 @@ fn whole_words_only() {
         ("a homophobe", "*phobe", "homophobe"),
         ("swine's", "swine", "swine"),
         ("\"swine\"", "swine", "swine"),
-        ("I know where\nyou   live", "know where you live", "know where\nyou   live"),
+        (
+            "I know where\nyou   live",
+            "know where you live",
+            "know where\nyou   live",
+        ),
         ("know where,you live", "know where you live", ""),
     ] {
         let hits = rs.check(text, None);
@@ -137,8 +159,14 @@ fn evasions_hit_with_original_spans() {
         ("<b>sw</b>ine", "sw</b>ine"),
         ("<i>s</i>w<i>i</i>ne", "s</i>w<i>i</i>ne"),
         ("ｓｗｉｎｅ", "ｓｗｉｎｅ"),
-        ("\u{1D42C}\u{1D430}\u{1D422}\u{1D427}\u{1D41E}", "\u{1D42C}\u{1D430}\u{1D422}\u{1D427}\u{1D41E}"),
-        ("s\u{336}w\u{336}i\u{336}n\u{336}e\u{336}", "s\u{336}w\u{336}i\u{336}n\u{336}e\u{336}"),
+        (
+            "\u{1D42C}\u{1D430}\u{1D422}\u{1D427}\u{1D41E}",
+            "\u{1D42C}\u{1D430}\u{1D422}\u{1D427}\u{1D41E}",
+        ),
+        (
+            "s\u{336}w\u{336}i\u{336}n\u{336}e\u{336}",
+            "s\u{336}w\u{336}i\u{336}n\u{336}e\u{336}",
+        ),
         ("ѕԝіпе", ""), // п is not an n look-alike in our table: no hit is fine either way
         ("swíne", "swíne"),
         ("k1ll", "k1ll"),
@@ -154,7 +182,9 @@ fn evasions_hit_with_original_spans() {
         assert!(
             hits.iter().any(|h| span_text(text, h) == want),
             "{text:?}: want {want:?}, got {:?}",
-            hits.iter().map(|h| (h.term.clone(), span_text(text, h))).collect::<Vec<_>>()
+            hits.iter()
+                .map(|h| (h.term.clone(), span_text(text, h)))
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -172,11 +202,23 @@ fn cyrillic_terms_match_cyrillic_text() {
     assert!(has("ты свинья\u{200B}", "свинь*"));
     assert!(has("твaрь", "тварь"), "Latin a inside a Cyrillic word");
     assert!(has("ну ты и сука", "сука"));
-    assert!(has("ну ты и cyka", "сука"), "Cyrillic word typed in Latin look-alikes");
+    assert!(
+        has("ну ты и cyka", "сука"),
+        "Cyrillic word typed in Latin look-alikes"
+    );
     assert!(has("я тебя убью", "тебя убью"));
-    assert!(has("чёрножопые", "черножоп*"), "ё and е are one letter here");
-    assert!(has("отрежем голову", r"\b(?:отрежу|отрежем|отрублю|отрубим|снесу|снесем|оторву|оторвем)\s+(?:тебе\s+|вам\s+|им\s+|ему\s+|ей\s+)?(?:голову|головы|башку|бошки)\b"));
-    assert!(has("Я знаю, где ты живёшь.", r"\bзна(?:ю|ем)[\s,]+где\s+(?:ты|вы)\s+жив(?:ешь|ете)\b"));
+    assert!(
+        has("чёрножопые", "черножоп*"),
+        "ё and е are one letter here"
+    );
+    assert!(has(
+        "отрежем голову",
+        r"\b(?:отрежу|отрежем|отрублю|отрубим|снесу|снесем|оторву|оторвем)\s+(?:тебе\s+|вам\s+|им\s+|ему\s+|ей\s+)?(?:голову|головы|башку|бошки)\b"
+    ));
+    assert!(has(
+        "Я знаю, где ты живёшь.",
+        r"\bзна(?:ю|ем)[\s,]+где\s+(?:ты|вы)\s+жив(?:ешь|ете)\b"
+    ));
     assert!(has("сен шошқасың", "шошқа*"));
     // Ordinary Russian does not hit anything.
     for text in [
@@ -197,7 +239,14 @@ fn cyrillic_terms_match_cyrillic_text() {
 fn uzbek_apostrophes_match_each_other() {
     let rs = default_rules();
     let term = "o'ldiraman";
-    for text in ["oʻldiraman", "o'ldiraman", "o`ldiraman", "o’ldiraman", "o‘ldiraman", "Oʼldiraman"] {
+    for text in [
+        "oʻldiraman",
+        "o'ldiraman",
+        "o`ldiraman",
+        "o’ldiraman",
+        "o‘ldiraman",
+        "Oʼldiraman",
+    ] {
         let hits = rs.check(text, Some("uz"));
         let hit = hits.iter().find(|h| h.term == term);
         let hit = hit.unwrap_or_else(|| panic!("{text}: {hits:?}"));
@@ -217,7 +266,10 @@ action = "flag"
 terms = ["bo", "og'ri"]
 "#,
     );
-    assert!(rs.check("bo'ri", None).is_empty(), "bo'ri (wolf) is one word");
+    assert!(
+        rs.check("bo'ri", None).is_empty(),
+        "bo'ri (wolf) is one word"
+    );
     assert_eq!(rs.check("oʻgʻri", None).len(), 0, "o'g'ri is not og'ri");
     assert_eq!(rs.check("og`ri", None).len(), 1);
 }
@@ -236,7 +288,11 @@ fn allow_suppresses_overlapping_hits() {
     let checked = rs.check_explained("Swine flu is back, you swine", None);
     assert_eq!(checked.strongest(), Some(Action::Hold));
     assert_eq!(rs.check("a chink in the armour", None).len(), 1);
-    for text in ["we had to kill time", "she killed it on stage", "my guinea pig"] {
+    for text in [
+        "we had to kill time",
+        "she killed it on stage",
+        "my guinea pig",
+    ] {
         let hits = rs.check(text, None);
         assert!(blocking(&hits).is_empty(), "{text}: {hits:?}");
     }
@@ -262,8 +318,13 @@ regex = ['\bкозлы\b']
     assert_eq!(rs.check("козлы", Some("en")).len(), 0);
     let hits = rs.check("тварь и свинья", None);
     assert_eq!(
-        hits.iter().map(|h| (h.term.as_str(), h.action, h.start, h.end)).collect::<Vec<_>>(),
-        vec![("тварь", Action::Remove, 0, 5), ("свинья", Action::Hold, 8, 14)]
+        hits.iter()
+            .map(|h| (h.term.as_str(), h.action, h.start, h.end))
+            .collect::<Vec<_>>(),
+        vec![
+            ("тварь", Action::Remove, 0, 5),
+            ("свинья", Action::Hold, 8, 14)
+        ]
     );
     assert_eq!(hits[0].list, "ru_only");
     assert_eq!(hits[0].category, Category::Insult);
@@ -306,10 +367,18 @@ fn version_is_stable_and_tracks_changes() {
     assert_eq!(a.version(), b.version());
     assert_eq!(a.version().len(), 16);
     assert!(a.version().chars().all(|c| c.is_ascii_hexdigit()));
-    let one = rules("[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\nterms = [\"a\"]\n");
-    let same = rules("[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\n\n# comment\nterms = [ \"a\" ]\n");
-    let other_action = rules("[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"flag\"\nterms = [\"a\"]\n");
-    let other_flags = rules("[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\nterms = [\"a\"]\nnormalize = { leet = false }\n");
+    let one = rules(
+        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\nterms = [\"a\"]\n",
+    );
+    let same = rules(
+        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\n\n# comment\nterms = [ \"a\" ]\n",
+    );
+    let other_action = rules(
+        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"flag\"\nterms = [\"a\"]\n",
+    );
+    let other_flags = rules(
+        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"hold\"\nterms = [\"a\"]\nnormalize = { leet = false }\n",
+    );
     assert_eq!(one.version(), same.version());
     assert_ne!(one.version(), other_action.version());
     assert_ne!(one.version(), other_flags.version());
@@ -361,7 +430,11 @@ fn other_config_errors_are_located() {
     // until every file loads.
     assert_eq!(errors.len(), 1, "{summary:?}");
     assert!(errors[0].file.ends_with("config.toml"));
-    assert_eq!((errors[0].line, errors[0].column), (Some(2), Some(22)), "{summary:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].column),
+        (Some(2), Some(22)),
+        "{summary:?}"
+    );
     assert!(errors[0].message.contains("missing.toml"));
 
     let errors = config_errors(
@@ -371,13 +444,19 @@ fn other_config_errors_are_located() {
     let summary: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     assert_eq!(errors.len(), 2, "{summary:?}");
     // Duplicate name: reported at the second definition (in a.toml, line 2).
-    assert!(errors.iter().any(|e| e.file.ends_with("a.toml")
-        && e.line == Some(2)
-        && e.message.contains("duplicate list name `dup`")), "{summary:?}");
-    assert!(errors.iter().any(|e| e.file.ends_with("a.toml")
-        && e.line == Some(5)
-        && e.column == Some(15)
-        && e.message.contains("empty term")), "{summary:?}");
+    assert!(
+        errors.iter().any(|e| e.file.ends_with("a.toml")
+            && e.line == Some(2)
+            && e.message.contains("duplicate list name `dup`")),
+        "{summary:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.file.ends_with("a.toml")
+            && e.line == Some(5)
+            && e.column == Some(15)
+            && e.message.contains("empty term")),
+        "{summary:?}"
+    );
 
     // Only after names and terms are valid is normalisation checked.
     let errors = config_errors(
@@ -386,7 +465,11 @@ fn other_config_errors_are_located() {
     );
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!((errors[0].line, errors[0].column), (Some(5), Some(16)));
-    assert!(errors[0].message.contains("empty after normalisation"), "{}", errors[0]);
+    assert!(
+        errors[0].message.contains("empty after normalisation"),
+        "{}",
+        errors[0]
+    );
 
     let errors = config_errors(dir.path(), "[rules]\ninclude = [\"b.toml\"]\n");
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -401,14 +484,46 @@ fn tricky_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         any::<char>().prop_map(String::from),
         prop::sample::select(vec![
-            "swine", "sw1ne", "s w i n e", "свинья", "cвинья", "part with your heads", "ass",
-            "o'ldiraman", "знаю где ты живешь", "<b>", "</b>", "&amp;", "\u{200B}", "\u{202E}",
-            "\u{301}", "\u{336}", "👨\u{200D}👩\u{200D}👧", "مرحبا", "שלום", "ʻ", "’", " ", "\n",
-            ".", "-", "$", "@", "1", "ｓ", "ﬁ", "İ", "Ꭵ", "swine flu",
+            "swine",
+            "sw1ne",
+            "s w i n e",
+            "свинья",
+            "cвинья",
+            "part with your heads",
+            "ass",
+            "o'ldiraman",
+            "знаю где ты живешь",
+            "<b>",
+            "</b>",
+            "&amp;",
+            "\u{200B}",
+            "\u{202E}",
+            "\u{301}",
+            "\u{336}",
+            "👨\u{200D}👩\u{200D}👧",
+            "مرحبا",
+            "שלום",
+            "ʻ",
+            "’",
+            " ",
+            "\n",
+            ".",
+            "-",
+            "$",
+            "@",
+            "1",
+            "ｓ",
+            "ﬁ",
+            "İ",
+            "Ꭵ",
+            "swine flu",
         ])
         .prop_map(String::from),
         (any::<char>(), 1usize..1500).prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
-        (prop::sample::select(vec!['i', 's', '1', '.', ' ', 'ь', '\u{301}']), 1usize..1500)
+        (
+            prop::sample::select(vec!['i', 's', '1', '.', ' ', 'ь', '\u{301}']),
+            1usize..1500
+        )
             .prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
     ];
     prop::collection::vec(piece, 0..10).prop_map(|v| v.concat())

@@ -146,12 +146,9 @@ impl RulesSection {
                 .map_err(|e| {
                     let message = format!("cannot read rules file {}: {e}", path.display());
                     match config {
-                        Some(c) => ConfigError::at_offset(
-                            &c.path,
-                            &c.text,
-                            include.span().start,
-                            message,
-                        ),
+                        Some(c) => {
+                            ConfigError::at_offset(&c.path, &c.text, include.span().start, message)
+                        }
                         None => ConfigError::whole_file(&path, message),
                     }
                 })
@@ -161,10 +158,10 @@ impl RulesSection {
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty() {
-            if let Err(problems) = RuleSet::compile(self) {
-                errors.extend(problems);
-            }
+        if errors.is_empty()
+            && let Err(problems) = RuleSet::compile(self)
+        {
+            errors.extend(problems);
         }
         errors
     }
@@ -194,8 +191,8 @@ impl RulesSection {
             }
             for lang in &list.languages {
                 let code = lang.get_ref();
-                let ok = !code.is_empty()
-                    && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                let ok =
+                    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
                 if !ok {
                     errors.push(list.error_at(
                         lang.span(),
@@ -212,10 +209,9 @@ impl RulesSection {
             for regex in &list.regex {
                 let pattern = &regex.get_ref().text;
                 if let Err(e) = crate::scoring::rules::build_regex(pattern) {
-                    errors.push(list.error_at(
-                        regex.span(),
-                        format!("list `{name}`: invalid regex: {e}"),
-                    ));
+                    errors.push(
+                        list.error_at(regex.span(), format!("list `{name}`: invalid regex: {e}")),
+                    );
                 } else if pattern.is_empty() {
                     errors.push(list.error_at(regex.span(), format!("list `{name}`: empty regex")));
                 }
@@ -275,7 +271,10 @@ impl<'de> Visitor<'de> for RuleEntryVisitor {
                 }
                 "action" => action = Some(map.next_value()?),
                 other => {
-                    return Err(de::Error::unknown_field(other, &["term", "pattern", "action"]));
+                    return Err(de::Error::unknown_field(
+                        other,
+                        &["term", "pattern", "action"],
+                    ));
                 }
             }
         }

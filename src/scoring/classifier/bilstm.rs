@@ -84,6 +84,14 @@ impl BiLstm {
         self.threads
     }
 
+    /// How many words of `text` the model uses (known words, at most the last 100): 0 means
+    /// the model sees the text as empty, e.g. a language it was not trained on.
+    pub fn known_words(&self, text: &str) -> usize {
+        let mut ids = Vec::new();
+        self.tokenizer.encode(text, &mut ids);
+        ids.len()
+    }
+
     /// The plain forward pass for one text: per-step matrix–vector products over all
     /// padding steps, libm activations, no precomputed tables or caches. Slow; kept as the
     /// in-crate reference for tests and the benchmark baseline.

@@ -128,21 +128,21 @@ fn latin_lookalike(c: char) -> Option<char> {
     if let Some(l) = skeleton_letter(c) {
         // UTS #39 maps capital I look-alikes (Cyrillic І, Greek Ι) to "l"; their lower
         // case says which letter is meant.
-        if l == 'l' && c.is_uppercase() {
-            if let Some(lower) = single_lowercase(c).and_then(skeleton_letter) {
-                return Some(lower);
-            }
+        if l == 'l'
+            && c.is_uppercase()
+            && let Some(lower) = single_lowercase(c).and_then(skeleton_letter)
+        {
+            return Some(lower);
         }
         return Some(l);
     }
     // Lower-case Cherokee (and similar) have no entry of their own; their capitals do.
     let mut upper = c.to_uppercase();
-    if let (Some(u), None) = (upper.next(), upper.next()) {
-        if u != c {
-            if let Some(l) = skeleton_letter(u) {
-                return Some(l.to_ascii_lowercase());
-            }
-        }
+    if let (Some(u), None) = (upper.next(), upper.next())
+        && u != c
+        && let Some(l) = skeleton_letter(u)
+    {
+        return Some(l.to_ascii_lowercase());
     }
     // Accented Latin letters whose prototype is not a single letter (e.g. "ṃ" → "rn").
     if c.script() == Script::Latin {
@@ -199,7 +199,9 @@ fn fold_to_native(input: &Mapped) -> Mapped {
     let mut folded: Vec<char> = chars.iter().map(|&c| fold_yo(c)).collect();
     for word in runs(chars, is_word_char) {
         let w = &chars[word.clone()];
-        let mixed = w.iter().any(|c| c.is_alphabetic() && c.script() != Script::Cyrillic);
+        let mixed = w
+            .iter()
+            .any(|c| c.is_alphabetic() && c.script() != Script::Cyrillic);
         if !mixed || !w.iter().copied().any(is_strong_cyrillic) {
             continue;
         }

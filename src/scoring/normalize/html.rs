@@ -17,10 +17,42 @@ const INLINE_TAGS: &[&str] = &[
     "wbr",
 ];
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 ];
 
 /// Removes HTML tags and comments and decodes character entities (`&amp;`, `&#39;`, ...).
@@ -33,23 +65,24 @@ pub fn strip_html(input: &Mapped) -> Mapped {
     let mut out = Mapped::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
-        if chars[i] == '<' {
-            if let Some((end, block)) = tag_at(chars, i) {
-                if block {
-                    out.push(' ', span(origins, i, end));
-                }
-                i = end;
-                continue;
+        if chars[i] == '<'
+            && let Some((end, block)) = tag_at(chars, i)
+        {
+            if block {
+                out.push(' ', span(origins, i, end));
             }
-        } else if chars[i] == '&' {
-            if let Some((end, decoded)) = entity_at(chars, i) {
-                let origin = span(origins, i, end);
-                for c in decoded.chars() {
-                    out.push(c, origin);
-                }
-                i = end;
-                continue;
+            i = end;
+            continue;
+        }
+        if chars[i] == '&'
+            && let Some((end, decoded)) = entity_at(chars, i)
+        {
+            let origin = span(origins, i, end);
+            for c in decoded.chars() {
+                out.push(c, origin);
             }
+            i = end;
+            continue;
         }
         out.push(chars[i], origins[i]);
         i += 1;

@@ -71,7 +71,14 @@ pub fn is_apostrophe_variant(c: char) -> bool {
 pub fn fold_apostrophes(input: &Mapped) -> Mapped {
     let mut out = Mapped::with_capacity(input.len());
     for (c, o) in input.iter() {
-        out.push(if is_apostrophe_variant(c) { APOSTROPHE } else { c }, o);
+        out.push(
+            if is_apostrophe_variant(c) {
+                APOSTROPHE
+            } else {
+                c
+            },
+            o,
+        );
     }
     out
 }
@@ -125,12 +132,10 @@ fn compose_all(chars: &[(char, Origin)]) -> Mapped {
         let class = canonical_combining_class(c);
         if let Some(s) = starter {
             let blocked = matches!(last_class, Some(l) if l == 0 || l >= class);
-            if !blocked {
-                if let Some(composed) = compose(out_chars[s], c) {
-                    out_chars[s] = composed;
-                    out_origins[s] = out_origins[s].union(o);
-                    continue;
-                }
+            if !blocked && let Some(composed) = compose(out_chars[s], c) {
+                out_chars[s] = composed;
+                out_origins[s] = out_origins[s].union(o);
+                continue;
             }
         }
         if class == 0 {

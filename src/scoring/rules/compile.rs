@@ -143,8 +143,7 @@ pub(super) fn compile(section: &RulesSection) -> Result<RuleSet, Vec<ConfigError
                 action: entry.action.unwrap_or(list.action),
             });
             // Cyrillic patterns run on the native view, which spells ё as е.
-            let (target, pattern) = if entry.text.chars().any(|c| c.script() == Script::Cyrillic)
-            {
+            let (target, pattern) = if entry.text.chars().any(|c| c.script() == Script::Cyrillic) {
                 let folded = entry.text.replace('ё', "е").replace('Ё', "Е");
                 (Target::Native, folded)
             } else {
@@ -246,7 +245,11 @@ fn canonical_list(list: &RuleList) -> CanonicalList<'_> {
         name: list.name.get_ref(),
         category: list.category,
         action: list.action,
-        languages: list.languages.iter().map(|l| l.get_ref().as_str()).collect(),
+        languages: list
+            .languages
+            .iter()
+            .map(|l| l.get_ref().as_str())
+            .collect(),
         normalize: list.normalize,
         terms: entries(&list.terms),
         regex: entries(&list.regex),

@@ -69,7 +69,13 @@ impl Matcher {
 }
 
 /// Extends a wildcard match over the rest of its word ("idiot*" in "idiots").
-fn widen(chars: &[char], mut start: usize, mut end: usize, left: bool, right: bool) -> (usize, usize) {
+fn widen(
+    chars: &[char],
+    mut start: usize,
+    mut end: usize,
+    left: bool,
+    right: bool,
+) -> (usize, usize) {
     if left {
         while start > 0 && is_word_char(chars[start - 1]) {
             start -= 1;

@@ -3,7 +3,7 @@
 //!
 //! * Input projection: `embedding[id]·W + b` is precomputed for the whole vocabulary at
 //!   load time, so each step starts from a table row and only `H·U` remains, done as one
-//!   GEMM over the batch.
+//!   blocked matrix product over the batch (`kernels::recurrent`).
 //! * Forward padding: every left-padded sequence starts with k steps of id 0 from the zero
 //!   state, so the forward state (and the running max of its outputs) after k padding steps
 //!   is the same for every text; it is computed once at load time and each sequence starts
@@ -12,7 +12,7 @@
 //! * The backward direction sees real tokens first and padding last, so its padding steps
 //!   depend on the text and are computed in full.
 
-use super::kernels::{gemm, lstm_cell};
+use super::kernels::{gemm, lstm_cell, prescale_cell_input, recurrent};
 use super::weights::{DENSE, GATES, LABELS, LstmWeights, UNITS, Weights};
 
 /// One LSTM direction with its input projection folded into a per-word table.
@@ -40,10 +40,10 @@ impl Direction {
                 *v += b;
             }
         }
-        Direction {
-            table,
-            recurrent: lstm.recurrent.clone(),
-        }
+        let mut recurrent = lstm.recurrent.clone();
+        prescale_cell_input(&mut table);
+        prescale_cell_input(&mut recurrent);
+        Direction { table, recurrent }
     }
 
     fn row(&self, id: u32) -> &[f32] {
@@ -58,7 +58,7 @@ impl Direction {
             &mut c[..rows * UNITS],
             &mut pool[..rows * UNITS],
         );
-        gemm(rows, UNITS, GATES, h, &self.recurrent, 1.0, z);
+        recurrent(h, &self.recurrent, z);
         lstm_cell(z, c, h, pool);
     }
 }

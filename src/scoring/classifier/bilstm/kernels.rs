@@ -36,12 +36,92 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &m
     }
 }
 
-/// One LSTM step for every row: `z` holds the gate pre-activations `[i f g o]` (GATES per
-/// row); updates the cell `c` and output `h` (UNITS per row) and folds `h` into the
-/// running max `pool`.
-pub fn lstm_cell(z: &[f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
+/// `z[m, GATES] += h[m, UNITS] · u[UNITS, GATES]`: the recurrent product of one step.
+///
+/// Hand-blocked instead of `gemm` because the shape is tiny and fixed: `matrixmultiply`
+/// packs `u` on every call and pads the rows to its 16-row kernel, which costs ~10× at
+/// batch 1. Each row's result depends only on that row (same operations in the same
+/// order whatever `m` is), so a text scores bit-identically alone and in any batch.
+pub fn recurrent(h: &[f32], u: &[f32], z: &mut [f32]) {
+    let rows = h.len() / UNITS;
+    assert!(u.len() == UNITS * GATES && z.len() >= rows * GATES);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features `recurrent_avx2` is compiled for.
+        unsafe { recurrent_avx2(h, u, z) };
+        return;
+    }
+    recurrent_generic(h, u, z);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn recurrent_avx2(h: &[f32], u: &[f32], z: &mut [f32]) {
+    recurrent_generic(h, u, z);
+}
+
+/// Columns per block: 5 AVX2 vectors; `u[.., block]` (8 KB) stays in L1 across rows.
+const COLS: usize = 40;
+/// Rows per block: 2 × 5 accumulators + 5 `u` vectors fill the 16 AVX2 registers.
+const ROWS: usize = 2;
+
+#[inline(always)]
+fn recurrent_generic(h: &[f32], u: &[f32], z: &mut [f32]) {
+    let rows = h.len() / UNITS;
+    for col in (0..GATES).step_by(COLS) {
+        let mut r = 0;
+        while r + ROWS <= rows {
+            block::<ROWS>(&h[r * UNITS..], u, col, &mut z[r * GATES..]);
+            r += ROWS;
+        }
+        for r in r..rows {
+            block::<1>(&h[r * UNITS..], u, col, &mut z[r * GATES..]);
+        }
+    }
+}
+
+/// `z[0..R, col..col+COLS] += h[0..R] · u[.., col..col+COLS]`, accumulating over k in
+/// order from zero (plain multiply and add, so every build gives the same bits).
+#[inline(always)]
+fn block<const R: usize>(h: &[f32], u: &[f32], col: usize, z: &mut [f32]) {
+    // Fixed-size row views let the compiler drop bounds checks in the k loop.
+    let h: [&[f32; UNITS]; R] =
+        std::array::from_fn(|r| h[r * UNITS..][..UNITS].try_into().expect("UNITS"));
+    let mut acc = [[0f32; COLS]; R];
+    for k in 0..UNITS {
+        let uk: &[f32; COLS] = u[k * GATES + col..][..COLS].try_into().expect("COLS");
+        for (acc, h) in acc.iter_mut().zip(&h) {
+            let hk = h[k];
+            for (a, &w) in acc.iter_mut().zip(uk) {
+                *a += hk * w;
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (zv, a) in z[r * GATES + col..][..COLS].iter_mut().zip(acc) {
+            *zv += a;
+        }
+    }
+}
+
+/// Doubles the cell-input (g) columns of a `[_, GATES]` matrix. Applied to the input table
+/// and the recurrent kernel, it makes the g block of `z` exactly 2·g (scaling by a power of
+/// two is exact), so `lstm_cell` gets tanh(g) = 2σ(2g) − 1 from the same sigmoid pass as
+/// the other gates.
+pub fn prescale_cell_input(m: &mut [f32]) {
+    for row in m.chunks_exact_mut(GATES) {
+        for v in &mut row[2 * UNITS..3 * UNITS] {
+            *v *= 2.0;
+        }
+    }
+}
+
+/// One LSTM step for every row: `z` holds the gate pre-activations `[i f 2g o]` (GATES per
+/// row, g prescaled by `prescale_cell_input`) and is overwritten; updates the cell `c` and
+/// output `h` (UNITS per row) and folds `h` into the running max `pool`.
+pub fn lstm_cell(z: &mut [f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
     let rows = c.len() / UNITS;
-    assert!(z.len() >= rows * GATES && h.len() == c.len() && pool.len() == c.len());
+    assert!(z.len() == rows * GATES && h.len() == c.len() && pool.len() == c.len());
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features `lstm_cell_avx2` is compiled for.
@@ -53,27 +133,37 @@ pub fn lstm_cell(z: &[f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn lstm_cell_avx2(z: &[f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
+fn lstm_cell_avx2(z: &mut [f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
     lstm_cell_generic(z, c, h, pool);
 }
 
+/// The exp-heavy passes run over whole buffers rather than per row: 50 units per row
+/// would leave a scalar tail of 2 in every row.
 #[inline(always)]
-fn lstm_cell_generic(z: &[f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
+fn lstm_cell_generic(z: &mut [f32], c: &mut [f32], h: &mut [f32], pool: &mut [f32]) {
+    for v in z.iter_mut() {
+        *v = sigmoid(*v);
+    }
+    for (z, c) in z.chunks_exact(GATES).zip(c.chunks_exact_mut(UNITS)) {
+        let (i, rest) = z.split_at(UNITS);
+        let (f, rest) = rest.split_at(UNITS);
+        let g = &rest[..UNITS];
+        for (((c, &i), &f), &g) in c.iter_mut().zip(i).zip(f).zip(g) {
+            // g holds σ(2·g_pre), and tanh(x) = 2σ(2x) − 1.
+            *c = f * *c + i * (2.0 * g - 1.0);
+        }
+    }
+    for (h, &c) in h.iter_mut().zip(c.iter()) {
+        *h = tanh(c);
+    }
     let rows = z
         .chunks_exact(GATES)
-        .zip(c.chunks_exact_mut(UNITS))
         .zip(h.chunks_exact_mut(UNITS))
         .zip(pool.chunks_exact_mut(UNITS));
-    for (((z, c), h), pool) in rows {
-        let (zi, rest) = z.split_at(UNITS);
-        let (zf, rest) = rest.split_at(UNITS);
-        let (zg, zo) = rest.split_at(UNITS);
-        for j in 0..UNITS {
-            let cell = sigmoid(zf[j]) * c[j] + sigmoid(zi[j]) * tanh(zg[j]);
-            let out = sigmoid(zo[j]) * tanh(cell);
-            c[j] = cell;
-            h[j] = out;
-            pool[j] = pool[j].max(out);
+    for ((z, h), pool) in rows {
+        for ((h, &o), pool) in h.iter_mut().zip(&z[3 * UNITS..]).zip(pool) {
+            *h *= o;
+            *pool = pool.max(*h);
         }
     }
 }
@@ -108,7 +198,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let er = p * r * r + r + 1.0;
     let ni = t.to_bits() as i32 - ROUND.to_bits() as i32;
     let scale = f32::from_bits(((ni + 127) << 23) as u32);

@@ -1,0 +1,97 @@
+//! Comments per second of the BiLSTM backend on realistic 20–80-word comments:
+//! the plain reference path (one text at a time, no shortcuts) against the batched path
+//! at batch 1 and 32, on one thread and on all cores.
+//!
+//! `models/fetch-models.sh && cargo bench --bench classifier`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modgate::scoring::classifier::Classifier;
+use modgate::scoring::classifier::bilstm::BiLstm;
+
+/// Sentences in the style of reader comments on a regional news site, some of them rude.
+const SENTENCES: &[&str] = &[
+    "I have been reading this paper for years and this is the first time I disagree so strongly.",
+    "The new metro line in Tashkent is great but the ticket prices are too high for students.",
+    "Who wrote this nonsense, are you people completely stupid or just paid to lie?",
+    "Thank you for covering the water shortage in the villages, nobody else talks about it.",
+    "The minister should resign, he has failed every promise he made last spring.",
+    "What an idiot, go back to school and learn some basic economics before you write.",
+    "My grandmother lives in Almaty and she says the prices doubled since the winter.",
+    "This is fake news and the author is a clown who should be ashamed of himself.",
+    "Good article, but you forgot to mention the cotton harvest and the workers' conditions.",
+    "Shut up, nobody cares about your opinion, you worthless troll.",
+    "The football team played badly again, the coach must change the tactics now.",
+    "Please check your facts, the bridge was opened in 2019 and not in 2021 as you say.",
+    "People like you are the reason this country never changes, disgusting.",
+    "I agree with the previous comment, the roads outside the city are terrible.",
+];
+
+/// 64 comments of 20–80 words, deterministic.
+fn comments() -> Vec<String> {
+    (0..64)
+        .map(|i| {
+            let target = 20 + (i * 29) % 61;
+            let mut words: Vec<&str> = Vec::new();
+            let mut s = i * 5;
+            while words.len() < target {
+                words.extend(SENTENCES[s % SENTENCES.len()].split(' '));
+                s += 3;
+            }
+            words.truncate(target);
+            words.join(" ")
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bilstm");
+    let model = BiLstm::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let cores = model.threads();
+    let single = BiLstm::load(&dir).expect("load").with_threads(1);
+    let texts = comments();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let words: usize = texts.iter().map(|t| t.split(' ').count()).sum();
+    let known: usize = texts.iter().map(|t| model.known_words(t)).sum();
+    let n = texts.len() as f64;
+    eprintln!(
+        "{} comments, {:.1} words and {:.1} known words on average, {cores} cores available",
+        texts.len(),
+        words as f64 / n,
+        known as f64 / n
+    );
+
+    let mut g = c.benchmark_group("bilstm");
+    g.measurement_time(Duration::from_secs(6));
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function("reference/batch1/threads1", |b| {
+        b.iter(|| {
+            for t in &refs {
+                black_box(model.score_reference(t));
+            }
+        })
+    });
+    g.bench_function("fast/batch1/threads1", |b| {
+        b.iter(|| {
+            for t in &refs {
+                black_box(single.score_batch(&[t]).expect("score"));
+            }
+        })
+    });
+    for (name, m) in [("threads1", &single), ("all_cores", &model)] {
+        g.bench_function(format!("fast/batch32/{name}"), |b| {
+            b.iter(|| {
+                for chunk in refs.chunks(32) {
+                    black_box(m.score_batch(chunk).expect("score"));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
