@@ -385,8 +385,16 @@ fn assert_origins_valid(m: &Mapped, original_len: usize) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Case count: `PROPTEST_CASES` when set (for long local runs), else a modest default.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn every_step_keeps_origins_valid(text in tricky_text()) {

@@ -529,8 +529,16 @@ fn tricky_text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..10).prop_map(|v| v.concat())
 }
 
+/// Case count: `PROPTEST_CASES` when set (for long local runs), else a modest default.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn spans_are_always_valid(text in tricky_text()) {
