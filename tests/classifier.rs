@@ -34,7 +34,7 @@ const LONG_NEUTRAL: &str =
     "The city council met on Tuesday to discuss the new bus routes and the budget for schools.";
 
 fn long_neutral() -> String {
-    vec![LONG_NEUTRAL; 8].join(" ")
+    [LONG_NEUTRAL; 8].join(" ")
 }
 
 /// Texts and scores from the numpy reference forward pass:
@@ -119,35 +119,12 @@ fn plain_reference_path_matches_numpy_reference() {
     }
 }
 
-/// 50 texts of mixed lengths (0 to over 100 words) and languages.
-fn mixed_texts() -> Vec<String> {
-    let words = [
-        "you",
-        "are",
-        "the",
-        "best",
-        "stupid",
-        "article",
-        "idiot",
-        "thanks",
-        "government",
-        "kill",
-        "привет",
-        "дурак",
-        "rahmat",
-        "people",
-        "hate",
-        "love",
-        "news",
-        "fuck",
-        "why",
-        "qwxzv",
-        "!!!",
-        "Tashkent",
-        "water",
-        "bad",
-    ];
-    (0..50)
+/// `n` texts of mixed lengths (0 to over 100 words) and languages.
+fn mixed_texts(n: usize) -> Vec<String> {
+    const WORDS: &str = "you are the best stupid article idiot thanks government kill привет \
+                         дурак rahmat people hate love news fuck why qwxzv !!! Tashkent water bad";
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
+    (0..n)
         .map(|i| {
             let len = (i * 37) % 130;
             (0..len)
@@ -160,19 +137,23 @@ fn mixed_texts() -> Vec<String> {
 
 #[test]
 fn batch_scores_equal_single_scores() {
-    let texts = mixed_texts();
+    // 150 texts: more than one 64-row pass per thread.
+    let texts = mixed_texts(150);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let singles: Vec<Scores> = refs.iter().map(|t| score_one(t)).collect();
+    for (text, single) in texts.iter().zip(&singles).step_by(5) {
+        // The fast path (tables, padding cache, fast activations) against the plain one.
+        assert_close(text, *single, model().score_reference(text).0, 1e-4);
+    }
     for threads in [1, 2, 3] {
         let batch = model_with_threads(threads)
             .score_batch(&refs)
             .expect("batch");
         assert_eq!(batch.len(), texts.len());
-        for (text, b) in texts.iter().zip(&batch) {
+        for ((text, b), single) in texts.iter().zip(&batch).zip(&singles) {
             // Each row's arithmetic is independent of the rest of the batch, so the
             // scores are identical, not just close.
-            assert_eq!(*b, score_one(text), "{text:?}");
-            // The fast path (tables, padding cache, fast activations) against the plain one.
-            assert_close(text, *b, model().score_reference(text).0, 1e-4);
+            assert_eq!(b, single, "{text:?} with {threads} threads");
         }
     }
 }

@@ -78,7 +78,10 @@ pub struct Network {
     out_bias: Vec<f32>,
 }
 
-/// Per-batch buffers, allocated once per call.
+/// Rows per pass: keeps a pass's buffers (~100 KB) in L2 however large the batch.
+const MAX_ROWS: usize = 64;
+
+/// Per-pass buffers, allocated once per call.
 struct Buffers {
     z: Vec<f32>,
     h: Vec<f32>,
@@ -125,7 +128,7 @@ impl Network {
                 && seqs.first().is_none_or(|s| s.len() <= self.maxlen),
             "sequences must be sorted longest first and fit maxlen"
         );
-        let rows = seqs.len();
+        let rows = seqs.len().min(MAX_ROWS);
         let mut buf = Buffers {
             z: vec![0f32; rows * GATES],
             h: vec![0f32; rows * UNITS],
@@ -133,9 +136,14 @@ impl Network {
             pool_fwd: vec![0f32; rows * UNITS],
             pool_bwd: vec![0f32; rows * UNITS],
         };
-        self.forward_direction(seqs, &mut buf);
-        self.backward_direction(seqs, &mut buf);
-        self.head(rows, &buf.pool_fwd, &buf.pool_bwd)
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(MAX_ROWS) {
+            self.forward_direction(chunk, &mut buf);
+            self.backward_direction(chunk, &mut buf);
+            let n = chunk.len() * UNITS;
+            out.extend(self.head(chunk.len(), &buf.pool_fwd[..n], &buf.pool_bwd[..n]));
+        }
+        out
     }
 
     fn forward_direction(&self, seqs: &[&[u32]], buf: &mut Buffers) {
