@@ -75,6 +75,7 @@ impl Application {
         let router = crate::api::router(self.state.clone());
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
+        tokio::spawn(forget_old_ips(self.state.clone()));
         let webhooks = crate::webhooks::DeliveryWorker::spawn(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "modgate listening");
         axum::serve(
@@ -132,6 +133,23 @@ async fn recover_unscored(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
             Err(e) => tracing::warn!(error = %e, "re-scoring unscored comments failed"),
+        }
+    }
+}
+
+/// Retention: delete client IPs of comments older than `limits.ip_retention_days`, hourly.
+async fn forget_old_ips(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let days = state.live().config.limits.ip_retention_days;
+        if days == 0 {
+            continue;
+        }
+        match crate::store::comments::forget_old_ips(state.store.writer(), days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, days, "deleted old client IPs"),
+            Err(e) => tracing::warn!(error = %e, "deleting old client IPs failed"),
         }
     }
 }

@@ -217,3 +217,30 @@ async fn public_api_never_returns_emails() {
     assert!(!thread.to_string().contains("ann@example.org"));
     assert!(!c.to_string().contains("ann@example.org"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ips_of_old_comments_are_deleted() {
+    let app = spawn_app().await;
+    let (_, old) = app.post_comment("ips", None, "ann", "An old comment.").await;
+    let (_, new) = app.post_comment("ips", None, "bob", "A new comment.").await;
+    let ip_of = |id: i64| {
+        let db = app.state.store.reader().clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>("SELECT client_ip FROM comments WHERE id = ?")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ip_of(old["id"].as_i64().unwrap()).await.as_deref(), Some("127.0.0.1"));
+    sqlx::query("UPDATE comments SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
+        .bind(old["id"].as_i64().unwrap())
+        .execute(app.state.store.writer())
+        .await
+        .unwrap();
+    let n = modgate::store::comments::forget_old_ips(app.state.store.writer(), 30).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(ip_of(old["id"].as_i64().unwrap()).await, None);
+    assert!(ip_of(new["id"].as_i64().unwrap()).await.is_some());
+}

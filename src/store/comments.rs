@@ -185,6 +185,8 @@ pub async fn insert_in(
         )
         .await?;
     }
+    // Webhook events commit with the comment, so none is lost or sent for a rollback.
+    super::outbox::comment_created(&mut *conn, id, verdict).await?;
     Ok(Inserted {
         id,
         status: verdict.verdict,
@@ -392,4 +394,22 @@ pub async fn thread(
         comments,
         next_cursor,
     })
+}
+
+/// Forget client IPs of comments and reports older than `days`; returns rows changed.
+pub async fn forget_old_ips(db: &sqlx::SqlitePool, days: u32) -> Result<u64, DbError> {
+    let cutoff = format_time(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)));
+    let mut tx = db.begin().await?;
+    let a = sqlx::query("UPDATE comments SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?")
+        .bind(&cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let b = sqlx::query("UPDATE reports SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?")
+        .bind(&cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(a + b)
 }
