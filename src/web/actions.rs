@@ -33,24 +33,39 @@ pub struct DecisionForm {
 
 async fn counts_json(app: &AppState) -> Value {
     match queue::counts(app.store.reader(), None).await {
-        Ok(c) => c.into_iter().map(|(s, n)| (s.as_str().to_string(), json!(n))).collect(),
+        Ok(c) => c
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+            .collect(),
         Err(_) => Value::Null,
     }
 }
 
 pub async fn decide(State(app): State<AppState>, f: CsrfForm<DecisionForm>) -> Response {
-    let CsrfForm { session, form, json } = f;
+    let CsrfForm {
+        session,
+        form,
+        json,
+    } = f;
     let invalid = |m: String| fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m, json);
     let action = match DecisionAction::parse(&form.action) {
         Ok(a) => a,
         Err(e) => return invalid(e.message.to_string()),
     };
-    let reason = match (action, form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
+    let reason = match (
+        action,
+        form.reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty()),
+    ) {
         (DecisionAction::Remove, Some(r)) => match parse_removal_reason(r) {
             Ok(r) => Some(r),
             Err(e) => return invalid(e.message.to_string()),
         },
-        (DecisionAction::Remove, None) => return invalid("choose a reason to remove a comment".into()),
+        (DecisionAction::Remove, None) => {
+            return invalid("choose a reason to remove a comment".into());
+        }
         // The bulk form always carries a reason; it means nothing for approve/restore.
         _ => None,
     };
@@ -64,13 +79,24 @@ pub async fn decide(State(app): State<AppState>, f: CsrfForm<DecisionForm>) -> R
     }
     let results = match app
         .writer
-        .decide(form.ids.clone(), action, reason, note, actor(&session.moderator))
+        .decide(
+            form.ids.clone(),
+            action,
+            reason,
+            note,
+            actor(&session.moderator),
+        )
         .await
     {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "console decision failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the decision was not saved", json);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the decision was not saved",
+                json,
+            );
         }
     };
     let results: Vec<Value> = form
@@ -106,10 +132,21 @@ pub struct AuthorForm {
 
 /// Ban / pre-moderate (or lift either) the author of a comment.
 pub async fn author(State(app): State<AppState>, f: CsrfForm<AuthorForm>) -> Response {
-    let CsrfForm { session, form, json } = f;
+    let CsrfForm {
+        session,
+        form,
+        json,
+    } = f;
     let action = match AuthorAction::parse(&form.action) {
         Ok(a) => a,
-        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &e.message, json),
+        Err(e) => {
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                &e.message,
+                json,
+            );
+        }
     };
     let comment = match form.comment_id {
         Some(id) => comments::get(app.store.reader(), id).await,
@@ -117,10 +154,22 @@ pub async fn author(State(app): State<AppState>, f: CsrfForm<AuthorForm>) -> Res
     };
     let key = match comment {
         Ok(Some(c)) => c.author_key,
-        Ok(None) => return fail(StatusCode::NOT_FOUND, "not_found", "comment not found", json),
+        Ok(None) => {
+            return fail(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "comment not found",
+                json,
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "loading a comment failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not load the comment", json);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "could not load the comment",
+                json,
+            );
         }
     };
     let author = match app
@@ -132,7 +181,12 @@ pub async fn author(State(app): State<AppState>, f: CsrfForm<AuthorForm>) -> Res
         Ok(None) => return fail(StatusCode::NOT_FOUND, "not_found", "author not found", json),
         Err(e) => {
             tracing::error!(error = %e, "changing author standing failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the change was not saved", json);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the change was not saved",
+                json,
+            );
         }
     };
     if json {

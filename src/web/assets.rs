@@ -1,8 +1,8 @@
 //! Static files compiled into the binary: no separate front-end server or build step.
 
 use axum::extract::Path;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
 const JS: &str = "text/javascript; charset=utf-8";
@@ -18,7 +18,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
     match FILES.iter().find(|(name, _, _)| *name == file) {
         // Short cache: a new binary's files are picked up within minutes.
         Some((_, mime, body)) => (
-            [(CONTENT_TYPE, *mime), (CACHE_CONTROL, "public, max-age=300")],
+            [
+                (CONTENT_TYPE, *mime),
+                (CACHE_CONTROL, "public, max-age=300"),
+            ],
             *body,
         )
             .into_response(),

@@ -38,8 +38,16 @@ impl IntoResponse for FormRejection {
     fn into_response(self) -> Response {
         match self {
             FormRejection::NoSession(n) => n.into_response(),
-            FormRejection::Refused { status, message, json } => {
-                let code = if status == StatusCode::FORBIDDEN { "forbidden" } else { "invalid" };
+            FormRejection::Refused {
+                status,
+                message,
+                json,
+            } => {
+                let code = if status == StatusCode::FORBIDDEN {
+                    "forbidden"
+                } else {
+                    "invalid"
+                };
                 super::fail(status, code, &message, json)
             }
         }
@@ -73,7 +81,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             .map_err(FormRejection::NoSession)?;
         let json = super::session::wants_json(&parts.headers);
         if cross_site(&parts.headers) {
-            return Err(refused(StatusCode::FORBIDDEN, "cross-site request refused", json));
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused",
+                json,
+            ));
         }
         let form_type = parts
             .headers
@@ -101,6 +113,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         }
         let form = serde_html_form::from_bytes(&bytes)
             .map_err(|e| refused(StatusCode::BAD_REQUEST, e.to_string(), json))?;
-        Ok(CsrfForm { session, form, json })
+        Ok(CsrfForm {
+            session,
+            form,
+            json,
+        })
     }
 }

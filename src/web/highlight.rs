@@ -123,7 +123,10 @@ mod tests {
         let body = "Ты свинья, уходи";
         let p = pieces(body, &[hit("insults_ru", "свинья", 3, 9, Action::Hold)]);
         assert_eq!(render(&p), "Ты [свинья|hold], уходи");
-        assert_eq!(p[1].mark.as_ref().unwrap().title, "insults_ru: свинья (hold)");
+        assert_eq!(
+            p[1].mark.as_ref().unwrap().title,
+            "insults_ru: свинья (hold)"
+        );
     }
 
     #[test]
@@ -131,15 +134,27 @@ mod tests {
         let body = "go back home now";
         let p = pieces(
             body,
-            &[hit("a", "go back", 0, 7, Action::Flag), hit("b", "back home", 3, 12, Action::Remove)],
+            &[
+                hit("a", "go back", 0, 7, Action::Flag),
+                hit("b", "back home", 3, 12, Action::Remove),
+            ],
         );
         assert_eq!(render(&p), "[go |flag][back|remove][ home|remove] now");
-        assert_eq!(p[1].mark.as_ref().unwrap().title, "a: go back (flag); b: back home (remove)");
+        assert_eq!(
+            p[1].mark.as_ref().unwrap().title,
+            "a: go back (flag); b: back home (remove)"
+        );
     }
 
     #[test]
     fn out_of_range_and_empty_spans_are_ignored() {
-        let p = pieces("abc", &[hit("a", "x", 2, 99, Action::Hold), hit("b", "y", 1, 1, Action::Hold)]);
+        let p = pieces(
+            "abc",
+            &[
+                hit("a", "x", 2, 99, Action::Hold),
+                hit("b", "y", 1, 1, Action::Hold),
+            ],
+        );
         assert_eq!(render(&p), "ab[c|hold]");
         assert_eq!(render(&pieces("", &[])), "");
         assert_eq!(render(&pieces("plain", &[])), "plain");

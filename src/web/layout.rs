@@ -3,8 +3,8 @@
 
 use super::session::ConsoleSession;
 use crate::app::AppState;
-use crate::store::queue::{self, QueueState};
 use crate::store::DbError;
+use crate::store::queue::{self, QueueState};
 
 pub struct Tab {
     pub key: &'static str,
@@ -42,7 +42,11 @@ impl Layout {
         filter: &str,
     ) -> Result<Layout, DbError> {
         let counts = queue::counts(app.store.reader(), article_id).await?;
-        let suffix = if filter.is_empty() { String::new() } else { format!("?{filter}") };
+        let suffix = if filter.is_empty() {
+            String::new()
+        } else {
+            format!("?{filter}")
+        };
         let mut tabs: Vec<Tab> = counts
             .into_iter()
             .map(|(state, n)| Tab {

@@ -61,7 +61,11 @@ pub struct LogQuery {
     cursor: Option<i64>,
 }
 
-pub async fn page(State(app): State<AppState>, session: ConsoleSession, Query(q): Query<LogQuery>) -> Response {
+pub async fn page(
+    State(app): State<AppState>,
+    session: ConsoleSession,
+    Query(q): Query<LogQuery>,
+) -> Response {
     let loaded = async {
         let layout = Layout::new(&app, &session, "log", None, "").await?;
         let rows = moderation::list(app.store.reader(), q.cursor, PAGE_SIZE + 1, None).await?;
@@ -71,7 +75,12 @@ pub async fn page(State(app): State<AppState>, session: ConsoleSession, Query(q)
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "loading the moderation log failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not load the log", false);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "could not load the log",
+                false,
+            );
         }
     };
     let next_href = if rows.len() as i64 > PAGE_SIZE {

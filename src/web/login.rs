@@ -74,24 +74,44 @@ pub async fn submit(
     let next = safe_next(f.next.as_deref());
     let name = f.name.trim();
     if foreign_origin(&headers) {
-        return fail(StatusCode::FORBIDDEN, "forbidden", "cross-site sign-in refused", false);
+        return fail(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "cross-site sign-in refused",
+            false,
+        );
     }
     if let Err(e) = app.limits.check_sign_in(ip.as_deref(), name) {
         tracing::warn!(moderator = %name, "console sign-in rate-limited");
         return login_page(StatusCode::TOO_MANY_REQUESTS, &next, name, Some(&e.message));
     }
     if name.is_empty() || f.password.is_empty() {
-        return login_page(StatusCode::UNPROCESSABLE_ENTITY, &next, name, Some("Enter your name and password."));
+        return login_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &next,
+            name,
+            Some("Enter your name and password."),
+        );
     }
     let moderator = match moderators::by_password(app.store.reader(), name, &f.password).await {
         Ok(Some(m)) => m,
         Ok(None) => {
             tracing::info!(moderator = %name, "console sign-in failed");
-            return login_page(StatusCode::UNAUTHORIZED, &next, name, Some("Wrong name or password."));
+            return login_page(
+                StatusCode::UNAUTHORIZED,
+                &next,
+                name,
+                Some("Wrong name or password."),
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "console sign-in lookup failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed", false);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "sign-in failed",
+                false,
+            );
         }
     };
     let console = app.live().config.console.clone();
@@ -105,7 +125,12 @@ pub async fn submit(
         }
         Err(e) => {
             tracing::error!(error = %e, "creating a console session failed");
-            fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed", false)
+            fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "sign-in failed",
+                false,
+            )
         }
     }
 }
@@ -118,6 +143,10 @@ pub async fn logout(State(app): State<AppState>, f: CsrfForm<Empty>) -> Response
         tracing::error!(error = %e, "ending a console session failed");
     }
     let console = app.live().config.console.clone();
-    let cookie = session::set_cookie(None, console.secure_cookies, Lifetimes::from_config(&console));
+    let cookie = session::set_cookie(
+        None,
+        console.secure_cookies,
+        Lifetimes::from_config(&console),
+    );
     ([(SET_COOKIE, cookie)], Redirect::to("/console/login")).into_response()
 }

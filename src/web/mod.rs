@@ -125,7 +125,10 @@ pub fn path_segment(s: &str) -> String {
 mod tests {
     #[test]
     fn path_segments_are_encoded() {
-        assert_eq!(super::path_segment("kz-csto 2022/x?"), "kz-csto%202022%2Fx%3F");
+        assert_eq!(
+            super::path_segment("kz-csto 2022/x?"),
+            "kz-csto%202022%2Fx%3F"
+        );
         assert_eq!(super::path_segment("қаз"), "%D2%9B%D0%B0%D0%B7");
     }
 }

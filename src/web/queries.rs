@@ -10,7 +10,10 @@ pub struct ArticleChoice {
 }
 
 /// Articles that have comments, newest first (for the article filter).
-pub async fn articles_with_comments(db: &sqlx::SqlitePool, limit: i64) -> Result<Vec<ArticleChoice>, DbError> {
+pub async fn articles_with_comments(
+    db: &sqlx::SqlitePool,
+    limit: i64,
+) -> Result<Vec<ArticleChoice>, DbError> {
     let rows = sqlx::query(
         "SELECT a.id, a.title FROM articles a
          WHERE EXISTS (SELECT 1 FROM comments c WHERE c.article_id = a.id)

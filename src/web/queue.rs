@@ -25,7 +25,10 @@ pub struct Filter {
 }
 
 fn non_empty(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 #[derive(Template)]
@@ -64,7 +67,11 @@ pub async fn page(
     };
     let article_id = non_empty(&f.article_id);
     let language = non_empty(&f.language);
-    let sort = f.sort.as_deref().and_then(Sort::parse).unwrap_or(Sort::Oldest);
+    let sort = f
+        .sort
+        .as_deref()
+        .and_then(Sort::parse)
+        .unwrap_or(Sort::Oldest);
     let query = QueueQuery {
         state,
         article_id: article_id.clone(),
@@ -88,7 +95,14 @@ pub async fn page(
 
     let db = app.store.reader();
     let loaded = async {
-        let layout = Layout::new(&app, &session, state.as_str(), article_id.as_deref(), &filter).await?;
+        let layout = Layout::new(
+            &app,
+            &session,
+            state.as_str(),
+            article_id.as_deref(),
+            &filter,
+        )
+        .await?;
         let page = queue::list(db, &query).await?;
         let articles = queries::articles_with_comments(db, 500).await?;
         let languages = queries::languages(db).await?;
@@ -98,7 +112,12 @@ pub async fn page(
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "loading the queue failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not load the queue", false);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "could not load the queue",
+                false,
+            );
         }
     };
     let live = app.live();
@@ -108,14 +127,25 @@ pub async fn page(
         let mut q = keep.clone();
         q.extend(extra);
         let qs = serde_html_form::to_string(&q).unwrap_or_default();
-        if qs.is_empty() { base.clone() } else { format!("{base}?{qs}") }
+        if qs.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}?{qs}")
+        }
     };
     let back = with(f.cursor.as_deref().map(|c| ("cursor", c)));
-    let next_href = page.next_cursor.as_deref().map(|c| with(Some(("cursor", c))));
+    let next_href = page
+        .next_cursor
+        .as_deref()
+        .map(|c| with(Some(("cursor", c))));
     render(&QueuePage {
         layout,
         state: state.as_str(),
-        items: page.items.into_iter().map(|i| ItemView::new(i, policy)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|i| ItemView::new(i, policy))
+            .collect(),
         articles,
         languages,
         article_id: article_id.unwrap_or_default(),

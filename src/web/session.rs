@@ -48,8 +48,8 @@ impl std::fmt::Debug for ConsoleSession {
 
 impl ConsoleSession {
     fn csrf_mac(&self) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes())
+            .expect("HMAC takes any key length");
         mac.update(CSRF_CONTEXT);
         mac
     }
@@ -332,8 +332,14 @@ mod tests {
     #[test]
     fn next_only_goes_to_console_paths() {
         assert_eq!(safe_next(Some("/console/log")), "/console/log");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/console/queue/pending");
-        assert_eq!(safe_next(Some("//evil.example/console/")), "/console/queue/pending");
+        assert_eq!(
+            safe_next(Some("https://evil.example/")),
+            "/console/queue/pending"
+        );
+        assert_eq!(
+            safe_next(Some("//evil.example/console/")),
+            "/console/queue/pending"
+        );
         assert_eq!(safe_next(None), "/console/queue/pending");
     }
 
@@ -346,14 +352,24 @@ mod tests {
         let s = session("abc");
         let v = set_cookie(Some(&s), true, life);
         let v = v.to_str().unwrap();
-        for part in ["modgate_session=abc", "HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age=3600"] {
+        for part in [
+            "modgate_session=abc",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/console",
+            "Max-Age=3600",
+        ] {
             assert!(v.contains(part), "{v} lacks {part}");
         }
         let cleared = set_cookie(None, false, life);
         assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
         assert!(!cleared.to_str().unwrap().contains("Secure"));
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; modgate_session=xyz; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; modgate_session=xyz; b=2"),
+        );
         assert_eq!(cookie_secret(&headers).as_deref(), Some("xyz"));
     }
 }

@@ -53,7 +53,11 @@ fn flatten(nodes: Vec<ThreadNode>, out: &mut Vec<Step>) {
 
 /// "1 Comment", "0 Comments", "12 Comments".
 pub fn count_text(n: usize) -> String {
-    if n == 1 { "1 Comment".into() } else { format!("{n} Comments") }
+    if n == 1 {
+        "1 Comment".into()
+    } else {
+        format!("{n} Comments")
+    }
 }
 
 #[derive(Template)]
@@ -80,7 +84,10 @@ fn csp(frame_ancestors: &[String]) -> HeaderValue {
     } else {
         frame_ancestors.join(" ")
     };
-    let policy = super::CONSOLE_CSP.replace("frame-ancestors 'none'", &format!("frame-ancestors {ancestors}"));
+    let policy = super::CONSOLE_CSP.replace(
+        "frame-ancestors 'none'",
+        &format!("frame-ancestors {ancestors}"),
+    );
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(super::CONSOLE_CSP))
 }
 
@@ -110,14 +117,22 @@ pub async fn page(
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "loading a thread failed");
-            return fail(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not load the comments", false);
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "could not load the comments",
+                false,
+            );
         }
     };
     let mut steps = Vec::new();
     flatten(thread.comments, &mut steps);
-    let next_href = thread
-        .next_cursor
-        .map(|c| format!("/articles/{}?cursor={c}", super::path_segment(article_id.as_str())));
+    let next_href = thread.next_cursor.map(|c| {
+        format!(
+            "/articles/{}?cursor={c}",
+            super::path_segment(article_id.as_str())
+        )
+    });
     let title = article
         .as_ref()
         .and_then(|a| a.title.clone())
@@ -137,8 +152,10 @@ pub async fn page(
         steps,
         next_href,
     });
-    res.headers_mut()
-        .insert(CONTENT_SECURITY_POLICY, csp(&live.config.console.thread_frame_ancestors));
+    res.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        csp(&live.config.console.thread_frame_ancestors),
+    );
     res
 }
 
@@ -155,8 +172,17 @@ mod tests {
 
     #[test]
     fn frame_ancestors_follow_config() {
-        assert!(csp(&[]).to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(
+            csp(&[])
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
         let v = csp(&["https://news.example".into()]);
-        assert!(v.to_str().unwrap().contains("frame-ancestors https://news.example;"));
+        assert!(
+            v.to_str()
+                .unwrap()
+                .contains("frame-ancestors https://news.example;")
+        );
     }
 }

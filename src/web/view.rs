@@ -145,7 +145,11 @@ pub fn reason_text(r: &Reason) -> String {
             category,
             term,
             action,
-        } => format!("rule: {list} ({}) matched “{term}” → {}", name(category), name(action)),
+        } => format!(
+            "rule: {list} ({}) matched “{term}” → {}",
+            name(category),
+            name(action)
+        ),
         Reason::IdentityTermSensitivity {
             terms,
             label,
@@ -188,9 +192,16 @@ impl ItemView {
                 v.reasons.iter().map(reason_text).collect(),
                 format!("{} · rules {}", v.model_id, v.rules_version),
             ),
-            None => (highlight::pieces(&c.body, &[]), Vec::new(), Vec::new(), Vec::new(), String::new()),
+            None => (
+                highlight::pieces(&c.body, &[]),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                String::new(),
+            ),
         };
-        let can_approve = c.status == Status::Pending || (c.status == Status::Published && c.reported);
+        let can_approve =
+            c.status == Status::Pending || (c.status == Status::Published && c.reported);
         let can_remove = c.status != Status::Removed;
         let can_restore = c.status == Status::Removed;
         let reports = (item.reports.count > 0).then(|| ReportView {
@@ -200,7 +211,11 @@ impl ItemView {
         });
         ItemView {
             id: c.id,
-            article_title: item.article.title.filter(|t| !t.is_empty()).unwrap_or_else(|| c.article_id.clone()),
+            article_title: item
+                .article
+                .title
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| c.article_id.clone()),
             article_href: format!("/articles/{}", super::path_segment(&c.article_id)),
             article_id: c.article_id,
             author_name: item.author.name,
@@ -262,15 +277,24 @@ mod tests {
         scores.set(Label::SevereToxic, 0.45);
         let b = bars(&scores, &policy);
         assert_eq!(b.len(), 6);
-        assert_eq!((b[0].label, b[0].pct, b[0].hold_pct, b[0].level), ("toxic", 93, Some(80), "hold"));
-        assert_eq!((b[1].hold_pct, b[1].remove_pct, b[1].level), (Some(40), Some(50), "hold"));
+        assert_eq!(
+            (b[0].label, b[0].pct, b[0].hold_pct, b[0].level),
+            ("toxic", 93, Some(80), "hold")
+        );
+        assert_eq!(
+            (b[1].hold_pct, b[1].remove_pct, b[1].level),
+            (Some(40), Some(50), "hold")
+        );
         assert_eq!(b[2].level, "");
         assert_eq!(b[0].description, "toxic: 0.93, held at 0.80");
     }
 
     #[test]
     fn times_display_in_utc() {
-        assert_eq!(display_time("2026-11-28T07:12:00.123Z"), "2026-11-28 07:12 UTC");
+        assert_eq!(
+            display_time("2026-11-28T07:12:00.123Z"),
+            "2026-11-28 07:12 UTC"
+        );
         assert_eq!(display_time("odd"), "odd");
     }
 }
