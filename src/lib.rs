@@ -15,4 +15,5 @@ pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod rescore;
+pub mod webhooks;
 pub mod web;

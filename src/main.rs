@@ -26,6 +26,9 @@ enum Command {
     /// Manage moderator accounts.
     #[command(subcommand)]
     Moderator(modgate::cli::moderator::ModeratorCommand),
+    /// Manage API keys for the Perspective-compatible endpoints.
+    #[command(subcommand)]
+    Apikey(modgate::cli::apikey::ApiKeyCommand),
     /// Re-score stored comments with the current model and rules.
     Rescore(modgate::cli::rescore::RescoreArgs),
     /// Validate a config file; errors are printed as FILE:LINE:COL: message.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => modgate::cli::eval::run(cli.config.as_deref(), args),
         Command::Rescore(args) => modgate::cli::rescore::run(cli.config.as_deref(), args),
         Command::Moderator(cmd) => modgate::cli::moderator::run(cli.config.as_deref(), cmd),
+        Command::Apikey(cmd) => modgate::cli::apikey::run(cli.config.as_deref(), cmd),
         Command::CheckConfig { file } => {
             modgate::cli::check_config::run(file.as_deref().or(cli.config.as_deref()))
         }

@@ -21,7 +21,9 @@ pub mod health;
 pub mod json;
 pub mod limits;
 pub mod moderation;
+pub mod perspective;
 pub mod public;
+pub mod webhooks;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,6 +34,8 @@ pub fn router(app: AppState) -> Router {
         .merge(public::router())
         .merge(moderation::router())
         .merge(health::router())
+        .merge(perspective::router(&app))
+        .merge(webhooks::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), record_metrics))

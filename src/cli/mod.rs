@@ -1,5 +1,6 @@
 //! Subcommands of the `modgate` binary. Each returns the process exit code.
 
+pub mod apikey;
 pub mod check_config;
 pub mod eval;
 pub mod moderator;

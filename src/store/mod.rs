@@ -10,11 +10,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub mod apikeys;
 pub mod articles;
 pub mod authors;
 pub mod comments;
+pub mod feedback;
 pub mod moderation;
 pub mod moderators;
+pub mod outbox;
 pub mod queue;
 pub mod reports;
 pub mod rescore;

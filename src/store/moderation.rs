@@ -160,12 +160,14 @@ pub async fn decide_in(
         },
     )
     .await?;
-    Ok(DecisionOutcome {
+    let outcome = DecisionOutcome {
         id: comment_id,
         old_status: comment.status,
         status: new_status,
         log_id,
-    })
+    };
+    super::outbox::comment_decided(&mut *conn, &outcome, action.as_str(), reason, note, actor).await?;
+    Ok(outcome)
 }
 
 pub async fn decide(

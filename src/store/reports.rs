@@ -71,6 +71,7 @@ pub async fn add(
         .bind(comment_id)
         .execute(&mut *tx)
         .await?;
+    super::outbox::comment_reported(&mut tx, comment_id, report_id, reason, note, count, entered_queue).await?;
     tx.commit().await?;
     Ok(ReportOutcome {
         report_id,

@@ -97,6 +97,7 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         )
         .await?;
     }
+    super::outbox::comment_rescored(&mut tx, change.id, current, change.new_status, &change.verdict).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -1,0 +1,355 @@
+//! A Perspective-compatible API (`commentanalyzer.googleapis.com/v1alpha1`), so platforms
+//! written against Google's Perspective API (e.g. Coral Talk) can point their endpoint at
+//! modgate: `POST /v1alpha1/comments:analyze` and `POST /v1alpha1/comments:suggestscore`,
+//! authenticated by `?key=` (or `X-Goog-Api-Key`) with keys from `modgate apikey add`.
+//!
+//! Scores come from the same batched classifier as comment intake, raised by rule-list
+//! hits ([`attributes::floors`]); requests are bounded in time and number so an overload
+//! is answered with 429/503 instead of a hang.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::app::AppState;
+use crate::scoring::batcher::BatchError;
+use crate::store::{apikeys, feedback};
+
+pub mod attributes;
+pub mod error;
+pub mod language;
+pub mod request;
+pub mod sentences;
+
+use attributes::{Floor, raise};
+use error::PerspectiveError;
+use request::Analyze;
+
+/// Verified keys are remembered (by SHA-256 of the key) so argon2 runs once per key per
+/// this long; revocation is still checked on every request.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(600);
+
+/// State of these routes only: the key cache and the bound on requests in flight.
+pub struct PerspectiveState {
+    keys: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
+    in_flight: Semaphore,
+}
+
+impl PerspectiveState {
+    pub fn new(max_concurrent: usize) -> PerspectiveState {
+        PerspectiveState {
+            keys: Mutex::new(HashMap::new()),
+            in_flight: Semaphore::new(max_concurrent.max(1)),
+        }
+    }
+
+    fn cached(&self, digest: &[u8; 32]) -> Option<i64> {
+        let keys = self.keys.lock().expect("key cache lock");
+        keys.get(digest)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(id, _)| *id)
+    }
+
+    fn remember(&self, digest: [u8; 32], id: i64) {
+        let mut keys = self.keys.lock().expect("key cache lock");
+        if keys.len() > 10_000 {
+            keys.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+        }
+        keys.insert(digest, (id, Instant::now()));
+    }
+}
+
+pub fn router(app: &AppState) -> Router<AppState> {
+    let shared = Arc::new(PerspectiveState::new(
+        app.live().config.perspective.max_concurrent,
+    ));
+    Router::new()
+        .route("/v1alpha1/comments:analyze", post(analyze))
+        .route("/v1alpha1/comments:suggestscore", post(suggest_score))
+        .layer(Extension(shared))
+}
+
+#[derive(Deserialize)]
+struct KeyParam {
+    key: Option<String>,
+}
+
+/// The API key's row id, from `?key=` or the `X-Goog-Api-Key` header.
+async fn authenticate(
+    app: &AppState,
+    shared: &PerspectiveState,
+    query: Result<Query<KeyParam>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<i64, PerspectiveError> {
+    let key = query
+        .ok()
+        .and_then(|Query(q)| q.key)
+        .or_else(|| {
+            headers
+                .get("x-goog-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            PerspectiveError::unauthenticated("The request is missing a valid API key.")
+        })?;
+    let invalid =
+        || PerspectiveError::permission_denied("API key not valid. Please pass a valid API key.");
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if let Some(id) = shared.cached(&digest) {
+        // A cheap indexed read, so `modgate apikey revoke` applies at once.
+        return match apikeys::is_active(app.store.reader(), id).await? {
+            true => Ok(id),
+            false => Err(invalid()),
+        };
+    }
+    let found = apikeys::by_key(app.store.reader(), &key)
+        .await?
+        .ok_or_else(invalid)?;
+    shared.remember(digest, found.id);
+    Ok(found.id)
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, PerspectiveError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PerspectiveError::invalid("COMMENT_TOO_LONG", "Comment text too long.")
+        } else {
+            PerspectiveError::invalid("INVALID_REQUEST", e.body_text())
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct Score {
+    value: f32,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl Score {
+    fn probability(value: f32) -> Score {
+        Score {
+            value,
+            kind: "PROBABILITY",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SpanScore {
+    begin: usize,
+    end: usize,
+    score: Score,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttributeScores {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    span_scores: Vec<SpanScore>,
+    summary_score: Score,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalyzeResponse {
+    /// Omitted when every score fell below its `scoreThreshold`, as Perspective does.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    attribute_scores: BTreeMap<String, AttributeScores>,
+    languages: Vec<String>,
+    detected_languages: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_token: Option<String>,
+}
+
+/// Classifier scores for the whole text and each span, within the time budget.
+async fn classify(
+    app: &AppState,
+    texts: Vec<String>,
+    budget: Duration,
+) -> Result<(Vec<crate::scoring::classifier::Scores>, String), PerspectiveError> {
+    let scored = tokio::time::timeout(budget, app.batcher.score_many(texts))
+        .await
+        .map_err(|_| {
+            PerspectiveError::unavailable(format!(
+                "The service is currently unavailable: scoring took longer than {} ms.",
+                budget.as_millis()
+            ))
+        })?
+        .map_err(|e| match e {
+            BatchError::Overloaded => {
+                PerspectiveError::resource_exhausted("The scoring queue is full; retry shortly.")
+            }
+            other => {
+                tracing::warn!(error = %other, "perspective request not scored");
+                PerspectiveError::unavailable("The service is currently unavailable.")
+            }
+        })?;
+    let model_id = scored
+        .first()
+        .map(|s| s.model_id.to_string())
+        .unwrap_or_default();
+    Ok((scored.into_iter().map(|s| s.scores).collect(), model_id))
+}
+
+/// `POST /v1alpha1/comments:analyze`.
+async fn analyze(
+    State(app): State<AppState>,
+    Extension(shared): Extension<Arc<PerspectiveState>>,
+    query: Result<Query<KeyParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, PerspectiveError> {
+    let key_id = authenticate(&app, &shared, query, &headers).await?;
+    let live = app.live();
+    let config = &live.config.perspective;
+    let req = request::analyze(&body_bytes(body)?, config)?;
+    let _permit = shared.in_flight.try_acquire().map_err(|_| {
+        PerspectiveError::resource_exhausted("Too many requests are being scored; retry shortly.")
+    })?;
+
+    let started = Instant::now();
+    let floors = attributes::floors(&live.scorer.check_rules(&req.text));
+    let length = req.text.chars().count();
+    let spans = if req.span_annotations {
+        sentences::sentences(&req.text)
+    } else {
+        Vec::new()
+    };
+    // One classifier job: the whole text first, then each sentence (unless the text is one).
+    let mut texts = vec![req.text.clone()];
+    let score_spans = spans.len() > 1;
+    if score_spans {
+        texts.extend(spans.iter().map(|s| s.text(&req.text).to_string()));
+    }
+    let (scores, model_id) =
+        classify(&app, texts, Duration::from_millis(config.timeout_ms)).await?;
+
+    let mut attribute_scores = BTreeMap::new();
+    let mut summary = serde_json::Map::new();
+    for requested in &req.attributes {
+        let attribute = requested.attribute;
+        let value = raise(attribute.score(&scores[0]), attribute, &floors, 0, length);
+        summary.insert(requested.key.clone(), json!(value));
+        let threshold = requested.threshold.unwrap_or(f32::MIN);
+        if value < threshold {
+            continue;
+        }
+        let span_scores = span_scores(&req, &spans, &scores, &floors, attribute, value, length)
+            .into_iter()
+            .filter(|s| s.score.value >= threshold)
+            .collect();
+        attribute_scores.insert(
+            requested.key.clone(),
+            AttributeScores {
+                span_scores,
+                summary_score: Score::probability(value),
+            },
+        );
+    }
+
+    if config.store_requests && !req.do_not_store {
+        let kept = feedback::AnalyzedRequest {
+            api_key_id: key_id,
+            text: req.text.clone(),
+            languages: req.languages.clone(),
+            scores: Value::Object(summary),
+            model_id,
+            client_token: req.client_token.clone(),
+        };
+        feedback::add_request(app.store.writer(), &kept).await?;
+    }
+    tracing::debug!(
+        key_id,
+        attributes = req.attributes.len(),
+        spans = spans.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "perspective analyze"
+    );
+    let response = AnalyzeResponse {
+        attribute_scores,
+        languages: req.languages,
+        detected_languages: req.detected,
+        client_token: req.client_token,
+    };
+    Ok(Json(
+        serde_json::to_value(response).map_err(PerspectiveError::internal)?,
+    ))
+}
+
+/// Per-sentence scores when `spanAnnotations` is set; otherwise one span over the whole
+/// text carrying the summary score, as Perspective answers.
+fn span_scores(
+    req: &Analyze,
+    spans: &[sentences::Span],
+    scores: &[crate::scoring::classifier::Scores],
+    floors: &[Floor],
+    attribute: attributes::Attribute,
+    summary: f32,
+    length: usize,
+) -> Vec<SpanScore> {
+    if !req.span_annotations || spans.len() <= 1 {
+        let (begin, end) = spans.first().map_or((0, length), |s| (s.begin, s.end));
+        return vec![SpanScore {
+            begin,
+            end,
+            score: Score::probability(summary),
+        }];
+    }
+    spans
+        .iter()
+        .zip(&scores[1..])
+        .map(|(span, s)| SpanScore {
+            begin: span.begin,
+            end: span.end,
+            score: Score::probability(raise(
+                attribute.score(s),
+                attribute,
+                floors,
+                span.begin,
+                span.end,
+            )),
+        })
+        .collect()
+}
+
+/// `POST /v1alpha1/comments:suggestscore`: stored as labelled feedback for calibration.
+async fn suggest_score(
+    State(app): State<AppState>,
+    Extension(shared): Extension<Arc<PerspectiveState>>,
+    query: Result<Query<KeyParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, PerspectiveError> {
+    let key_id = authenticate(&app, &shared, query, &headers).await?;
+    let live = app.live();
+    let req = request::suggest(&body_bytes(body)?, &live.config.perspective)?;
+    let row = feedback::Feedback {
+        api_key_id: key_id,
+        text: req.text,
+        attribute_scores: req.attribute_scores,
+        languages: req.languages,
+        community_id: req.community_id,
+        client_token: req.client_token.clone(),
+        context: req.context,
+    };
+    feedback::add_feedback(app.store.writer(), &row).await?;
+    Ok(Json(match req.client_token {
+        Some(token) => json!({ "clientToken": token }),
+        None => json!({}),
+    }))
+}

@@ -1,0 +1,89 @@
+//! Admins' view of webhook deliveries: `GET /api/v1/moderation/webhooks/deliveries`.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Admin;
+use super::error::{ApiError, ApiResult};
+use crate::app::AppState;
+use crate::store::outbox::{self, DeliveryQuery, EventType};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/moderation/webhooks/deliveries",
+        get(get_deliveries),
+    )
+}
+
+#[derive(Deserialize)]
+struct Params {
+    status: Option<String>,
+    event_type: Option<String>,
+    endpoint: Option<String>,
+    comment_id: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+fn bad_param(field: &'static str, message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{field} {message}"),
+    )
+    .with_field(field)
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+/// Newest first, each with its attempts: `{"deliveries": [...], "next_cursor": id|null}`.
+async fn get_deliveries(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    let status = match nonempty(&p.status) {
+        None => None,
+        Some(s @ ("pending" | "delivered" | "failed")) => Some(s.to_string()),
+        Some(_) => return Err(bad_param("status", "must be pending, delivered or failed")),
+    };
+    let event_type = match nonempty(&p.event_type) {
+        None => None,
+        Some(t) => Some(
+            EventType::parse(t)
+                .ok_or_else(|| bad_param("event_type", "is not a known event type"))?
+                .as_str()
+                .to_string(),
+        ),
+    };
+    let int = |field: &'static str, v: &Option<String>| -> ApiResult<Option<i64>> {
+        nonempty(v)
+            .map(|s| {
+                s.parse::<i64>()
+                    .map_err(|_| bad_param(field, "must be an integer"))
+            })
+            .transpose()
+    };
+    let limit = int("limit", &p.limit)?.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad_param("limit", "must be 1..=500"));
+    }
+    let query = DeliveryQuery {
+        status,
+        event_type,
+        endpoint: nonempty(&p.endpoint).map(str::to_string),
+        comment_id: int("comment_id", &p.comment_id)?,
+        before: int("cursor", &p.cursor)?,
+        limit: limit + 1,
+    };
+    let mut rows = outbox::deliveries(app.store.reader(), &query).await?;
+    let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
+    rows.truncate(limit as usize);
+    Ok(Json(json!({ "deliveries": rows, "next_cursor": next })))
+}

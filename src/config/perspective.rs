@@ -1,0 +1,68 @@
+//! `[perspective]`: the Perspective-compatible `/v1alpha1/comments:*` endpoints.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PerspectiveConfig {
+    /// Keep analyzed texts and their scores (never for requests with `doNotStore: true`).
+    pub store_requests: bool,
+    /// Languages accepted in `languages` (ISO 639-1). The default model is English-trained;
+    /// scores for the others are less accurate until a multilingual model is configured.
+    pub languages: Vec<String>,
+    /// Scoring budget per request; over it the request fails with 503 instead of waiting
+    /// (Coral Talk gives up after 800 ms).
+    pub timeout_ms: u64,
+    /// Longest `comment.text` in UTF-8 bytes (Perspective allows 20 KB).
+    pub max_text_bytes: usize,
+    /// Requests scored at once; more are refused with 429 so comment intake keeps its
+    /// share of the classifier. Read at start-up.
+    pub max_concurrent: usize,
+}
+
+impl Default for PerspectiveConfig {
+    fn default() -> Self {
+        PerspectiveConfig {
+            store_requests: false,
+            languages: ["en", "ru", "kk", "uz"].map(String::from).to_vec(),
+            timeout_ms: 700,
+            max_text_bytes: 20 * 1024,
+            max_concurrent: 64,
+        }
+    }
+}
+
+impl PerspectiveConfig {
+    pub fn validate(&self, path: &Path, source: &str) -> Vec<ConfigError> {
+        // Point at the value inside the [perspective] table, not an earlier same-named key.
+        let section = source.find("[perspective]").unwrap_or(0);
+        let at = |needle: &str, message: String| match source[section..].find(needle) {
+            Some(off) => ConfigError::at_offset(path, source, section + off, message),
+            None => ConfigError::whole_file(path, message),
+        };
+        let mut errors = Vec::new();
+        for lang in &self.languages {
+            let ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
+            if !ok {
+                errors.push(at(
+                    lang,
+                    format!("perspective.languages: `{lang}` is not a lower-case ISO 639 code like \"en\""),
+                ));
+            }
+        }
+        for (name, value) in [
+            ("timeout_ms", self.timeout_ms as usize),
+            ("max_text_bytes", self.max_text_bytes),
+            ("max_concurrent", self.max_concurrent),
+        ] {
+            if value == 0 {
+                errors.push(at(name, format!("perspective.{name} must be at least 1")));
+            }
+        }
+        errors
+    }
+}
