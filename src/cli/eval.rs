@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::eval::dataset::{self, Columns};
 use crate::eval::report::{Item, Report};
-use crate::scoring::policy::AuthorStanding;
+use crate::scoring::policy::{AuthorStanding, DecisionInput};
 
 /// Texts per `score_batch` call: large enough to keep every core busy, small enough for a
 /// smooth progress bar.
@@ -88,10 +88,18 @@ pub fn run(config: Option<&Path>, args: EvalArgs) -> Result<ExitCode> {
             } else {
                 example.group.iter().cloned().collect()
             };
+            // What the policy says without the counterfactual, to count what it changed.
+            let (without_counterfactual, _) = scorer.policy().decide(&DecisionInput {
+                scores: &verdict.scores,
+                counterfactual: None,
+                hits: &verdict.hits,
+                author: AuthorStanding::default(),
+            });
             items.push(Item {
                 label: example.label,
                 groups,
                 verdict,
+                without_counterfactual,
             });
         }
         progress.inc(chunk.len() as u64);

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::metrics::{Confusion, Rates, roc_auc};
 use crate::scoring::classifier::Label;
-use crate::scoring::policy::Reason;
 use crate::scoring::{Status, Verdict};
 
 /// One evaluated row: gold label, the groups it counts in, and its verdict.
@@ -16,6 +15,15 @@ pub struct Item {
     pub label: bool,
     pub groups: Vec<String>,
     pub verdict: Verdict,
+    /// The verdict the policy gives without the identity-term counterfactual.
+    pub without_counterfactual: Status,
+}
+
+impl Item {
+    /// The counterfactual made the verdict milder (removed → pending, held → published).
+    pub fn lowered_by_counterfactual(&self) -> bool {
+        ordinal(self.without_counterfactual) > ordinal(self.verdict.verdict)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -42,10 +50,10 @@ pub struct GroupMetrics {
     pub rates: Rates,
     /// Verdict counts split by gold label.
     pub verdicts: VerdictsByGold,
-    /// Rows where the identity-term counterfactual lowered the model's decision, by gold
-    /// label: on negatives it prevented a false positive, on positives it caused a miss
-    /// (or a lighter action).
-    pub identity_term_sensitivity: ByGold,
+    /// Rows whose verdict the identity-term counterfactual made milder, by gold label: on
+    /// negatives it prevented a false positive, on positives it caused a miss (or a
+    /// lighter action).
+    pub lowered_by_counterfactual: ByGold,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -95,12 +103,6 @@ fn ordinal(s: Status) -> f64 {
     }
 }
 
-fn is_sensitive(v: &Verdict) -> bool {
-    v.reasons
-        .iter()
-        .any(|r| matches!(r, Reason::IdentityTermSensitivity { .. }))
-}
-
 impl GroupMetrics {
     pub fn compute(items: &[&Item]) -> GroupMetrics {
         let gold: Vec<bool> = items.iter().map(|i| i.label).collect();
@@ -129,7 +131,7 @@ impl GroupMetrics {
         let sensitive = |gold: bool| {
             items
                 .iter()
-                .filter(|i| i.label == gold && is_sensitive(&i.verdict))
+                .filter(|i| i.label == gold && i.lowered_by_counterfactual())
                 .count()
         };
         let confusion = Confusion::from_pairs(items.iter().map(|i| (flagged(&i.verdict), i.label)));
@@ -144,7 +146,7 @@ impl GroupMetrics {
             confusion,
             rates: confusion.summary(),
             verdicts,
-            identity_term_sensitivity: ByGold {
+            lowered_by_counterfactual: ByGold {
                 negative: sensitive(false),
                 positive: sensitive(true),
             },
@@ -248,9 +250,9 @@ impl Report {
         let _ = writeln!(
             out,
             "  identity-term counterfactual lowered {} verdicts ({} gold negative, {} gold positive)",
-            o.identity_term_sensitivity.negative + o.identity_term_sensitivity.positive,
-            o.identity_term_sensitivity.negative,
-            o.identity_term_sensitivity.positive
+            o.lowered_by_counterfactual.negative + o.lowered_by_counterfactual.positive,
+            o.lowered_by_counterfactual.negative,
+            o.lowered_by_counterfactual.positive
         );
 
         if let Some(sweep) = &self.sweep {
@@ -296,7 +298,7 @@ impl Report {
                 "FPR",
                 "AUCtox",
                 "AUCvrd",
-                "idsen-/+"
+                "cf-/+"
             );
             for (g, m) in &self.groups {
                 let name: String = g.chars().take(width).collect();
@@ -315,7 +317,7 @@ impl Report {
                     num(m.auc.verdict),
                     format!(
                         "{}/{}",
-                        m.identity_term_sensitivity.negative, m.identity_term_sensitivity.positive
+                        m.lowered_by_counterfactual.negative, m.lowered_by_counterfactual.positive
                     )
                 );
             }
@@ -355,6 +357,7 @@ mod tests {
                 model_id: "m".into(),
                 rules_version: "r".into(),
             },
+            without_counterfactual: status,
         }
     }
 
@@ -364,7 +367,10 @@ mod tests {
             item(true, 0.9, Status::Removed, "a"),
             item(true, 0.6, Status::Published, "a"),
             item(false, 0.7, Status::Pending, "b"),
-            item(false, 0.1, Status::Published, "b"),
+            Item {
+                without_counterfactual: Status::Pending,
+                ..item(false, 0.1, Status::Published, "b")
+            },
         ];
         let r = Report::compute("f.csv", Some("g"), &items, true);
         assert_eq!(r.overall.rows, 4);
@@ -382,6 +388,13 @@ mod tests {
         // verdict: pos {2, 0}, neg {1, 0} → 2>1, 2>0, 0<1, 0=0 → 2.5 / 4.
         assert_eq!(r.overall.auc.verdict, Some(0.625));
         assert_eq!(r.overall.verdicts.positive.removed, 1);
+        assert_eq!(
+            r.overall.lowered_by_counterfactual,
+            ByGold {
+                negative: 1,
+                positive: 0
+            }
+        );
         assert_eq!(r.groups["b"].rates.fpr, Some(0.5));
         assert_eq!(r.groups["a"].auc.verdict, None);
         let table = r.render();
