@@ -49,7 +49,9 @@ fn comments() -> Vec<String> {
 
 fn bench(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bilstm");
+    let start = std::time::Instant::now();
     let model = BiLstm::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("model loaded in {:?}", start.elapsed());
     let cores = model.threads();
     let single = BiLstm::load(&dir).expect("load").with_threads(1);
     let texts = comments();

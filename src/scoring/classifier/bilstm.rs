@@ -4,6 +4,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -24,6 +25,8 @@ pub const VOCAB_FILE: &str = "vocab.json";
 const MODEL_NAME: &str = "bilstm-jigsaw@0.3.0";
 /// Below this many texts per thread, splitting a batch costs more than it saves.
 const MIN_TEXTS_PER_THREAD: usize = 4;
+/// Chunks per thread when a batch is split, for load balancing.
+const CHUNKS_PER_THREAD: usize = 4;
 
 pub struct BiLstm {
     tokenizer: Tokenizer,
@@ -121,36 +124,45 @@ impl Classifier for BiLstm {
         // Longest first, so sequences of similar length share steps (see forward.rs).
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+        let seqs: Vec<&[u32]> = order.iter().map(|&i| ids[i].as_slice()).collect();
 
+        // Small chunks handed out on demand rather than one share per thread: a thread
+        // whose core is busy with other work takes fewer chunks instead of holding up the
+        // batch. Contiguous chunks of the sorted order keep similar lengths together.
         let threads = self.threads.min(texts.len() / MIN_TEXTS_PER_THREAD).max(1);
-        // Dealing the sorted texts round-robin gives each thread the same mix of lengths,
-        // hence about the same work, and keeps each share sorted.
-        let shares: Vec<Vec<usize>> = (0..threads)
-            .map(|t| order.iter().copied().skip(t).step_by(threads).collect())
-            .collect();
-        let run = |share: &[usize]| {
-            let seqs: Vec<&[u32]> = share.iter().map(|&i| ids[i].as_slice()).collect();
-            self.network.run(&seqs)
+        let chunk = if threads == 1 {
+            seqs.len().max(1)
+        } else {
+            seqs.len()
+                .div_ceil(threads * CHUNKS_PER_THREAD)
+                .max(MIN_TEXTS_PER_THREAD)
         };
-        let results: Vec<Vec<[f32; 6]>> =
+        let chunks: Vec<&[&[u32]]> = seqs.chunks(chunk).collect();
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(c) = chunks.get(i) else { break };
+                done.push((i, self.network.run(c)));
+            }
+            done
+        };
+        let done =
             std::thread::scope(|s| {
-                let handles: Vec<_> = shares[1..]
-                    .iter()
-                    .map(|share| s.spawn(|| run(share)))
-                    .collect();
-                let mut results = vec![run(&shares[0])];
-                for h in handles {
-                    results.push(h.join().map_err(|_| {
+                let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+                let mut done = work();
+                for h in helpers {
+                    done.extend(h.join().map_err(|_| {
                         ClassifierError::Inference("a scoring thread panicked".into())
                     })?);
                 }
-                Ok::<_, ClassifierError>(results)
+                Ok::<_, ClassifierError>(done)
             })?;
-
         let mut scores = vec![Scores::default(); texts.len()];
-        for (share, result) in shares.iter().zip(results) {
-            for (&i, s) in share.iter().zip(result) {
-                scores[i] = Scores(s);
+        for (i, result) in done {
+            for (j, s) in result.into_iter().enumerate() {
+                scores[order[i * chunk + j]] = Scores(s);
             }
         }
         Ok(scores)
