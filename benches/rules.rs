@@ -65,11 +65,12 @@ fn synthetic_terms(n: usize) -> Vec<String> {
     terms.into_iter().collect()
 }
 
+/// The project's config.toml rules, plus `extra` lists.
 fn load(extra: &str) -> RuleSet {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let snippet = std::fs::read_to_string(root.join("rules/CONFIG_SNIPPET.toml")).unwrap();
-    let config = Config::parse(&root.join("config.toml"), &format!("{snippet}\n{extra}"))
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let config =
+        Config::parse(&path, &format!("{source}\n{extra}")).unwrap_or_else(|e| panic!("{e:?}"));
     RuleSet::compile(&config.rules).unwrap()
 }
 

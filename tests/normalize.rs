@@ -259,6 +259,9 @@ fn leetspeak() {
             ("2024", "2024"),
             ("5 people", "5 people"),
             ("$5", "$5"),
+            ("id107028412", "id107028412"),
+            ("covid2019", "covid2019"),
+            ("sw111ne", "swiiine"),
             // Cyrillic words read digits as Cyrillic letters.
             ("п0шел", "пошел"),
         ],

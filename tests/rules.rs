@@ -1,5 +1,5 @@
 //! Rule matching end to end: config → compiled RuleSet → hits with spans in the original
-//! text. Uses the shipped default lists (rules/CONFIG_SNIPPET.toml) and small inline lists.
+//! text. Uses the project's config.toml with the shipped default lists, and small inline lists.
 
 use std::path::{Path, PathBuf};
 
@@ -11,12 +11,10 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The default lists, loaded as the project's config.toml would load them.
+/// The default lists, loaded through the project's config.toml.
 fn default_rules() -> RuleSet {
-    let snippet = std::fs::read_to_string(manifest_dir().join("rules/CONFIG_SNIPPET.toml"))
-        .expect("rules/CONFIG_SNIPPET.toml");
-    let config = Config::parse(&manifest_dir().join("config.toml"), &snippet)
-        .unwrap_or_else(|e| panic!("default rules: {e:?}"));
+    let config = Config::load_file(&manifest_dir().join("config.toml"))
+        .unwrap_or_else(|e| panic!("config.toml: {e:?}"));
     RuleSet::compile(&config.rules).expect("default rules compile")
 }
 

@@ -178,8 +178,16 @@ fn leet_cyrillic(c: char) -> Option<char> {
     })
 }
 
+/// A word holding a run of three or more digits that are not all the same ("id107028412",
+/// "covid2019") is an identifier or a number with a prefix, not leetspeak; a repeated
+/// digit ("sw111ne") still reads as a stretched letter.
+fn looks_like_number(word: &[char]) -> bool {
+    word.split(|c| !c.is_ascii_digit())
+        .any(|run| run.len() >= 3 && run.iter().any(|&d| d != run[0]))
+}
+
 /// Replaces leetspeak digits and symbols with letters, but only inside words that contain
-/// letters, so "2024" and "5 people" stay as they are. Returns whether a "1" was read, in
+/// letters and do not look like numbers, so "2024", "5 people" and "id107" stay as they are. Returns whether a "1" was read, in
 /// which case the caller should also try `one_as = 'l'`.
 pub fn leet(input: &Mapped, one_as: char) -> (Mapped, bool) {
     let chars = input.chars();
@@ -187,7 +195,7 @@ pub fn leet(input: &Mapped, one_as: char) -> (Mapped, bool) {
     let mut read_one = false;
     for word in runs(chars, is_wordish) {
         let w = &chars[word.clone()];
-        if !w.iter().any(|c| c.is_alphabetic()) {
+        if !w.iter().any(|c| c.is_alphabetic()) || looks_like_number(w) {
             continue;
         }
         let cyrillic = w.iter().any(|c| c.script() == Script::Cyrillic);
