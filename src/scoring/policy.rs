@@ -597,6 +597,23 @@ mod tests {
     }
 
     #[test]
+    fn identity_terms_are_found_even_when_the_check_is_off() {
+        let mut config = PolicyConfig::default();
+        config.identity.enabled = false;
+        config.identity.terms = vec!["Kazakh".into(), "middle eastern".into()];
+        let p = Policy::new(&config).unwrap();
+        assert_eq!(
+            p.identity_terms("KAZAKHS and Middle\nEastern people"),
+            vec!["kazakh".to_string(), "middle eastern".to_string()]
+        );
+        assert!(p.identity_terms("Kazakhstan").is_empty());
+        assert!(
+            p.counterfactual_text("Kazakhs", &scores(0.99), &[])
+                .is_none()
+        );
+    }
+
+    #[test]
     fn identity_sensitivity_publishes_or_holds() {
         let cf = CounterfactualScores {
             terms: vec!["gay".into()],
