@@ -335,6 +335,30 @@ async fn moderator_works_the_queue_in_a_browser() {
         "counts follow"
     );
 
+    // Bulk: x selects the focused item; "Remove selected" holds the removal like a key
+    // does, and the toast's Undo button takes it back unsent.
+    let third = posted.ids[2];
+    js(c, &format!("document.getElementById('c{third}').focus()")).await;
+    press(c, "x").await;
+    assert_eq!(text_of(c, "[data-selected]").await, "1");
+    c.find(Locator::Css("#bulk button[value=remove]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        exists(c, &format!("#c{third}.held")).await,
+        "bulk removal held for undo"
+    );
+    c.find(Locator::Css("#toast [data-undo]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(!exists(c, &format!("#c{third}.held")).await, "undone");
+
     // The database has exactly what the moderator let stand.
     let db = app.state.store.reader();
     let c1 = comments::get(db, first).await.unwrap().unwrap();
@@ -399,7 +423,6 @@ async fn moderator_works_the_queue_in_a_browser() {
         "return document.querySelector('meta[name=csrf-token]').content",
     )
     .await;
-    let third = posted.ids[2];
     let post_form = |body: String| {
         app.client
             .post(app.url("/console/actions"))
@@ -655,6 +678,98 @@ async fn console_sessions_and_headers_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+
+    // Without the script, forms post and come back (303) to the page they came from;
+    // repeated `ids` make a bulk decision.
+    let page = http
+        .get(app.url("/console/queue/approved"))
+        .header("cookie", format!("modgate_session={value}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf-token\" content=\"";
+    let at = page.find(marker).expect("csrf meta tag") + marker.len();
+    let csrf = &page[at..at + 64];
+    let mut ids = Vec::new();
+    for (i, text) in ["Good riddance.", "Well said.", "Thanks for the report."]
+        .iter()
+        .enumerate()
+    {
+        let (code, body) = app
+            .post_comment(ARTICLE, None, &format!("r{i}"), text)
+            .await;
+        assert_eq!(
+            (code, body["status"].as_str()),
+            (201, Some("published")),
+            "{body}"
+        );
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let form = |body: String, json: bool| {
+        let mut req = http
+            .post(app.url("/console/actions"))
+            .header("cookie", format!("modgate_session={value}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if json {
+            req = req.header("accept", "application/json");
+        }
+        req.send()
+    };
+    let r = form(
+        format!(
+            "csrf={csrf}&action=remove&reason=spam&note=bulk&ids={}&ids={}&back=%2Fconsole%2Fqueue%2Fremoved",
+            ids[0], ids[1]
+        ),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/console/queue/removed");
+    let db = app.state.store.reader();
+    for id in &ids[..2] {
+        assert_eq!(
+            comments::get(db, *id).await.unwrap().unwrap().status,
+            Status::Removed
+        );
+    }
+    assert_eq!(
+        comments::get(db, ids[2]).await.unwrap().unwrap().status,
+        Status::Published
+    );
+    // The script's fetch gets per-id results and fresh counts; an impossible transition is
+    // reported for its id while the others apply.
+    let r = form(
+        format!("csrf={csrf}&action=restore&ids={}&ids={}", ids[0], ids[2]),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["ok"], json!(true));
+    assert_eq!(body["results"][1]["ok"], json!(false));
+    assert_eq!(body["results"][1]["error"]["code"], "invalid_transition");
+    assert_eq!(body["counts"]["removed"], json!(1));
+    // Removing needs one of the console's reasons.
+    let r = form(format!("csrf={csrf}&action=remove&ids={}", ids[2]), true)
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let log = moderation::list(db, None, 10, Some(ids[1])).await.unwrap();
+    assert_eq!(
+        (
+            log[0].action.as_str(),
+            log[0].actor.as_str(),
+            log[0].reason.as_deref(),
+            log[0].note.as_deref()
+        ),
+        ("remove", MODERATOR, Some("spam"), Some("bulk"))
+    );
 
     // Sign-in attempts are rate-limited per name.
     let limit = app.state.live().config.limits.sign_in_attempts_per_minute;
