@@ -165,7 +165,8 @@ pub enum BannedAction {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// `bilstm` (default, pure Rust).
+    /// `bilstm` (default, pure Rust) or `onnx` (a Hugging Face style directory with
+    /// model.onnx, tokenizer.json and config.json, run by ONNX Runtime).
     pub backend: String,
     /// Model directory, relative to the config file.
     pub dir: PathBuf,
@@ -174,6 +175,20 @@ pub struct ModelConfig {
     pub batch_wait_ms: u64,
     /// Scoring budget per request; over it the comment is stored as pending/unscored.
     pub timeout_ms: u64,
+    /// `onnx` backend: path of `libonnxruntime.so` (relative to the config file); unset
+    /// falls back to the `ORT_DYLIB_PATH` environment variable.
+    #[serde(default)]
+    pub onnx_runtime: Option<PathBuf>,
+    /// `onnx` backend: intra-op threads per forward pass; 0 lets ONNX Runtime decide.
+    #[serde(default)]
+    pub threads: usize,
+    /// `onnx` backend: modgate label → the model's label name (its `id2label`). Labels
+    /// not listed map to the model label of the same name; with none they score 0.
+    #[serde(default)]
+    pub label_map: BTreeMap<String, String>,
+    /// `onnx` backend: tokens per window, overriding the model's own maximum.
+    #[serde(default)]
+    pub max_tokens: Option<usize>,
 }
 
 impl Default for ModelConfig {
@@ -184,6 +199,10 @@ impl Default for ModelConfig {
             batch_size: 32,
             batch_wait_ms: 2,
             timeout_ms: 2000,
+            onnx_runtime: None,
+            threads: 0,
+            label_map: BTreeMap::new(),
+            max_tokens: None,
         }
     }
 }
@@ -415,6 +434,15 @@ impl Config {
                 errors.push(e);
             }
         }
+        for name in self.model.label_map.keys() {
+            if Label::parse(name).is_none() {
+                let mut e = locate(name);
+                e.message = format!(
+                    "model.label_map: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
+                );
+                errors.push(e);
+            }
+        }
         if self.model.batch_size == 0 {
             let mut e = locate("batch_size");
             e.message = "model.batch_size must be at least 1".into();
@@ -466,5 +494,10 @@ impl Config {
 
     pub fn model_dir(&self) -> PathBuf {
         self.resolve(&self.model.dir)
+    }
+
+    /// `[model] onnx_runtime` resolved against the config file, if set.
+    pub fn onnx_runtime_path(&self) -> Option<PathBuf> {
+        self.model.onnx_runtime.as_deref().map(|p| self.resolve(p))
     }
 }

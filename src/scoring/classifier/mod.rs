@@ -6,6 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub mod bilstm;
+pub mod onnx;
 
 /// The six labels modgate decides on (Jigsaw / Detoxify naming), in model output order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -120,9 +121,15 @@ pub fn load(
 ) -> Result<std::sync::Arc<dyn Classifier>, ClassifierError> {
     match config.model.backend.as_str() {
         "bilstm" => Ok(std::sync::Arc::new(bilstm::BiLstm::load(&config.model_dir())?)),
+        "onnx" => Ok(std::sync::Arc::new(onnx::OnnxClassifier::load(
+            &config.model_dir(),
+            &onnx::OnnxOptions::from_config(config),
+        )?)),
         other => Err(ClassifierError::Load {
             path: config.source.display().to_string(),
-            message: format!("model.backend: unknown backend `{other}` (expected `bilstm`)"),
+            message: format!(
+                "model.backend: unknown backend `{other}` (expected `bilstm` or `onnx`)"
+            ),
         }),
     }
 }

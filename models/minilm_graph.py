@@ -1,0 +1,223 @@
+"""BERT encoder (all-MiniLM-L6-v2 layout) + mean pooling + L2 norm + optional dense head,
+written out as an ONNX graph with onnx.helper from the safetensors weights, and the same
+forward pass in numpy as the reference the graph is checked against.
+
+No PyTorch: the weights are read with safetensors.numpy and become graph initializers.
+Graph inputs: input_ids, attention_mask, token_type_ids (int64, [batch, seq]).
+Outputs: `embedding` [batch, 384] (unit length, as sentence-transformers produces it) and,
+when a head is given, `logits` [batch, labels].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17  # LayerNormalization is a standard op from 17 on.
+
+
+class Head:
+    """A stack of dense layers on the sentence embedding: weights [in, out], biases [out]."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, str]], labels: list[str]):
+        for w, b, act in layers:
+            assert w.ndim == 2 and b.shape == (w.shape[1],), "head layer shapes"
+            assert act in ("none", "relu"), act
+        assert layers[-1][0].shape[1] == len(labels)
+        self.layers = layers
+        self.labels = labels
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for w, b, act in self.layers:
+            x = x @ w + b
+            if act == "relu":
+                x = np.maximum(x, 0)
+        return x
+
+
+def config_dims(config: dict) -> tuple[int, int, int, float]:
+    hidden = config["hidden_size"]
+    heads = config["num_attention_heads"]
+    layers = config["num_hidden_layers"]
+    eps = config.get("layer_norm_eps", 1e-12)
+    assert config.get("hidden_act", "gelu") == "gelu", "only erf GELU is implemented"
+    return hidden, heads, layers, eps
+
+
+# ---------------------------------------------------------------- numpy reference
+
+
+def _layer_norm(x, g, b, eps):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def _gelu(x):
+    from math import erf
+
+    verf = np.vectorize(erf, otypes=[np.float64])
+    return 0.5 * x * (1.0 + verf(x / math.sqrt(2.0)))
+
+
+def reference_forward(w: dict, config: dict, ids, mask, types=None, head: Head | None = None):
+    """float64 forward pass; returns (embedding, logits or None)."""
+    hidden, n_heads, n_layers, eps = config_dims(config)
+    ids = np.asarray(ids)
+    mask = np.asarray(mask).astype(np.float64)
+    types = np.zeros_like(ids) if types is None else np.asarray(types)
+    f = {k: v.astype(np.float64) for k, v in w.items() if v.dtype != np.int64}
+    bsz, seq = ids.shape
+    dh = hidden // n_heads
+    x = (
+        f["embeddings.word_embeddings.weight"][ids]
+        + f["embeddings.position_embeddings.weight"][np.arange(seq)][None]
+        + f["embeddings.token_type_embeddings.weight"][types]
+    )
+    x = _layer_norm(x, f["embeddings.LayerNorm.weight"], f["embeddings.LayerNorm.bias"], eps)
+    additive = (1.0 - mask)[:, None, None, :] * -10000.0
+    for i in range(n_layers):
+        p = f"encoder.layer.{i}."
+
+        def lin(t, name):
+            return t @ f[p + name + ".weight"].T + f[p + name + ".bias"]
+
+        def split(t):
+            return t.reshape(bsz, seq, n_heads, dh).transpose(0, 2, 1, 3)
+
+        q = split(lin(x, "attention.self.query"))
+        k = split(lin(x, "attention.self.key"))
+        v = split(lin(x, "attention.self.value"))
+        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(dh) + additive
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s = s / s.sum(-1, keepdims=True)
+        ctx = (s @ v).transpose(0, 2, 1, 3).reshape(bsz, seq, hidden)
+        x = _layer_norm(
+            x + lin(ctx, "attention.output.dense"),
+            f[p + "attention.output.LayerNorm.weight"],
+            f[p + "attention.output.LayerNorm.bias"],
+            eps,
+        )
+        ff = lin(_gelu(lin(x, "intermediate.dense")), "output.dense")
+        x = _layer_norm(x + ff, f[p + "output.LayerNorm.weight"], f[p + "output.LayerNorm.bias"], eps)
+    pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+    emb = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    logits = head.forward(emb) if head is not None else None
+    return emb, logits
+
+
+# ---------------------------------------------------------------- ONNX graph
+
+
+class _Builder:
+    def __init__(self):
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.n = 0
+
+    def name(self, hint: str) -> str:
+        self.n += 1
+        return f"{hint}_{self.n}"
+
+    def const(self, name: str, arr: np.ndarray) -> str:
+        self.inits.append(numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs) -> str:
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+
+def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "minilm") -> onnx.ModelProto:
+    hidden, n_heads, n_layers, eps = config_dims(config)
+    dh = hidden // n_heads
+    g = _Builder()
+    f32 = lambda k: w[k].astype(np.float32)  # noqa: E731
+
+    # Embeddings: word + position (0..seq) + token type, then LayerNorm.
+    word = g.op("Gather", [g.const("word_embeddings", f32("embeddings.word_embeddings.weight")), "input_ids"])
+    shape = g.op("Shape", ["input_ids"])
+    seq_len = g.op("Gather", [shape, g.const("one_i64", np.array(1, dtype=np.int64))], axis=0)
+    positions = g.op(
+        "Range", [g.const("zero_i64", np.array(0, dtype=np.int64)), seq_len, g.const("step_i64", np.array(1, dtype=np.int64))]
+    )
+    pos = g.op("Gather", [g.const("position_embeddings", f32("embeddings.position_embeddings.weight")), positions])
+    typ = g.op("Gather", [g.const("token_type_embeddings", f32("embeddings.token_type_embeddings.weight")), "token_type_ids"])
+    x = g.op("Add", [g.op("Add", [word, pos]), typ])
+
+    def layer_norm(t, prefix):
+        return g.op(
+            "LayerNormalization",
+            [t, g.const(prefix + ".weight", f32(prefix + ".weight")), g.const(prefix + ".bias", f32(prefix + ".bias"))],
+            axis=-1,
+            epsilon=eps,
+        )
+
+    x = layer_norm(x, "embeddings.LayerNorm")
+
+    # Additive attention mask [batch, 1, 1, seq]: 0 for tokens, -10000 for padding.
+    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    mask4 = g.op("Unsqueeze", [mask_f, g.const("axes_1_2", np.array([1, 2], dtype=np.int64))])
+    inverted = g.op("Sub", [g.const("one_f", np.array(1.0, dtype=np.float32)), mask4])
+    additive = g.op("Mul", [inverted, g.const("neg_10000", np.array(-10000.0, dtype=np.float32))])
+
+    heads_shape = g.const("heads_shape", np.array([0, 0, n_heads, dh], dtype=np.int64))
+    merged_shape = g.const("merged_shape", np.array([0, 0, hidden], dtype=np.int64))
+    scale = g.const("scale", np.array(1.0 / math.sqrt(dh), dtype=np.float32))
+    sqrt2 = g.const("sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
+    half = g.const("half", np.array(0.5, dtype=np.float32))
+    one = "one_f"
+
+    for i in range(n_layers):
+        p = f"encoder.layer.{i}."
+
+        def linear(t, lname):
+            wt = g.const(p + lname + ".weight_t", np.ascontiguousarray(f32(p + lname + ".weight").T))
+            return g.op("Add", [g.op("MatMul", [t, wt]), g.const(p + lname + ".bias", f32(p + lname + ".bias"))])
+
+        def heads(t, perm):
+            return g.op("Transpose", [g.op("Reshape", [t, heads_shape])], perm=perm)
+
+        q = heads(linear(x, "attention.self.query"), [0, 2, 1, 3])
+        k = heads(linear(x, "attention.self.key"), [0, 2, 3, 1])
+        v = heads(linear(x, "attention.self.value"), [0, 2, 1, 3])
+        scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), additive])
+        probs = g.op("Softmax", [scores], axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, merged_shape])
+        x = layer_norm(g.op("Add", [linear(ctx, "attention.output.dense"), x]), p + "attention.output.LayerNorm")
+        inter = linear(x, "intermediate.dense")
+        gelu = g.op("Mul", [g.op("Mul", [inter, half]), g.op("Add", [g.op("Erf", [g.op("Div", [inter, sqrt2])]), one])])
+        x = layer_norm(g.op("Add", [linear(gelu, "output.dense"), x]), p + "output.LayerNorm")
+
+    # Mean pooling over real tokens, then unit length (sentence-transformers' Normalize).
+    mask3 = g.op("Unsqueeze", [mask_f, g.const("axes_2", np.array([2], dtype=np.int64))])
+    axes_1 = g.const("axes_1", np.array([1], dtype=np.int64))
+    summed = g.op("ReduceSum", [g.op("Mul", [x, mask3]), axes_1], keepdims=0)
+    count = g.op("Max", [g.op("ReduceSum", [mask3, axes_1], keepdims=0), g.const("eps9", np.array(1e-9, dtype=np.float32))])
+    pooled = g.op("Div", [summed, count])
+    norm = g.op("ReduceL2", [pooled], axes=[-1], keepdims=1)
+    norm = g.op("Max", [norm, g.const("eps12", np.array(1e-12, dtype=np.float32))])
+    g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"], name="embedding"))
+
+    batch_seq = ["batch", "sequence"]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
+    if head is not None:
+        t = "embedding"
+        for j, (hw, hb, act) in enumerate(head.layers):
+            t = g.op("Add", [g.op("MatMul", [t, g.const(f"head.{j}.weight", hw.astype(np.float32))]), g.const(f"head.{j}.bias", hb.astype(np.float32))])
+            if act == "relu":
+                t = g.op("Relu", [t])
+        g.nodes.append(helper.make_node("Identity", [t], ["logits"], name="logits"))
+        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(head.labels)]))
+
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="modgate build_minilm_onnx.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model

@@ -1,0 +1,350 @@
+//! Transformer classifiers exported to ONNX, run by ONNX Runtime (`ort`, library loaded at
+//! run time) with Hugging Face `tokenizers`.
+//!
+//! The model directory has the Hugging Face layout: `model.onnx` (inputs `input_ids`,
+//! `attention_mask`, optionally `token_type_ids`; output `logits`), `tokenizer.json` and
+//! `config.json` (`id2label`, `problem_type`). Texts longer than the model's window are
+//! scored as overlapping windows and each label takes its maximum over the windows. A batch
+//! is padded per forward pass to its longest window; padding is masked, so a text's scores
+//! do not depend on its batch beyond float rounding (~1e-7).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::{Tensor, ValueType};
+use sha2::{Digest, Sha256};
+use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use super::{Classifier, ClassifierError, Scores};
+
+mod meta;
+pub mod runtime;
+
+pub use meta::{Activation, ModelMeta};
+
+/// Most tokens (rows × padded length) in one forward pass: bounds the attention buffers
+/// (rows × heads × len² floats) when a batch holds many long windows.
+const TOKENS_PER_RUN: usize = 8192;
+
+/// Everything the backend takes from `[model]` besides the directory.
+#[derive(Clone, Debug, Default)]
+pub struct OnnxOptions {
+    /// `libonnxruntime.so`; `None` falls back to `ORT_DYLIB_PATH`.
+    pub runtime: Option<PathBuf>,
+    /// Intra-op threads; 0 lets ONNX Runtime decide.
+    pub threads: usize,
+    /// modgate label → model label.
+    pub label_map: BTreeMap<String, String>,
+    pub max_tokens: Option<usize>,
+    /// Where the options came from, for error messages.
+    pub config_path: PathBuf,
+}
+
+impl OnnxOptions {
+    pub fn from_config(config: &crate::config::Config) -> OnnxOptions {
+        OnnxOptions {
+            runtime: config.onnx_runtime_path(),
+            threads: config.model.threads,
+            label_map: config.model.label_map.clone(),
+            max_tokens: config.model.max_tokens,
+            config_path: config.source.clone(),
+        }
+    }
+}
+
+pub struct OnnxClassifier {
+    model_id: String,
+    tokenizer: Tokenizer,
+    // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. The
+    // batcher feeds one worker, and a forward pass already uses all intra-op threads.
+    session: Mutex<Session>,
+    meta: ModelMeta,
+    /// Model output feeding each modgate label.
+    outputs: [Option<usize>; 6],
+    token_type_ids: bool,
+}
+
+fn load_err(path: &Path, message: impl Into<String>) -> ClassifierError {
+    ClassifierError::Load {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+impl OnnxClassifier {
+    pub fn load(dir: &Path, options: &OnnxOptions) -> Result<OnnxClassifier, ClassifierError> {
+        let model_path = dir.join("model.onnx");
+        if !model_path.is_file() {
+            return Err(load_err(
+                &model_path,
+                "not found: the onnx backend expects a Hugging Face style directory with model.onnx, \
+                 tokenizer.json and config.json (models/fetch-models.sh builds models/minilm-toxic)",
+            ));
+        }
+        let meta = ModelMeta::read(dir, options.max_tokens)?;
+        let outputs = meta.map_labels(&options.label_map, &options.config_path)?;
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), meta.max_tokens)?;
+
+        let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
+        let session = open_session(env, &model_path, options.threads)?;
+        let token_type_ids = check_signature(&session, &model_path, meta.labels.len())?;
+
+        let bytes = std::fs::read(&model_path).map_err(|e| load_err(&model_path, e.to_string()))?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "model".into());
+        Ok(OnnxClassifier {
+            model_id: format!("onnx:{name}@{}", &digest[..12]),
+            tokenizer,
+            session: Mutex::new(session),
+            meta,
+            outputs,
+            token_type_ids,
+        })
+    }
+
+    /// Tokens per window (special tokens included).
+    pub fn max_tokens(&self) -> usize {
+        self.meta.max_tokens
+    }
+
+    /// The model's own label names, in output order.
+    pub fn model_labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    /// Windows of a text: the first `max_tokens` tokens, then further windows that overlap
+    /// the previous one by a quarter, each with the model's special tokens.
+    pub fn windows(&self, text: &str) -> Result<Vec<Encoding>, ClassifierError> {
+        let mut first = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| ClassifierError::Inference(format!("tokenizer: {e}")))?;
+        let rest = first.take_overflowing();
+        let mut out = Vec::with_capacity(1 + rest.len());
+        out.push(first);
+        out.extend(rest);
+        Ok(out)
+    }
+
+    /// Raw logits for a batch of windows (one forward pass, padded to the longest).
+    fn logits(&self, windows: &[&Encoding]) -> Result<Vec<Vec<f32>>, ClassifierError> {
+        let rows = windows.len();
+        let len = windows.iter().map(|w| w.get_ids().len()).max().unwrap_or(0);
+        let mut ids = vec![self.meta.pad_id; rows * len];
+        let mut mask = vec![0i64; rows * len];
+        let mut types = vec![0i64; rows * len];
+        for (r, w) in windows.iter().enumerate() {
+            for (c, (&id, &ty)) in w.get_ids().iter().zip(w.get_type_ids()).enumerate() {
+                ids[r * len + c] = id as i64;
+                mask[r * len + c] = 1;
+                types[r * len + c] = ty as i64;
+            }
+        }
+        let tensor = |data: Vec<i64>| {
+            Tensor::from_array(([rows, len], data))
+                .map_err(|e| ClassifierError::Inference(format!("input tensor: {e}")))
+        };
+        let mut inputs = ort::inputs![
+            "input_ids" => tensor(ids)?,
+            "attention_mask" => tensor(mask)?,
+        ];
+        if self.token_type_ids {
+            inputs.push(("token_type_ids".into(), tensor(types)?.into()));
+        }
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session
+            .run(inputs)
+            .map_err(|e| ClassifierError::Inference(format!("onnx runtime: {e}")))?;
+        let (shape, data) = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| ClassifierError::Inference(format!("logits: {e}")))?;
+        let width = self.meta.labels.len();
+        if shape.len() != 2 || shape[0] as usize != rows || shape[1] as usize != width {
+            return Err(ClassifierError::Inference(format!(
+                "logits have shape {shape:?}, expected [{rows}, {width}]"
+            )));
+        }
+        Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Logits for each text's windows, in window order (used by tests and tools).
+    pub fn window_logits(&self, text: &str) -> Result<Vec<Vec<f32>>, ClassifierError> {
+        let windows = self.windows(text)?;
+        self.logits(&windows.iter().collect::<Vec<_>>())
+    }
+
+    fn probabilities(&self, logits: &[f32]) -> Vec<f32> {
+        match self.meta.activation {
+            Activation::Sigmoid => logits.iter().map(|&x| 1.0 / (1.0 + (-x).exp())).collect(),
+            Activation::Softmax => {
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let exp: Vec<f32> = logits.iter().map(|&x| (x - max).exp()).collect();
+                let sum: f32 = exp.iter().sum();
+                exp.into_iter().map(|e| e / sum).collect()
+            }
+        }
+    }
+}
+
+fn open_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+    threads: usize,
+) -> Result<Session, ClassifierError> {
+    let configure = || -> Result<_, String> {
+        let b = Session::builder(env).map_err(|e| e.to_string())?;
+        let b = b
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(|e| e.to_string())?;
+        let b = b.with_intra_threads(threads).map_err(|e| e.to_string())?;
+        let b = b.with_inter_threads(1).map_err(|e| e.to_string())?;
+        // Spinning workers would burn the cores the web server and other requests need.
+        b.with_intra_op_spinning(false).map_err(|e| e.to_string())
+    };
+    let mut builder = configure().map_err(|e| {
+        load_err(
+            path,
+            format!("cannot configure an ONNX Runtime session: {e}"),
+        )
+    })?;
+    builder
+        .commit_from_file(path)
+        .map_err(|e| load_err(path, format!("ONNX Runtime cannot load the model: {e}")))
+}
+
+fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, ClassifierError> {
+    let mut tokenizer = Tokenizer::from_file(path).map_err(|e| {
+        load_err(
+            path,
+            format!(
+                "cannot load the Hugging Face tokenizer ({e}); expected the model's tokenizer.json"
+            ),
+        )
+    })?;
+    // Padding is per batch (below); truncation makes the overlapping windows.
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
+            stride: max_tokens / 4,
+            strategy: TruncationStrategy::LongestFirst,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(|e| {
+            load_err(
+                path,
+                format!("cannot set truncation to {max_tokens} tokens: {e}"),
+            )
+        })?;
+    Ok(tokenizer)
+}
+
+/// Checks inputs and output against what we feed and read; returns whether the model takes
+/// `token_type_ids`.
+fn check_signature(session: &Session, path: &Path, labels: usize) -> Result<bool, ClassifierError> {
+    let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+    let describe = || format!("model inputs: {}", names.join(", "));
+    for required in ["input_ids", "attention_mask"] {
+        if !names.contains(&required) {
+            return Err(load_err(
+                path,
+                format!("incompatible model: no `{required}` input ({})", describe()),
+            ));
+        }
+    }
+    for input in session.inputs() {
+        let ok = matches!(
+            input.name(),
+            "input_ids" | "attention_mask" | "token_type_ids"
+        );
+        if !ok {
+            return Err(load_err(
+                path,
+                format!(
+                    "incompatible model: unexpected input `{}` ({})",
+                    input.name(),
+                    describe()
+                ),
+            ));
+        }
+        if let ValueType::Tensor { ty, .. } = input.dtype() {
+            if *ty != ort::value::TensorElementType::Int64 {
+                return Err(load_err(
+                    path,
+                    format!(
+                        "incompatible model: input `{}` is {ty}, expected int64",
+                        input.name()
+                    ),
+                ));
+            }
+        }
+    }
+    let logits = session
+        .outputs()
+        .iter()
+        .find(|o| o.name() == "logits")
+        .ok_or_else(|| {
+            let outs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+            load_err(
+                path,
+                format!(
+                    "incompatible model: no `logits` output (outputs: {})",
+                    outs.join(", ")
+                ),
+            )
+        })?;
+    if let ValueType::Tensor { shape, .. } = logits.dtype() {
+        if let Some(&width) = shape.get(1) {
+            if width > 0 && width as usize != labels {
+                return Err(load_err(
+                    path,
+                    format!(
+                        "incompatible model: logits have {width} columns but config.json id2label names {labels} labels"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(names.contains(&"token_type_ids"))
+}
+
+impl Classifier for OnnxClassifier {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+        // (text index, window), longest first so each forward pass pads little.
+        let mut windows: Vec<(usize, Encoding)> = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            windows.extend(self.windows(text)?.into_iter().map(|w| (i, w)));
+        }
+        windows.sort_by_key(|(_, w)| std::cmp::Reverse(w.get_ids().len()));
+
+        let mut scores = vec![Scores::default(); texts.len()];
+        let mut start = 0;
+        while start < windows.len() {
+            let len = windows[start].1.get_ids().len().max(1);
+            let end = (start + (TOKENS_PER_RUN / len).max(1)).min(windows.len());
+            let chunk: Vec<&Encoding> = windows[start..end].iter().map(|(_, w)| w).collect();
+            for ((text, _), logits) in windows[start..end].iter().zip(self.logits(&chunk)?) {
+                let probs = self.probabilities(&logits);
+                let s = &mut scores[*text];
+                for (slot, output) in s.0.iter_mut().zip(self.outputs) {
+                    if let Some(o) = output {
+                        *slot = slot.max(probs[o]);
+                    }
+                }
+            }
+            start = end;
+        }
+        Ok(scores)
+    }
+}

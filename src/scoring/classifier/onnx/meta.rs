@@ -1,0 +1,169 @@
+//! What a Hugging Face style model directory says about its outputs and input length:
+//! `config.json` (`id2label`, `problem_type`, `max_position_embeddings`, `pad_token_id`)
+//! and `tokenizer_config.json` (`model_max_length`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::scoring::classifier::{ClassifierError, Label};
+
+/// How logits become probabilities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `problem_type = "multi_label_classification"`: one sigmoid per label.
+    Sigmoid,
+    /// Anything else: softmax over all labels.
+    Softmax,
+}
+
+#[derive(Debug)]
+pub struct ModelMeta {
+    /// Model label names in output order.
+    pub labels: Vec<String>,
+    pub activation: Activation,
+    /// Tokens per window, special tokens included.
+    pub max_tokens: usize,
+    pub pad_id: i64,
+}
+
+#[derive(Deserialize)]
+struct ConfigJson {
+    #[serde(default)]
+    id2label: BTreeMap<String, String>,
+    #[serde(default)]
+    problem_type: Option<String>,
+    #[serde(default)]
+    max_position_embeddings: Option<usize>,
+    #[serde(default)]
+    pad_token_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct TokenizerConfigJson {
+    #[serde(default)]
+    model_max_length: Option<f64>,
+}
+
+fn load_err(path: &Path, message: impl Into<String>) -> ClassifierError {
+    ClassifierError::Load {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+impl ModelMeta {
+    pub fn read(
+        dir: &Path,
+        max_tokens_override: Option<usize>,
+    ) -> Result<ModelMeta, ClassifierError> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            load_err(
+                &path,
+                format!(
+                    "cannot read ({e}); expected the model's Hugging Face config.json with id2label"
+                ),
+            )
+        })?;
+        let config: ConfigJson = serde_json::from_str(&text)
+            .map_err(|e| load_err(&path, format!("not a valid config.json: {e}")))?;
+        let mut ids: Vec<(usize, String)> = Vec::with_capacity(config.id2label.len());
+        for (k, v) in config.id2label {
+            let i = k
+                .parse::<usize>()
+                .map_err(|_| load_err(&path, format!("id2label: key `{k}` is not a number")))?;
+            ids.push((i, v));
+        }
+        ids.sort();
+        if ids.is_empty() || ids.iter().enumerate().any(|(n, (i, _))| n != *i) {
+            return Err(load_err(
+                &path,
+                "id2label must number the labels 0..n without gaps",
+            ));
+        }
+        let labels = ids.into_iter().map(|(_, l)| l).collect();
+        let activation = match config.problem_type.as_deref() {
+            Some("multi_label_classification") => Activation::Sigmoid,
+            _ => Activation::Softmax,
+        };
+        let positions = config.max_position_embeddings.unwrap_or(512);
+        let declared = read_model_max_length(&dir.join("tokenizer_config.json"))?;
+        let max_tokens = max_tokens_override
+            .or(declared.filter(|&n| n <= positions))
+            .unwrap_or(positions);
+        if max_tokens < 8 || max_tokens > positions {
+            return Err(load_err(
+                &path,
+                format!(
+                    "max tokens {max_tokens} must be between 8 and max_position_embeddings ({positions})"
+                ),
+            ));
+        }
+        Ok(ModelMeta {
+            labels,
+            activation,
+            max_tokens,
+            pad_id: config.pad_token_id.unwrap_or(0),
+        })
+    }
+
+    /// For each modgate label, the model output that feeds it (or none: the label scores 0).
+    /// `label_map` entries win; other labels match a model label of the same name.
+    pub fn map_labels(
+        &self,
+        label_map: &BTreeMap<String, String>,
+        config_path: &Path,
+    ) -> Result<[Option<usize>; 6], ClassifierError> {
+        let mut out = [None; 6];
+        for (name, target) in label_map {
+            let label = Label::parse(name).ok_or_else(|| {
+                load_err(
+                    config_path,
+                    format!("model.label_map: unknown modgate label `{name}`"),
+                )
+            })?;
+            let index = self.labels.iter().position(|l| l == target).ok_or_else(|| {
+                load_err(
+                    config_path,
+                    format!(
+                        "model.label_map.{name} = `{target}`: the model has no such label (its labels: {})",
+                        self.labels.join(", ")
+                    ),
+                )
+            })?;
+            out[label.index()] = Some(index);
+        }
+        for label in Label::ALL {
+            if out[label.index()].is_none() && !label_map.contains_key(label.as_str()) {
+                out[label.index()] = self.labels.iter().position(|l| l == label.as_str());
+            }
+        }
+        if out.iter().all(Option::is_none) {
+            return Err(load_err(
+                config_path,
+                format!(
+                    "none of the model's labels ({}) maps to a modgate label; set [model.label_map]",
+                    self.labels.join(", ")
+                ),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn read_model_max_length(path: &Path) -> Result<Option<usize>, ClassifierError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(load_err(path, format!("cannot read: {e}"))),
+    };
+    let config: TokenizerConfigJson =
+        serde_json::from_str(&text).map_err(|e| load_err(path, format!("not valid JSON: {e}")))?;
+    // Tokenizers without a limit declare a huge sentinel (1e30); ignored by the caller.
+    Ok(config
+        .model_max_length
+        .filter(|n| *n >= 1.0 && *n < 1e9)
+        .map(|n| n as usize))
+}
