@@ -52,7 +52,7 @@
     focusItem(items[next]);
   }
 
-  /// The next item to work on after `els` leave the live list.
+  // The next item to work on after `els` leave the live list.
   function focusAfter(els) {
     const items = live().filter((i) => !els.includes(i));
     const after = items.find((i) => els[els.length - 1].compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
