@@ -18,12 +18,15 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Object)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// Ready when the database takes a write lock and the classifier answers.
-async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready", body = Object)))]
+pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let database = app.store.is_writable().await;
     let model = app.batcher.model_id().as_ref() != UNAVAILABLE_MODEL_ID;
     let live = app.live();

@@ -21,6 +21,7 @@ pub mod health;
 pub mod json;
 pub mod limits;
 pub mod moderation;
+pub mod openapi;
 pub mod perspective;
 pub mod public;
 pub mod webhooks;
@@ -34,6 +35,7 @@ pub fn router(app: AppState) -> Router {
         .merge(public::router())
         .merge(moderation::router())
         .merge(health::router())
+        .merge(openapi::router())
         .merge(perspective::router(&app))
         .merge(webhooks::router())
         .merge(crate::web::router())

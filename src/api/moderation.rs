@@ -85,7 +85,21 @@ impl QueueParams {
     }
 }
 
-async fn get_queue(
+#[utoipa::path(get, path = "/api/v1/moderation/queue", tag = "moderation", security(("bearer" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "pending (default), reported, removed, approved"),
+        ("article_id" = Option<String>, Query),
+        ("language" = Option<String>, Query),
+        ("sort" = Option<String>, Query, description = "oldest (default), newest, score"),
+        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, description = "1..=200"),
+    ),
+    responses(
+        (status = 200, body = crate::store::queue::QueuePage),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_queue(
     State(app): State<AppState>,
     _m: Moderator,
     Query(params): Query<QueueParams>,
@@ -95,11 +109,17 @@ async fn get_queue(
 }
 
 #[derive(Deserialize)]
-struct CountParams {
+pub(crate) struct CountParams {
     article_id: Option<String>,
 }
 
-async fn get_counts(
+#[utoipa::path(get, path = "/api/v1/moderation/counts", tag = "moderation", security(("bearer" = [])),
+    params(("article_id" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "Queue sizes", body = std::collections::BTreeMap<String, i64>),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_counts(
     State(app): State<AppState>,
     _m: Moderator,
     Query(p): Query<CountParams>,
@@ -119,7 +139,14 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::not_found("comment"))
 }
 
-async fn get_comment(
+#[utoipa::path(get, path = "/api/v1/moderation/comments/{id}", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = crate::store::queue::QueueItem),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_comment(
     State(app): State<AppState>,
     _m: Moderator,
     Path(id): Path<String>,
@@ -176,7 +203,19 @@ pub fn decision_error(e: DecisionError) -> ApiError {
     }
 }
 
-async fn post_decision(
+#[utoipa::path(post, path = "/api/v1/moderation/comments/{id}/decision", tag = "moderation", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    request_body = super::openapi::DecisionRequestBody,
+    responses(
+        (status = 200, body = crate::store::moderation::DecisionOutcome),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 409, description = "Invalid transition", body = super::openapi::ErrorBody),
+        (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn post_decision(
     State(app): State<AppState>,
     Moderator(m): Moderator,
     Path(id): Path<String>,
@@ -195,7 +234,17 @@ async fn post_decision(
     Ok(Json(outcome))
 }
 
-async fn post_bulk_decisions(
+#[utoipa::path(post, path = "/api/v1/moderation/decisions", tag = "moderation", security(("bearer" = [])),
+    request_body = super::openapi::BulkDecisionRequest,
+    responses(
+        (status = 200, description = "One result per id", body = Object),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 413, description = "Too many ids", body = super::openapi::ErrorBody),
+        (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn post_bulk_decisions(
     State(app): State<AppState>,
     Moderator(m): Moderator,
     JsonBody(body): JsonBody,
@@ -242,7 +291,17 @@ async fn post_bulk_decisions(
     Ok(Json(json!({ "results": results })))
 }
 
-async fn post_author_standing(
+#[utoipa::path(post, path = "/api/v1/moderation/authors", tag = "moderation", security(("bearer" = [])),
+    request_body = super::openapi::AuthorStandingRequest,
+    responses(
+        (status = 200, description = "The author after the change", body = Object),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn post_author_standing(
     State(app): State<AppState>,
     Moderator(m): Moderator,
     JsonBody(body): JsonBody,
@@ -280,13 +339,24 @@ async fn post_author_standing(
 }
 
 #[derive(Deserialize)]
-struct LogParams {
+pub(crate) struct LogParams {
     cursor: Option<String>,
     limit: Option<String>,
     comment_id: Option<String>,
 }
 
-async fn get_log(
+#[utoipa::path(get, path = "/api/v1/moderation/log", tag = "moderation", security(("bearer" = [])),
+    params(
+        ("cursor" = Option<i64>, Query),
+        ("limit" = Option<u32>, Query, description = "1..=500"),
+        ("comment_id" = Option<i64>, Query),
+    ),
+    responses(
+        (status = 200, description = "entries (newest first) and next_cursor", body = Object),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_log(
     State(app): State<AppState>,
     _m: Moderator,
     Query(p): Query<LogParams>,
@@ -313,11 +383,22 @@ async fn get_log(
     Ok(Json(json!({ "entries": entries, "next_cursor": next })))
 }
 
-async fn get_moderators(State(app): State<AppState>, _a: Admin) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/moderation/moderators", tag = "moderation", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Object),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_moderators(State(app): State<AppState>, _a: Admin) -> ApiResult<Json<Value>> {
     let list = moderators::list(app.store.reader()).await?;
     Ok(Json(json!({ "moderators": list })))
 }
 
-async fn get_me(Moderator(m): Moderator) -> Json<Value> {
+#[utoipa::path(get, path = "/api/v1/moderation/me", tag = "moderation", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Object),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_me(Moderator(m): Moderator) -> Json<Value> {
     Json(json!({ "moderator": m }))
 }

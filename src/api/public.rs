@@ -61,7 +61,20 @@ fn intake_error(e: IntakeError) -> ApiError {
 }
 
 /// `POST /api/v1/comments`: validate, score, store with its verdict, then answer.
-async fn post_comment(
+#[utoipa::path(post, path = "/api/v1/comments", tag = "public",
+    request_body = super::openapi::NewCommentRequest,
+    responses(
+        (status = 201, description = "Stored with its verdict", body = super::openapi::CommentAccepted),
+        (status = 200, description = "Duplicate of a recent identical post: the first comment", body = super::openapi::CommentAccepted),
+        (status = 400, description = "Malformed JSON, invalid UTF-8 or too deep", body = super::openapi::ErrorBody),
+        (status = 403, description = "Banned author (when configured to reject)", body = super::openapi::ErrorBody),
+        (status = 409, description = "Article closed", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body too large", body = super::openapi::ErrorBody),
+        (status = 415, description = "Not JSON", body = super::openapi::ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn post_comment(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody,
@@ -103,13 +116,24 @@ async fn post_comment(
 }
 
 #[derive(Deserialize)]
-struct ThreadQuery {
+pub(crate) struct ThreadQuery {
     cursor: Option<String>,
     limit: Option<String>,
 }
 
 /// `GET /api/v1/articles/{article_id}/comments`: the public thread.
-async fn get_thread(
+#[utoipa::path(get, path = "/api/v1/articles/{article_id}/comments", tag = "public",
+    params(
+        ("article_id" = String, Path, description = "The site's article id"),
+        ("limit" = Option<u32>, Query, description = "Top-level comments per page, 1..=500"),
+        ("cursor" = Option<i64>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "The public thread", body = crate::store::comments::Thread),
+        (status = 400, description = "Bad limit or cursor", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid article id", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_thread(
     State(app): State<AppState>,
     Path(article_id): Path<String>,
     Query(q): Query<ThreadQuery>,
@@ -146,7 +170,18 @@ async fn get_thread(
 }
 
 /// `PUT /api/v1/articles/{article_id}`: title, URL and closing to new comments.
-async fn put_article(
+#[utoipa::path(put, path = "/api/v1/articles/{article_id}", tag = "public",
+    params(("article_id" = String, Path, description = "The site's article id")),
+    request_body = super::openapi::ArticleRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The article", body = crate::store::articles::Article),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, body = super::openapi::ErrorBody),
+        (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn put_article(
     State(app): State<AppState>,
     _admin: super::auth::Moderator,
     Path(article_id): Path<String>,
@@ -196,7 +231,14 @@ async fn put_article(
     Ok(Json(article))
 }
 
-async fn get_article(
+#[utoipa::path(get, path = "/api/v1/articles/{article_id}", tag = "public",
+    params(("article_id" = String, Path, description = "The site's article id")),
+    responses(
+        (status = 200, description = "The article", body = crate::store::articles::Article),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_article(
     State(app): State<AppState>,
     Path(article_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
@@ -214,7 +256,18 @@ async fn get_article(
 }
 
 /// `POST /api/v1/comments/{id}/reports`: a reader report.
-async fn post_report(
+#[utoipa::path(post, path = "/api/v1/comments/{id}/reports", tag = "public",
+    params(("id" = i64, Path, description = "Comment id")),
+    request_body = super::openapi::ReportRequest,
+    responses(
+        (status = 201, body = super::openapi::ReportAccepted),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 415, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn post_report(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,

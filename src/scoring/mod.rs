@@ -13,7 +13,7 @@ use classifier::Scores;
 use rules::RuleHit;
 
 /// Status of a comment as decided by scoring or a moderator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Published,
@@ -50,4 +50,10 @@ pub struct Verdict {
     pub reasons: Vec<policy::Reason>,
     pub model_id: String,
     pub rules_version: String,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

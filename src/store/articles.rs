@@ -5,7 +5,7 @@ use sqlx::{Row, SqliteExecutor};
 
 use super::{now, DbError};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Article {
     pub id: String,
     pub title: Option<String>,

@@ -6,14 +6,14 @@ use sqlx::{Row, SqliteExecutor};
 use super::{now, DbError};
 use crate::scoring::policy::AuthorStanding;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct AuthorHistory {
     pub published: i64,
     pub pending: i64,
     pub removed: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Author {
     pub key: String,
     pub name: String,

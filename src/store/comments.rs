@@ -213,7 +213,7 @@ pub fn reasons_summary(reasons: &[crate::scoring::policy::Reason]) -> String {
 }
 
 /// A stored comment with everything the moderation views need about itself.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Comment {
     pub id: i64,
     pub article_id: String,
@@ -265,7 +265,7 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Comment>
 
 /// The public thread as stored: visible comments (published, and removed placeholders),
 /// oldest first. Replies under a comment that is not visible are not shown.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ThreadNode {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,12 +273,13 @@ pub struct ThreadNode {
     pub body: String,
     pub created_at: String,
     pub removed: bool,
+    #[schema(no_recursion)]
     pub replies: Vec<ThreadNode>,
 }
 
 pub const REMOVED_PLACEHOLDER: &str = "Comment removed for violating comments policy";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Thread {
     pub article_id: String,
     pub count: usize,

@@ -41,7 +41,7 @@ pub async fn append(db: impl SqliteExecutor<'_>, e: &LogEntry) -> Result<i64, Db
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct LogRow {
     pub id: i64,
     pub comment_id: Option<i64>,
@@ -107,7 +107,7 @@ pub enum DecisionError {
     Db(#[from] DbError),
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DecisionOutcome {
     pub id: i64,
     pub old_status: Status,

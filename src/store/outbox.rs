@@ -222,9 +222,18 @@ pub async fn comment_rescored(
     Ok(())
 }
 
+/// Whether any event waits to be dispatched (a read, so idle polling never takes the
+/// writer connection).
+pub async fn has_undispatched(db: &sqlx::SqlitePool) -> Result<bool, DbError> {
+    let row = sqlx::query("SELECT 1 FROM webhook_events WHERE dispatched_at IS NULL LIMIT 1")
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Create delivery rows for events not yet dispatched: one per endpoint that
 /// `subscribers(event_type)` names. Events no endpoint wants are deleted. Returns the
-/// number of deliveries created.
+/// number of events handled.
 pub async fn dispatch(
     db: &sqlx::SqlitePool,
     subscribers: impl Fn(&str) -> Vec<String>,
@@ -238,7 +247,7 @@ pub async fn dispatch(
     .fetch_all(&mut *tx)
     .await?;
     let t = now();
-    let mut created = 0;
+    let handled = rows.len();
     for row in rows {
         let id: i64 = row.get("id");
         let endpoints = subscribers(row.get("event_type"));
@@ -250,7 +259,7 @@ pub async fn dispatch(
             continue;
         }
         for endpoint in endpoints {
-            created += sqlx::query(
+            sqlx::query(
                 "INSERT OR IGNORE INTO webhook_deliveries
                      (event_id, endpoint, status, next_attempt_at, created_at, updated_at)
                  VALUES (?, ?, 'pending', ?, ?, ?)",
@@ -261,8 +270,7 @@ pub async fn dispatch(
             .bind(&t)
             .bind(&t)
             .execute(&mut *tx)
-            .await?
-            .rows_affected() as usize;
+            .await?;
         }
         sqlx::query("UPDATE webhook_events SET dispatched_at = ? WHERE id = ?")
             .bind(&t)
@@ -271,7 +279,7 @@ pub async fn dispatch(
             .await?;
     }
     tx.commit().await?;
-    Ok(created)
+    Ok(handled)
 }
 
 /// A delivery whose next attempt is due.

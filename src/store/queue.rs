@@ -9,7 +9,7 @@ use super::reports::{self, ReportSummary};
 use super::verdicts::{self, StoredVerdict};
 use super::{articles, DbError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueState {
     Pending,
@@ -110,14 +110,14 @@ pub struct QueueQuery {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArticleRef {
     pub id: String,
     pub title: Option<String>,
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParentRef {
     pub id: i64,
     pub author_name: String,
@@ -125,7 +125,7 @@ pub struct ParentRef {
     pub status: crate::scoring::Status,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuthorRef {
     pub key: String,
     pub name: String,
@@ -135,17 +135,19 @@ pub struct AuthorRef {
 }
 
 /// One queue entry with the context a moderator needs to decide.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub comment: Comment,
     pub article: ArticleRef,
     pub parent: Option<ParentRef>,
     pub author: AuthorRef,
+    /// Latest verdict: status, scores per label, rule hits with char spans, reasons, model id, rules version.
+    #[schema(value_type = Option<Object>)]
     pub verdict: Option<StoredVerdict>,
     pub reports: ReportSummary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueuePage {
     pub items: Vec<QueueItem>,
     pub next_cursor: Option<String>,

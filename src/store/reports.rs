@@ -80,7 +80,7 @@ pub async fn add(
     })
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct ReportSummary {
     pub count: i64,
     pub reasons: BTreeMap<String, i64>,
