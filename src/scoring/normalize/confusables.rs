@@ -169,10 +169,15 @@ pub fn to_latin(c: char) -> Option<char> {
     TO_LATIN.get(&c).copied()
 }
 
+/// Whether `c` lies in a Cyrillic block: a range test, as this runs for every char.
+pub fn is_cyrillic(c: char) -> bool {
+    matches!(c, '\u{0400}'..='\u{052F}' | '\u{1C80}'..='\u{1C8F}' | '\u{2DE0}'..='\u{2DFF}' | '\u{A640}'..='\u{A69F}')
+}
+
 /// A Cyrillic letter with no Latin look-alike ("в", "и", "я", "ң" ...): proof that a word
 /// is meant as Cyrillic.
 pub fn is_strong_cyrillic(c: char) -> bool {
-    c.script() == Script::Cyrillic
+    is_cyrillic(c)
         && c.is_alphabetic()
         && to_latin(c).is_none()
         && single_lowercase(c).is_none_or(|l| to_latin(l).is_none())
@@ -197,17 +202,23 @@ fn fold_to_latin(input: &Mapped) -> Mapped {
 fn fold_to_native(input: &Mapped) -> Mapped {
     let chars = input.chars();
     let mut folded: Vec<char> = chars.iter().map(|&c| fold_yo(c)).collect();
-    for word in runs(chars, is_word_char) {
+    // Only text with both Cyrillic and other letters can have mixed words.
+    let cyrillic = chars.iter().any(|&c| is_cyrillic(c));
+    let other = chars.iter().any(|&c| c.is_alphabetic() && !is_cyrillic(c));
+    let words = if cyrillic && other {
+        runs(chars, is_word_char)
+    } else {
+        Vec::new()
+    };
+    for word in words {
         let w = &chars[word.clone()];
-        let mixed = w
-            .iter()
-            .any(|c| c.is_alphabetic() && c.script() != Script::Cyrillic);
+        let mixed = w.iter().any(|&c| c.is_alphabetic() && !is_cyrillic(c));
         if !mixed || !w.iter().copied().any(is_strong_cyrillic) {
             continue;
         }
         for i in word {
             let c = chars[i];
-            if c.is_alphabetic() && c.script() != Script::Cyrillic {
+            if c.is_alphabetic() && !is_cyrillic(c) {
                 let latin = to_latin(c).unwrap_or(c).to_ascii_lowercase();
                 if let Some(&cy) = TO_CYRILLIC.get(&latin) {
                     folded[i] = cy;

@@ -4,6 +4,7 @@
 use unicode_normalization::char::{
     canonical_combining_class, compose, decompose_compatible, is_combining_mark,
 };
+use unicode_normalization::{IsNormalized, is_nfkc_quick};
 
 use super::mapped::{Mapped, Origin};
 
@@ -31,7 +32,7 @@ const INVISIBLE: &[(char, char)] = &[
 ];
 
 pub fn is_invisible(c: char) -> bool {
-    INVISIBLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+    c >= '\u{AD}' && INVISIBLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 /// Drops zero-width, bidi-control and other default-ignorable characters.
@@ -91,7 +92,8 @@ pub fn fold_apostrophes(input: &Mapped) -> Mapped {
 /// `unicode-normalization` crate; a composed char's origin covers all its parts. The output
 /// string equals `unicode_normalization`'s `nfkc()` (checked by a property test).
 pub fn nfkc(input: &Mapped) -> Mapped {
-    if input.chars().iter().all(char::is_ascii) {
+    // Most text (all ASCII, or precomposed Cyrillic) is already NFKC: skip the work.
+    if is_nfkc_quick(input.chars().iter().copied()) == IsNormalized::Yes {
         return input.clone();
     }
     let mut decomposed: Vec<(char, Origin)> = Vec::with_capacity(input.len());

@@ -4,8 +4,8 @@
 use std::ops::Range;
 
 use unicode_normalization::char::is_combining_mark;
-use unicode_script::{Script, UnicodeScript};
 
+use super::confusables::is_cyrillic;
 use super::mapped::Mapped;
 use super::unicode::APOSTROPHE;
 
@@ -107,11 +107,9 @@ const MAX_GAP: usize = 3;
 pub fn join_separated(input: &Mapped) -> Mapped {
     let chars = input.chars();
     let n = chars.len();
-    let single = |i: usize| {
-        is_wordish(chars[i])
-            && (i == 0 || !is_wordish(chars[i - 1]))
-            && (i + 1 == n || !is_wordish(chars[i + 1]))
-    };
+    let wordish: Vec<bool> = chars.iter().map(|&c| is_wordish(c)).collect();
+    let single =
+        |i: usize| wordish[i] && (i == 0 || !wordish[i - 1]) && (i + 1 == n || !wordish[i + 1]);
     let mut out = Mapped::with_capacity(n);
     let mut i = 0;
     while i < n {
@@ -195,10 +193,11 @@ pub fn leet(input: &Mapped, one_as: char) -> (Mapped, bool) {
     let mut read_one = false;
     for word in runs(chars, is_wordish) {
         let w = &chars[word.clone()];
-        if !w.iter().any(|c| c.is_alphabetic()) || looks_like_number(w) {
+        let has_leet = w.iter().any(|&c| c.is_ascii_digit() || is_leet_symbol(c));
+        if !has_leet || !w.iter().any(|c| c.is_alphabetic()) || looks_like_number(w) {
             continue;
         }
-        let cyrillic = w.iter().any(|c| c.script() == Script::Cyrillic);
+        let cyrillic = w.iter().any(|&c| is_cyrillic(c));
         for i in word {
             let mapped = if cyrillic {
                 leet_cyrillic(chars[i])

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
@@ -21,6 +22,46 @@ use crate::scoring::normalize::{Flags, NORMALIZER_VERSION, Target, View, normali
 /// because text is case-folded but patterns may be written with capitals.
 pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern).case_insensitive(true).build()
+}
+
+/// `pattern` without its word-boundary assertions, for the prefilter set.
+///
+/// The regex crate's fast DFAs give up on Unicode `\b` as soon as the text has a non-ASCII
+/// char (any Cyrillic comment), leaving a RegexSet to its slowest engine. Dropping the
+/// assertions can only widen what a pattern matches, so the relaxed set still finds every
+/// regex that might match; only those are then run with their real boundaries.
+fn relaxed_pattern(pattern: &str) -> Result<String, regex_syntax::Error> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(pattern)?;
+    Ok(without_word_boundaries(&hir).to_string())
+}
+
+fn without_word_boundaries(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Look(look) if is_word_boundary(*look) => Hir::empty(),
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(without_word_boundaries(&r.sub)),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(without_word_boundaries(&c.sub)),
+            ..c.clone()
+        }),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(without_word_boundaries).collect()),
+        HirKind::Alternation(parts) => {
+            Hir::alternation(parts.iter().map(without_word_boundaries).collect())
+        }
+        _ => hir.clone(),
+    }
+}
+
+fn is_word_boundary(look: Look) -> bool {
+    !matches!(
+        look,
+        Look::Start | Look::End | Look::StartLF | Look::EndLF | Look::StartCRLF | Look::EndCRLF
+    )
 }
 
 #[derive(Default)]
@@ -67,8 +108,13 @@ impl ViewBuilder {
         let regexes = if self.regexes.is_empty() {
             None
         } else {
-            let set = RegexSetBuilder::new(self.regexes.iter().map(|(p, _)| p))
-                .case_insensitive(true)
+            let relaxed = self
+                .regexes
+                .iter()
+                .map(|(p, _)| relaxed_pattern(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let set = RegexSetBuilder::new(relaxed)
                 .build()
                 .map_err(|e| format!("cannot build regex set: {e}"))?;
             let each = self

@@ -25,7 +25,8 @@ pub(super) struct TermRule {
 pub(super) struct Matcher {
     /// One automaton over all distinct keys; `keys[pattern id]` are the terms behind a key.
     pub terms: Option<(AhoCorasick, Vec<Vec<TermRule>>)>,
-    /// One set to find which regexes match, then each matching regex for its spans.
+    /// One set (patterns without word boundaries) to find which regexes may match, then
+    /// each of those regexes for its real matches and spans.
     pub regexes: Option<(RegexSet, Vec<(Regex, usize)>)>,
 }
 
