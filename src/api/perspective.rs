@@ -213,7 +213,7 @@ async fn analyze(
     query: Result<Query<KeyParam>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, PerspectiveError> {
+) -> Result<Json<AnalyzeResponse>, PerspectiveError> {
     let key_id = authenticate(&app, &shared, query, &headers).await?;
     let live = app.live();
     let config = &live.config.perspective;
@@ -286,9 +286,8 @@ async fn analyze(
         detected_languages: req.detected,
         client_token: req.client_token,
     };
-    Ok(Json(
-        serde_json::to_value(response).map_err(PerspectiveError::internal)?,
-    ))
+    // Serialised from the typed response so scores keep their short f32 form.
+    Ok(Json(response))
 }
 
 /// Per-sentence scores when `spanAnnotations` is set; otherwise one span over the whole

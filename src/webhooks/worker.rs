@@ -118,7 +118,12 @@ async fn tick(
             .map(|h| h.name().to_string())
             .collect()
     };
-    while outbox::dispatch(store.writer(), subscribers, 500).await? > 0 {}
+    const DISPATCH_BATCH: i64 = 500;
+    if outbox::has_undispatched(store.reader()).await? {
+        while outbox::dispatch(store.writer(), subscribers, DISPATCH_BATCH).await? as i64
+            == DISPATCH_BATCH
+        {}
+    }
     loop {
         let due = outbox::due(store.reader(), time::OffsetDateTime::now_utc(), BATCH).await?;
         let full = due.len() as i64 == BATCH;
