@@ -549,3 +549,36 @@ proptest! {
         prop_assert!(checked.hits.windows(2).all(|w| w[0].start <= w[1].start));
     }
 }
+
+#[test]
+fn regex_word_boundaries_hold_on_any_script() {
+    // The prefilter set drops \b; the real regexes must still enforce it.
+    let rs = rules(
+        r#"
+[[rules.list]]
+name = "rx"
+category = "custom"
+action = "flag"
+regex = ['\bcat\b', '\bкот\b', '\bPart\s+With\b']
+"#,
+    );
+    let terms = |text: &str| {
+        rs.check(text, None)
+            .into_iter()
+            .map(|h| (h.term, h.start, h.end))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(terms("a cat, скот"), vec![(r"\bcat\b".to_string(), 2, 5)]);
+    assert_eq!(terms("concatenate котёнок"), vec![]);
+    assert_eq!(
+        terms("кот и cat"),
+        vec![
+            (r"\bкот\b".to_string(), 0, 3),
+            (r"\bcat\b".to_string(), 6, 9)
+        ]
+    );
+    assert_eq!(
+        terms("PART   with"),
+        vec![(r"\bPart\s+With\b".to_string(), 0, 11)]
+    );
+}
