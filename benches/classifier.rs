@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use modgate::scoring::classifier::Classifier;
@@ -93,6 +93,46 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // Wall-clock figures depend on what else the machine runs; comments per CPU-second
+    // show the cost of the work itself, and whether splitting a batch over threads adds
+    // any.
+    for (name, m) in [("threads1", &single), ("all_cores", &model)] {
+        if let Some((wall, cpu)) = per_second(|| {
+            for chunk in refs.chunks(32) {
+                black_box(m.score_batch(chunk).expect("score"));
+            }
+        }) {
+            eprintln!(
+                "fast/batch32/{name}: {:.0} comments/s wall, {:.0} comments per CPU-second",
+                wall * n,
+                cpu * n
+            );
+        }
+    }
+}
+
+/// Runs `f` for about 5 s; returns calls per wall-clock second and per CPU-second of this
+/// process (all threads). `None` where /proc is unavailable.
+fn per_second(mut f: impl FnMut()) -> Option<(f64, f64)> {
+    let (cpu0, start) = (cpu_seconds()?, Instant::now());
+    let mut calls = 0u32;
+    while start.elapsed() < Duration::from_secs(5) {
+        f();
+        calls += 1;
+    }
+    let (cpu, wall) = (cpu_seconds()? - cpu0, start.elapsed().as_secs_f64());
+    Some((calls as f64 / wall, calls as f64 / cpu))
+}
+
+/// User + system CPU time of this process from /proc/self/stat (in USER_HZ = 1/100 s).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name start at field 3; utime and stime are
+    // fields 14 and 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 criterion_group!(benches, bench);
