@@ -1,0 +1,226 @@
+"""Load harness for modgate: end-to-end comment intake and thread reads against the release
+binary on 127.0.0.1, with the batching and group-commit baselines measured in the same run.
+
+    bench/load.sh [--duration 10] [--out results.json]     (see bench/README.md)
+
+Each scenario starts its own server (fresh temporary database, abuse limits off), warms
+it up, then drives it with oha at fixed rates (latency corrected for coordinated
+omission) and at maximum rate. Prints a Markdown table; `--out` also writes JSON.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import bodies as bodies_mod
+import oha
+from server import Server, bench_config
+
+ROOT = Path(__file__).resolve().parent.parent
+POST_PATH = "/api/v1/comments"
+THREAD_ARTICLE = "bench-thread"
+THREAD_SIZE = 500
+MAX_CONNECTIONS = 64  # enough in flight to fill a batch of 32 and a commit group of 64
+
+# name, config overrides, fixed rates (req/s); every scenario also runs at maximum rate.
+SCENARIOS = [
+    ("default (batch 32, group commit 64)", {}, [500, 1000, 2000]),
+    ("baseline: batching off (batch_size 1)", {"model": {"batch_size": 1}}, [1000]),
+    ("baseline: sync per comment (group_commit_max 1)", {"database": {"group_commit_max": 1}}, [1000]),
+]
+
+
+def machine() -> dict:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()
+         if line.startswith("Model name")),
+        platform.processor(),
+    )  # fmt: skip
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release()}
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def step(server: Server, name: str, url: str, seconds: float, rate=None, bodies=None, connections=MAX_CONNECTIONS) -> dict:
+    """One measured run; adds the server's CPU time and peak RSS during it."""
+    load_before = loadavg()
+    server.sampler.reset_peak()
+    cpu0, counters0 = server.cpu_seconds(), server.counters()
+    result = oha.run(url, seconds, connections, rate=rate, bodies=bodies)
+    cpu = server.cpu_seconds() - cpu0
+    counted = {k: v - counters0.get(k, 0) for k, v in server.counters().items()}
+    # Stored unscored (queue full or model timeout): the model did not run for these.
+    unscored = sum(v for k, v in counted.items() if "scoring_failures" in k)
+    row = {
+        "step": name,
+        "rate": rate,
+        **asdict(result),
+        "server_cpu_s": cpu,
+        "server_cpu_ms_per_request": 1000 * cpu / max(result.ok, 1),
+        "unscored": int(unscored),
+        "verdicts": {k: int(v) for k, v in counted.items() if "comments_received" in k and v},
+        "peak_rss_mb": server.sampler.peak_rss_kb / 1024,
+        "loadavg_before": load_before,
+    }
+    print(f"  {format_row(row)}", file=sys.stderr, flush=True)
+    time.sleep(2)  # let queues drain and the WAL checkpoint before the next step
+    return row
+
+
+def format_row(r: dict) -> str:
+    bad = r["requests"] - r["ok"]
+    return (
+        f"{r['step']:<22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f}  p90 {r['p90_ms']:6.1f}  "
+        f"p99 {r['p99_ms']:6.1f} ms  non-2xx/errors {bad}  unscored {r['unscored']}  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req  "
+        f"oha CPU {r['client_cpu_s']:.1f}s  RSS {r['peak_rss_mb']:.0f} MB  load {r['loadavg_before']:.1f}"
+    )
+
+
+def intake(server: Server, body_file: str, rates: list[int], seconds: float) -> list[dict]:
+    url = server.base + POST_PATH
+    oha.run(url, 3, MAX_CONNECTIONS, bodies=body_file)  # warm-up, not reported
+    rows = [step(server, f"POST at {r}/s", url, seconds, rate=r, bodies=body_file) for r in rates]
+    rows.append(step(server, "POST at max", url, seconds, bodies=body_file))
+    return rows
+
+
+def post(base: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        base + POST_PATH,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def seed_thread(server: Server, mix: list[dict]) -> int:
+    """Posts comments (a fifth of them replies) to one article until THREAD_SIZE are
+    visible in its thread; returns the thread's count."""
+    rng = random.Random(11)
+    published: list[int] = []
+    visible = posted = 0
+    with ThreadPoolExecutor(8) as pool:
+        while visible < THREAD_SIZE and posted < 4 * THREAD_SIZE:
+            batch = []
+            for b in rng.sample(mix, 50):
+                body = {"article_id": THREAD_ARTICLE, "author_name": f"thread reader {posted}", "body": b["body"]}
+                if published and rng.random() < 0.2:
+                    body["parent_id"] = rng.choice(published)
+                batch.append(body)
+                posted += 1
+            for answer in pool.map(lambda b: post(server.base, b), batch):
+                if answer["status"] == "published":
+                    published.append(answer["id"])
+                if answer["status"] in ("published", "removed"):
+                    visible += 1
+    with urllib.request.urlopen(f"{server.base}/api/v1/articles/{THREAD_ARTICLE}/comments?limit=500") as r:
+        return json.load(r)["count"]
+
+
+def thread_reads(server: Server, mix: list[dict], seconds: float) -> list[dict]:
+    count = seed_thread(server, mix)
+    rows = []
+    for name, query in [(f"GET thread ({count}), all", "?limit=500"), ("GET thread, first page", "")]:
+        url = f"{server.base}/api/v1/articles/{THREAD_ARTICLE}/comments{query}"
+        with urllib.request.urlopen(url) as r:
+            size = len(r.read())
+        oha.run(url, 2, 32)  # warm-up
+        row = step(server, name, url, seconds, connections=32)
+        row["response_bytes"] = size
+        rows.append(row)
+    return rows
+
+
+def by_step(rows: list[dict], name: str) -> dict | None:
+    return next((r for r in rows if r["step"] == name), None)
+
+
+def report(runs: list[tuple[str, list[dict]]], info: dict) -> str:
+    out = [
+        f"Machine: {info['machine']['cpu']}, {info['machine']['cores']} cores; "
+        f"load average {info['load_start']:.2f} at start, {info['load_end']:.2f} at end.",
+        f"Mix: {info['mix']}",
+        "",
+        "| scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, rows in runs:
+        for r in rows:
+            out.append(
+                f"| {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+                f"{r['p99_ms']:.1f} | {r['requests'] - r['ok']} | {r['unscored']} | {r['server_cpu_ms_per_request']:.3f} | "
+                f"{r['peak_rss_mb']:.0f} |"
+            )
+    default = runs[0][1]
+    out.append("")
+    for scenario, rows in runs[1:3]:
+        for name, what in [("POST at max", "throughput"), ("POST at 1000/s", "p99 at 1000/s")]:
+            a, b = by_step(default, name), by_step(rows, name)
+            if a and b:
+                ratio = a["rps"] / b["rps"] if what == "throughput" else b["p99_ms"] / a["p99_ms"]
+                out.append(f"- default vs {scenario}: {what} x{ratio:.2f}")
+    out.append(f"- server peak resident set (VmHWM) over the whole run: {info['vm_hwm_mb']:.0f} MB")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per measured step")
+    ap.add_argument("--binary", type=Path, default=ROOT / "target/release/modgate")
+    ap.add_argument("--config", type=Path, default=ROOT / "config.toml")
+    ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
+    ap.add_argument("--only", choices=["default", "baselines"], help="run only these scenarios")
+    ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args()
+
+    oha.find_oha()
+    info = {"machine": machine(), "load_start": loadavg(), "duration_s": args.duration}
+    scenarios = SCENARIOS
+    if args.only == "default":
+        scenarios = SCENARIOS[:1]
+    with tempfile.TemporaryDirectory(prefix="modgate-bench-") as tmp:
+        tmp = Path(tmp)
+        mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir)
+        info["mix"] = bodies_mod.describe(mix, mix_name)
+        print(info["mix"], file=sys.stderr)
+        body_file = str(tmp / "bodies.jsonl")
+        bodies_mod.write_jsonl(mix, Path(body_file))
+
+        runs, hwm = [], 0.0
+        for i, (name, overrides, rates) in enumerate(scenarios):
+            if args.only == "baselines" and i == 0:
+                rates = [1000]
+            print(f"{name}:", file=sys.stderr, flush=True)
+            config = bench_config(args.config, overrides)
+            with Server(args.binary, config, tmp / f"s{i}", f"s{i}") as server:
+                server.wait_ready()
+                rows = intake(server, body_file, rates, args.duration)
+                if i == 0:
+                    rows += thread_reads(server, mix, args.duration)
+                hwm = max(hwm, server.stop()["vm_hwm_mb"])
+            runs.append((name, rows))
+        info["load_end"] = loadavg()
+        info["vm_hwm_mb"] = hwm
+    text = report(runs, info)
+    print(text)
+    if args.out:
+        args.out.write_text(json.dumps({"info": info, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
