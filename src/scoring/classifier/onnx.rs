@@ -16,7 +16,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{Tensor, ValueType};
 use sha2::{Digest, Sha256};
-use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
 use super::{Classifier, ClassifierError, Scores};
 
@@ -86,7 +86,7 @@ impl OnnxClassifier {
         }
         let meta = ModelMeta::read(dir, options.max_tokens)?;
         let outputs = meta.map_labels(&options.label_map, &options.config_path)?;
-        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), meta.max_tokens)?;
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
 
         let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
         let session = open_session(env, &model_path, options.threads)?;
@@ -120,17 +120,27 @@ impl OnnxClassifier {
     }
 
     /// Windows of a text: the first `max_tokens` tokens, then further windows that overlap
-    /// the previous one by a quarter, each with the model's special tokens.
+    /// the previous one by a quarter window, each with the model's special tokens.
     pub fn windows(&self, text: &str) -> Result<Vec<Encoding>, ClassifierError> {
-        let mut first = self
+        let err = |e: tokenizers::Error| ClassifierError::Inference(format!("tokenizer: {e}"));
+        // Split by hand: the tokenizer's own truncation with a stride loses windows in
+        // tokenizers 0.23.2 (a 554-token text came back as 256 + 68 tokens).
+        let mut whole = self.tokenizer.encode(text, false).map_err(err)?;
+        let added = self
             .tokenizer
-            .encode(text, true)
-            .map_err(|e| ClassifierError::Inference(format!("tokenizer: {e}")))?;
-        let rest = first.take_overflowing();
-        let mut out = Vec::with_capacity(1 + rest.len());
-        out.push(first);
-        out.extend(rest);
-        Ok(out)
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(false));
+        let content = self.meta.max_tokens.saturating_sub(added).max(2);
+        whole.truncate(
+            content,
+            (self.meta.max_tokens / 4).min(content - 1),
+            TruncationDirection::Right,
+        );
+        let rest = whole.take_overflowing();
+        std::iter::once(whole)
+            .chain(rest)
+            .map(|w| self.tokenizer.post_process(w, None, true).map_err(err))
+            .collect()
     }
 
     /// Raw logits for a batch of windows (one forward pass, padded to the longest).
@@ -219,7 +229,7 @@ fn open_session(
         .map_err(|e| load_err(path, format!("ONNX Runtime cannot load the model: {e}")))
 }
 
-fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, ClassifierError> {
+fn load_tokenizer(path: &Path) -> Result<Tokenizer, ClassifierError> {
     let mut tokenizer = Tokenizer::from_file(path).map_err(|e| {
         load_err(
             path,
@@ -228,21 +238,11 @@ fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, Classifie
             ),
         )
     })?;
-    // Padding is per batch (below); truncation makes the overlapping windows.
+    // Padding is per batch and windows are cut in `windows()`.
     tokenizer.with_padding(None);
     tokenizer
-        .with_truncation(Some(TruncationParams {
-            max_length: max_tokens,
-            stride: max_tokens / 4,
-            strategy: TruncationStrategy::LongestFirst,
-            direction: TruncationDirection::Right,
-        }))
-        .map_err(|e| {
-            load_err(
-                path,
-                format!("cannot set truncation to {max_tokens} tokens: {e}"),
-            )
-        })?;
+        .with_truncation(None)
+        .map_err(|e| load_err(path, format!("cannot switch truncation off: {e}")))?;
     Ok(tokenizer)
 }
 
@@ -274,16 +274,16 @@ fn check_signature(session: &Session, path: &Path, labels: usize) -> Result<bool
                 ),
             ));
         }
-        if let ValueType::Tensor { ty, .. } = input.dtype() {
-            if *ty != ort::value::TensorElementType::Int64 {
-                return Err(load_err(
-                    path,
-                    format!(
-                        "incompatible model: input `{}` is {ty}, expected int64",
-                        input.name()
-                    ),
-                ));
-            }
+        if let ValueType::Tensor { ty, .. } = input.dtype()
+            && *ty != ort::value::TensorElementType::Int64
+        {
+            return Err(load_err(
+                path,
+                format!(
+                    "incompatible model: input `{}` is {ty}, expected int64",
+                    input.name()
+                ),
+            ));
         }
     }
     let logits = session
@@ -300,17 +300,17 @@ fn check_signature(session: &Session, path: &Path, labels: usize) -> Result<bool
                 ),
             )
         })?;
-    if let ValueType::Tensor { shape, .. } = logits.dtype() {
-        if let Some(&width) = shape.get(1) {
-            if width > 0 && width as usize != labels {
-                return Err(load_err(
-                    path,
-                    format!(
-                        "incompatible model: logits have {width} columns but config.json id2label names {labels} labels"
-                    ),
-                ));
-            }
-        }
+    if let ValueType::Tensor { shape, .. } = logits.dtype()
+        && let Some(&width) = shape.get(1)
+        && width > 0
+        && width as usize != labels
+    {
+        return Err(load_err(
+            path,
+            format!(
+                "incompatible model: logits have {width} columns but config.json id2label names {labels} labels"
+            ),
+        ));
     }
     Ok(names.contains(&"token_type_ids"))
 }

@@ -45,6 +45,16 @@ pub fn library_path(configured: Option<&Path>) -> Result<PathBuf, ClassifierErro
 
 /// Loads the library (first call) and returns the process-wide environment.
 pub fn environment(library: &Path) -> Result<&'static Environment, ClassifierError> {
+    let load_err = |message: String| ClassifierError::Load {
+        path: library.display().to_string(),
+        message,
+    };
+    if !library.is_file() {
+        return Err(load_err(format!(
+            "ONNX Runtime library not found (expected libonnxruntime.so, ONNX Runtime >= 1.{}); {HINT}",
+            ort::MINOR_VERSION
+        )));
+    }
     let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((env, loaded)) = ENVIRONMENT.get() {
         if loaded != library {
@@ -55,16 +65,6 @@ pub fn environment(library: &Path) -> Result<&'static Environment, ClassifierErr
             );
         }
         return Ok(env);
-    }
-    let load_err = |message: String| ClassifierError::Load {
-        path: library.display().to_string(),
-        message,
-    };
-    if !library.is_file() {
-        return Err(load_err(format!(
-            "ONNX Runtime library not found (expected libonnxruntime.so, ONNX Runtime >= 1.{}); {HINT}",
-            ort::MINOR_VERSION
-        )));
     }
     let builder =
         ort::init_from(library).map_err(|e| load_err(format!("cannot load ONNX Runtime: {e}")))?;

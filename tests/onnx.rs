@@ -1,0 +1,375 @@
+//! The ONNX Runtime backend against the real files `models/fetch-models.sh` builds:
+//! `models/minilm-toxic/` (MiniLM + trained head) and `models/onnxruntime/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use modgate::config::Config;
+use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
+use modgate::scoring::classifier::{self, Classifier, ClassifierError, Label};
+use modgate::scoring::pipeline::Scorer;
+use modgate::scoring::policy::AuthorStanding;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model_dir() -> PathBuf {
+    root().join("models/minilm-toxic")
+}
+
+fn library() -> PathBuf {
+    root().join("models/onnxruntime/libonnxruntime.so.1.31.1")
+}
+
+fn options() -> OnnxOptions {
+    OnnxOptions {
+        runtime: Some(library()),
+        threads: 1,
+        ..OnnxOptions::default()
+    }
+}
+
+fn model() -> &'static OnnxClassifier {
+    static MODEL: OnceLock<OnnxClassifier> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        OnnxClassifier::load(&model_dir(), &options())
+            .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"))
+    })
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (j, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol,
+            "{what}: column {j}: got {g}, want {w} (all {got:?})"
+        );
+    }
+}
+
+// Reference logits printed by `models/.venv/bin/python models/onnx_reference.py`, which runs
+// the same model.onnx through ONNX Runtime's Python API and checks it against the numpy
+// reference forward (models/minilm_graph.py) — 2.6e-6 apart. Regenerate when the committed
+// head (models/minilm-toxic-head/) changes; model.onnx sha256 707f6ef36fce….
+fn reference_cases() -> Vec<(&'static str, [f32; 6])> {
+    vec![
+        (
+            "You are a wonderful person and I enjoyed this article.",
+            [-1.36381, -8.07463, -3.45861, -9.46459, -3.69336, -2.46076],
+        ),
+        (
+            "Go back to where you came from, nobody wants your kind here!",
+            [5.9947, -2.47224, 2.85402, -7.25787, 0.113484, 2.08528],
+        ),
+        (
+            "",
+            [3.01595, -8.63714, -4.57035, -6.46164, -1.58604, -1.95355],
+        ),
+        (
+            "Ты дурак и идиот",
+            [1.34004, -8.93948, -3.76994, -9.01015, -3.24727, -1.69902],
+        ),
+        (
+            "I will find you and I will hurt you.",
+            [0.842454, -6.67407, -1.82682, -2.95881, -2.22342, -1.1857],
+        ),
+    ]
+}
+
+const FILLER: &str =
+    "The city council met on Tuesday to discuss the new bus routes and the budget for schools.";
+
+fn long_text() -> String {
+    let mut text = vec![FILLER; 30].join(" ");
+    text.push_str(" Muslims are vermin and should all be exterminated.");
+    text
+}
+
+/// Logits of the three windows of `long_text()` (256, 256 and 174 tokens), same script.
+const LONG_WINDOWS: [[f32; 6]; 3] = [
+    [-1.26739, -12.0455, -1.88177, -11.1337, -3.1858, -4.42345],
+    [-1.10312, -12.2853, -2.05872, -10.9353, -3.18936, -4.22205],
+    [0.254343, -10.4437, -1.87824, -9.73031, -2.41742, -3.09893],
+];
+
+#[test]
+fn logits_match_onnx_runtime_python_and_numpy_reference() {
+    for (text, want) in reference_cases() {
+        let windows = model().window_logits(text).expect("scoring");
+        assert_eq!(windows.len(), 1, "{text:?} fits one window");
+        assert_close(text, &windows[0], &want, 1e-4);
+    }
+}
+
+#[test]
+fn scores_are_sigmoid_of_logits_in_label_order() {
+    let cases = reference_cases();
+    let texts: Vec<&str> = cases.iter().map(|(t, _)| *t).collect();
+    let got = model().score_batch(&texts).expect("scoring");
+    assert_eq!(model().model_labels(), Label::ALL.map(|l| l.as_str()));
+    for ((text, logits), scores) in cases.iter().zip(got) {
+        let want: Vec<f32> = logits.iter().map(|&x| sigmoid(x)).collect();
+        assert_close(text, &scores.0, &want, 1e-5);
+    }
+}
+
+#[test]
+fn long_comment_is_scored_in_overlapping_windows_taking_the_maximum() {
+    let text = long_text();
+    let windows = model().windows(&text).expect("tokenise");
+    let lengths: Vec<usize> = windows.iter().map(|w| w.get_ids().len()).collect();
+    assert_eq!(lengths, [256, 256, 174]);
+    assert_eq!(model().max_tokens(), 256);
+    // Neighbouring windows share a quarter window (64 tokens incl. none of the specials).
+    let (a, b) = (windows[0].get_ids(), windows[1].get_ids());
+    assert_eq!(a[0], b[0], "each window starts with [CLS]");
+    assert_eq!(
+        &a[256 - 1 - 64..256 - 1],
+        &b[1..1 + 64],
+        "64 tokens of overlap"
+    );
+
+    let logits = model().window_logits(&text).expect("scoring");
+    for (got, want) in logits.iter().zip(LONG_WINDOWS) {
+        assert_close("long window", got, &want, 1e-4);
+    }
+    let scores = model().score_batch(&[text.as_str()]).expect("scoring")[0];
+    for label in Label::ALL {
+        let max = LONG_WINDOWS
+            .iter()
+            .map(|w| sigmoid(w[label.index()]))
+            .fold(0.0, f32::max);
+        assert!((scores.get(label) - max).abs() < 1e-5, "{label}");
+    }
+    // The hateful sentence sits past the first window, and still counts.
+    let first_only = sigmoid(LONG_WINDOWS[0][Label::IdentityHate.index()]);
+    assert!(scores.get(Label::IdentityHate) > first_only);
+}
+
+#[test]
+fn a_text_scores_the_same_alone_and_in_a_padded_batch() {
+    let long = long_text();
+    let mut texts: Vec<&str> = reference_cases().iter().map(|(t, _)| *t).collect();
+    texts.push(&long);
+    texts.push("ok");
+    let batch = model().score_batch(&texts).expect("batch");
+    for (text, in_batch) in texts.iter().zip(batch) {
+        let alone = model().score_batch(&[text]).expect("alone")[0];
+        assert_close(text, &in_batch.0, &alone.0, 1e-5);
+    }
+}
+
+#[test]
+fn model_id_names_backend_model_and_weights_hash() {
+    let id = model().model_id();
+    let (name, hash) = id.strip_prefix("onnx:").unwrap().split_once('@').unwrap();
+    assert_eq!(name, "minilm-toxic");
+    assert_eq!(hash.len(), 12);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+fn project_config(backend: &str) -> Config {
+    let mut config = Config::load_file(&root().join("config.toml")).expect("config.toml");
+    if backend == "onnx" {
+        config.model.backend = "onnx".into();
+        config.model.dir = model_dir();
+        config.model.onnx_runtime = Some(library());
+        config.model.threads = 1;
+    }
+    config
+}
+
+#[test]
+fn the_same_comment_through_both_backends_carries_each_model_id() {
+    let text = "Thank you for this report on the new water pipeline in Nukus.";
+    let mut ids = Vec::new();
+    for backend in ["bilstm", "onnx"] {
+        let config = project_config(backend);
+        let scorer = Scorer::from_config(&config).expect("scorer");
+        let model = classifier::load(&config).unwrap_or_else(|e| panic!("{backend}: {e}"));
+        let verdict = scorer
+            .score_with(model.as_ref(), text, AuthorStanding::default())
+            .expect("verdict");
+        assert_eq!(verdict.model_id, model.model_id());
+        ids.push(verdict.model_id);
+    }
+    assert!(ids[0].starts_with("bilstm"), "{ids:?}");
+    assert!(ids[1].starts_with("onnx:minilm-toxic@"), "{ids:?}");
+}
+
+fn load_error(dir: &Path, options: &OnnxOptions) -> (String, String) {
+    match OnnxClassifier::load(dir, options) {
+        Err(ClassifierError::Load { path, message }) => (path, message),
+        Err(e) => panic!("expected a load error, got {e}"),
+        Ok(_) => panic!("expected a load error for {}", dir.display()),
+    }
+}
+
+#[test]
+fn a_missing_library_is_a_clear_load_error() {
+    let missing = root().join("models/onnxruntime/no-such-libonnxruntime.so");
+    let options = OnnxOptions {
+        runtime: Some(missing.clone()),
+        ..options()
+    };
+    let (path, message) = load_error(&model_dir(), &options);
+    assert_eq!(path, missing.display().to_string());
+    assert!(
+        message.contains("ONNX Runtime library not found"),
+        "{message}"
+    );
+    assert!(message.contains("models/fetch-models.sh"), "{message}");
+}
+
+/// A scratch model directory: links to the real files except those left out or replaced.
+fn scratch_dir(skip: &[&str], config_json: Option<String>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "model.onnx",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "config.json",
+    ] {
+        if skip.contains(&name) || (name == "config.json" && config_json.is_some()) {
+            continue;
+        }
+        std::os::unix::fs::symlink(model_dir().join(name), dir.path().join(name)).unwrap();
+    }
+    if let Some(text) = config_json {
+        std::fs::write(dir.path().join("config.json"), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn missing_model_files_name_the_file_and_what_was_expected() {
+    for (skip, file, expected) in [
+        ("model.onnx", "model.onnx", "Hugging Face style directory"),
+        (
+            "tokenizer.json",
+            "tokenizer.json",
+            "expected the model's tokenizer.json",
+        ),
+        ("config.json", "config.json", "id2label"),
+    ] {
+        let dir = scratch_dir(&[skip], None);
+        let (path, message) = load_error(dir.path(), &options());
+        assert!(path.ends_with(file), "{skip}: {path}");
+        assert!(message.contains(expected), "{skip}: {message}");
+    }
+}
+
+/// config.json of the real model with its labels renamed.
+fn renamed_labels_config() -> String {
+    let text = std::fs::read_to_string(model_dir().join("config.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    config["id2label"] = serde_json::json!({
+        "0": "toxicity", "1": "severe_toxicity", "2": "obscene", "3": "threat",
+        "4": "insult", "5": "identity_attack"
+    });
+    config.to_string()
+}
+
+#[test]
+fn label_map_connects_model_labels_and_unmapped_labels_score_zero() {
+    let dir = scratch_dir(&[], Some(renamed_labels_config()));
+    let text = "Go back to where you came from, nobody wants your kind here!";
+    let want = model().score_batch(&[text]).unwrap()[0];
+
+    // Same-named labels map by themselves; the renamed ones score 0.
+    let plain = OnnxClassifier::load(dir.path(), &options()).expect("load");
+    let got = plain.score_batch(&[text]).unwrap()[0];
+    for label in Label::ALL {
+        let expect = match label {
+            Label::Toxic | Label::SevereToxic | Label::IdentityHate => 0.0,
+            _ => want.get(label),
+        };
+        assert!((got.get(label) - expect).abs() < 1e-6, "{label}");
+    }
+
+    let mut mapped = options();
+    mapped.label_map = [("toxic", "toxicity"), ("identity_hate", "identity_attack")]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .into();
+    let got = OnnxClassifier::load(dir.path(), &mapped)
+        .expect("load")
+        .score_batch(&[text])
+        .unwrap()[0];
+    assert!((got.get(Label::Toxic) - want.get(Label::Toxic)).abs() < 1e-6);
+    assert!((got.get(Label::IdentityHate) - want.get(Label::IdentityHate)).abs() < 1e-6);
+    assert_eq!(got.get(Label::SevereToxic), 0.0);
+
+    mapped.label_map.insert("threat".into(), "violence".into());
+    let (_, message) = load_error(dir.path(), &mapped);
+    assert!(message.contains("no such label"), "{message}");
+    assert!(
+        message.contains("identity_attack"),
+        "lists the model's labels: {message}"
+    );
+}
+
+fn modgate_score(config: &str, env_dylib: Option<&Path>) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+    cmd.arg("--config")
+        .arg(&path)
+        .arg("score")
+        .arg("Have a nice day");
+    cmd.env_remove("ORT_DYLIB_PATH")
+        .env_remove("MODGATE_CONFIG");
+    if let Some(lib) = env_dylib {
+        cmd.env("ORT_DYLIB_PATH", lib);
+    }
+    cmd.output().expect("run modgate")
+}
+
+#[test]
+fn a_file_that_is_not_onnx_runtime_fails_with_its_path_in_a_fresh_process() {
+    // A fresh process, since a loaded library stays for the life of the process.
+    let not_a_library = model_dir().join("config.json");
+    let config = format!(
+        "[model]\nbackend = \"onnx\"\ndir = {:?}\nonnx_runtime = {:?}\n",
+        model_dir(),
+        not_a_library
+    );
+    let out = modgate_score(&config, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot load ONNX Runtime"), "{stderr}");
+    assert!(
+        stderr.contains(&not_a_library.display().to_string()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ort_dylib_path_is_used_when_the_config_names_no_library() {
+    let config = format!("[model]\nbackend = \"onnx\"\ndir = {:?}\n", model_dir());
+    let out = modgate_score(&config, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("ORT_DYLIB_PATH is not set"), "{stderr}");
+
+    let out = modgate_score(&config, Some(&library()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict: serde_json::Value = serde_json::from_str(stdout.trim()).expect("verdict JSON");
+    assert!(
+        verdict["model_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("onnx:minilm-toxic@")
+    );
+}
