@@ -6,9 +6,11 @@
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modgate::scoring::batcher::{Batcher, BatcherConfig};
 use modgate::scoring::classifier::Classifier;
 use modgate::scoring::classifier::bilstm::BiLstm;
 
@@ -92,6 +94,41 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+
+    // End to end through the dynamic batcher: 64 concurrent single-comment requests, as
+    // the HTTP handlers make them (default batch_size 32, batch_wait 2 ms).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .expect("runtime");
+    let batcher = Arc::new(
+        Batcher::new(
+            Arc::new(BiLstm::load(&dir).expect("load")),
+            BatcherConfig {
+                batch_size: 32,
+                batch_wait: Duration::from_millis(2),
+                workers: 1,
+                queue_capacity: 4096,
+            },
+        )
+        .expect("batcher"),
+    );
+    g.bench_function("batcher/64_concurrent_requests/all_cores", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let tasks: Vec<_> = texts
+                    .iter()
+                    .map(|t| {
+                        let (batcher, t) = (Arc::clone(&batcher), t.clone());
+                        tokio::spawn(async move { batcher.score(t).await })
+                    })
+                    .collect();
+                for t in tasks {
+                    black_box(t.await.expect("task").expect("score"));
+                }
+            })
+        })
+    });
     g.finish();
 
     // Wall-clock figures depend on what else the machine runs; comments per CPU-second
