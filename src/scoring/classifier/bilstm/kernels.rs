@@ -1,10 +1,13 @@
-//! Numeric kernels of the forward pass: GEMM (via `matrixmultiply`) and the LSTM cell
+//! Numeric kernels of the forward pass: general GEMM (via `matrixmultiply`, for the
+//! load-time tables and the dense head), the per-step recurrent product, and the LSTM cell
 //! update with vectorisable activations.
 //!
-//! The activations use a polynomial `exp` (Cephes `expf`, relative error ~2e-7) instead of
-//! libm so that the compiler can vectorise the cell update; the parity tests check the
-//! result stays within 1e-4 of the numpy reference. Plain `a * b + c` (no `mul_add`) keeps
-//! results identical whether or not the AVX2/FMA build of the cell update is used.
+//! The hot kernels are written as plain loops over fixed-size blocks and compiled twice:
+//! for the baseline target and, chosen at run time, with AVX2/FMA enabled. Plain
+//! `a * b + c` (no `mul_add`, which the compiler never fuses on its own) keeps both builds
+//! bit-identical. The activations use a polynomial `exp` (Cephes `expf`, relative error
+//! ~2e-7) instead of libm so that they vectorise; the parity tests check the scores stay
+//! within 1e-4 of the numpy reference (measured: within 1.5e-6).
 
 use super::weights::{GATES, UNITS};
 
