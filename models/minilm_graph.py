@@ -65,6 +65,13 @@ def _gelu(x):
 
 def reference_forward(w: dict, config: dict, ids, mask, types=None, head: Head | None = None):
     """float64 forward pass; returns (embedding, logits or None)."""
+    emb, token_max = reference_features(w, config, ids, mask, types)
+    logits = head.forward(head_input(head, emb, token_max)) if head is not None else None
+    return emb, logits
+
+
+def reference_features(w: dict, config: dict, ids, mask, types=None):
+    """float64 encoder; returns (unit mean embedding, per-dimension token maximum)."""
     hidden, n_heads, n_layers, eps = config_dims(config)
     ids = np.asarray(ids)
     mask = np.asarray(mask).astype(np.float64)
@@ -105,8 +112,15 @@ def reference_forward(w: dict, config: dict, ids, mask, types=None, head: Head |
         x = _layer_norm(x + ff, f[p + "output.LayerNorm.weight"], f[p + "output.LayerNorm.bias"], eps)
     pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
     emb = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-    logits = head.forward(emb) if head is not None else None
-    return emb, logits
+    token_max = np.where(mask[:, :, None] > 0, x, -10000.0).max(1)
+    return emb, token_max
+
+
+def head_input(head: Head, emb: np.ndarray, token_max: np.ndarray) -> np.ndarray:
+    """Heads read the unit mean embedding, or it concatenated with the per-dimension
+    maximum over real tokens (which keeps a single strong word visible)."""
+    width = head.layers[0][0].shape[0]
+    return emb if width == emb.shape[1] else np.concatenate([emb, token_max], axis=1)
 
 
 # ---------------------------------------------------------------- ONNX graph
@@ -203,12 +217,21 @@ def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "mi
     norm = g.op("ReduceL2", [pooled], axes=[-1], keepdims=1)
     norm = g.op("Max", [norm, g.const("eps12", np.array(1e-12, dtype=np.float32))])
     g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"], name="embedding"))
+    if head is None or head.layers[0][0].shape[0] != hidden:
+        # Per-dimension maximum over real tokens: padding is pushed to -10000 first.
+        pad_low = g.op("Mul", [g.op("Sub", [one, mask3]), "neg_10000"])
+        masked = g.op("Add", [g.op("Mul", [x, mask3]), pad_low])
+        g.nodes.append(helper.make_node("ReduceMax", [masked], ["token_max"], name="token_max", axes=[1], keepdims=0))
 
     batch_seq = ["batch", "sequence"]
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
     outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
-    if head is not None:
+    if head is None:
+        outputs.append(helper.make_tensor_value_info("token_max", TensorProto.FLOAT, ["batch", hidden]))
+    else:
         t = "embedding"
+        if head.layers[0][0].shape[0] != hidden:
+            t = g.op("Concat", ["embedding", "token_max"], axis=1)
         for j, (hw, hb, act) in enumerate(head.layers):
             t = g.op("Add", [g.op("MatMul", [t, g.const(f"head.{j}.weight", hw.astype(np.float32))]), g.const(f"head.{j}.bias", hb.astype(np.float32))])
             if act == "relu":

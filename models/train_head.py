@@ -54,7 +54,8 @@ def embed(model_dir: str, texts: list[str], cache_dir: str, threads: int) -> np.
     sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
     encs = tok.encode_batch(texts)
     order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
-    out = np.zeros((len(texts), 384), dtype=np.float32)
+    # Features: the unit mean embedding, then the per-dimension token maximum.
+    out = np.zeros((len(texts), 768), dtype=np.float32)
     start = time.time()
     batch = 32
     for b in range(0, len(order), batch):
@@ -66,7 +67,8 @@ def embed(model_dir: str, texts: list[str], cache_dir: str, threads: int) -> np.
             n = len(encs[i].ids)
             ids[j, :n] = encs[i].ids
             mask[j, :n] = 1
-        out[idx] = sess.run(["embedding"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        out[idx] = np.concatenate(sess.run(["embedding", "token_max"], feeds), axis=1)
         if (b // batch) % 100 == 0:
             print(f"embedded {b + len(idx)}/{len(texts)} in {time.time() - start:.0f}s", flush=True)
     os.makedirs(cache_dir, exist_ok=True)

@@ -1,0 +1,136 @@
+//! Comments per second of the ONNX Runtime backend (minilm-toxic, fp32 and int8) at batch 1
+//! and 32, and, in the same run, ONNX Runtime's own Python API on the same model, texts,
+//! batch sizes and thread count (`models/bench_onnx.py`, tokenisation included on both sides).
+//!
+//! `models/fetch-models.sh && cargo bench --bench onnx`
+//! Threads: `MODGATE_BENCH_THREADS` (default 1).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modgate::scoring::classifier::Classifier;
+use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
+
+/// Sentences in the style of reader comments on a regional news site, some of them rude.
+const SENTENCES: &[&str] = &[
+    "I have been reading this paper for years and this is the first time I disagree so strongly.",
+    "The new metro line in Tashkent is great but the ticket prices are too high for students.",
+    "Who wrote this nonsense, are you people completely stupid or just paid to lie?",
+    "Thank you for covering the water shortage in the villages, nobody else talks about it.",
+    "The minister should resign, he has failed every promise he made last spring.",
+    "What an idiot, go back to school and learn some basic economics before you write.",
+    "My grandmother lives in Almaty and she says the prices doubled since the winter.",
+    "This is fake news and the author is a clown who should be ashamed of himself.",
+];
+
+/// 64 comments of 36 words (about 48 tokens each), deterministic.
+fn comments() -> Vec<String> {
+    (0..64)
+        .map(|i| {
+            let mut words: Vec<&str> = Vec::new();
+            let mut s = i * 5;
+            while words.len() < 36 {
+                words.extend(SENTENCES[s % SENTENCES.len()].split(' '));
+                s += 3;
+            }
+            words.truncate(36);
+            words.join(" ")
+        })
+        .collect()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn threads() -> usize {
+    std::env::var("MODGATE_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+fn python_side(model: &Path, texts: &[String], threads: usize) {
+    let python = root().join("models/.venv/bin/python");
+    if !python.exists() {
+        eprintln!("python side skipped: {} is absent", python.display());
+        return;
+    }
+    let file =
+        std::env::temp_dir().join(format!("modgate-bench-texts-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_string(texts).unwrap()).unwrap();
+    let out = Command::new(python)
+        .arg(root().join("models/bench_onnx.py"))
+        .args(["--model", &model.display().to_string()])
+        .args(["--texts", &file.display().to_string()])
+        .args(["--threads", &threads.to_string()])
+        .output()
+        .expect("run models/bench_onnx.py");
+    let _ = std::fs::remove_file(&file);
+    if !out.status.success() {
+        eprintln!(
+            "python side failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("python onnxruntime: {line}");
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let threads = threads();
+    let texts = comments();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let options = OnnxOptions {
+        runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+        threads,
+        ..OnnxOptions::default()
+    };
+    for variant in ["minilm-toxic", "minilm-toxic-int8"] {
+        let dir = root().join("models").join(variant);
+        let model = OnnxClassifier::load(&dir, &options)
+            .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"));
+        let tokens: usize = refs
+            .iter()
+            .map(|t| model.windows(t).unwrap()[0].len())
+            .sum();
+        eprintln!(
+            "{variant}: {} comments, {:.1} tokens on average, {threads} thread(s)",
+            refs.len(),
+            tokens as f64 / refs.len() as f64
+        );
+        let mut group = c.benchmark_group(format!("onnx/{variant}/threads{threads}"));
+        group.throughput(Throughput::Elements(1));
+        let mut i = 0;
+        group.bench_function("batch1", |b| {
+            b.iter(|| {
+                i = (i + 1) % refs.len();
+                black_box(model.score_batch(&refs[i..i + 1]).unwrap())
+            })
+        });
+        group.throughput(Throughput::Elements(32));
+        let mut half = 0;
+        group.bench_function("batch32", |b| {
+            b.iter(|| {
+                half ^= 32;
+                black_box(model.score_batch(&refs[half..half + 32]).unwrap())
+            })
+        });
+        group.finish();
+        python_side(&dir, &texts, threads);
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Evaluates a model directory with `modgate eval` on the held-out evaluation sets in
+# ../shared/eval (HateCheck, bias_madlibs, Jigsaw 2018 test samples), using the project's
+# config.toml (rules, policy, identity counterfactual) with only [model] changed.
+#   models/eval_minilm.sh [MODEL_DIR|bilstm] [OUT_DIR]
+# Needs target/debug/modgate (cargo build) and models/fetch-models.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+model="${1:-$root/models/minilm-toxic}"
+out="${2:-$root/target/eval/$(basename "$model")}"
+eval_dir="$root/../shared/eval"
+[ -d "$eval_dir" ] || { echo "skip: $eval_dir is absent" >&2; exit 0; }
+bin="${MODGATE_BIN:-$root/target/debug/modgate}"
+mkdir -p "$out"
+config="$out/config.toml"
+# Absolute rule paths so the copy works from another directory.
+sed -e "s#\"rules/#\"$root/rules/#g" "$root/config.toml" > "$config"
+if [ "$model" != bilstm ]; then
+  python3 - "$config" "$model" "$root/models/onnxruntime/libonnxruntime.so.1.31.1" <<'PY'
+import re, sys
+path, model, lib = sys.argv[1:]
+s = open(path).read()
+s = re.sub(r'(?m)^backend = "bilstm"$', 'backend = "onnx"', s, count=1)
+s = re.sub(r'(?m)^dir = "models/bilstm"$', f'dir = "{model}"\nonnx_runtime = "{lib}"', s, count=1)
+open(path, "w").write(s)
+PY
+else
+  sed -i -e "s#^dir = \"models/bilstm\"#dir = \"$root/models/bilstm\"#" "$config"
+fi
+run() { # NAME FILE ARGS...
+  local name="$1" file="$2"
+  shift 2
+  "$bin" --config "$config" eval "$file" "$@" --json > "$out/$name.json"
+  "$bin" --config "$config" eval "$file" "$@" > "$out/$name.txt" 2>/dev/null || true
+  echo "$out/$name.json"
+}
+run hatecheck "$eval_dir/hatecheck_en/test_suite_cases.csv" --text-col test_case --label-col label_gold --positive hateful --group-col functionality
+run jigsaw_ibm "$eval_dir/jigsaw2018_test_samples/ibm_max_test_examples.csv" --text-col comment_text --label-col toxic
+run jigsaw_detoxify "$eval_dir/jigsaw2018_test_samples/detoxify_dummy_test_labelled.csv" --text-col comment_text --label-col toxic
+if [ -z "${SKIP_MADLIBS:-}" ]; then
+  run bias_madlibs "$eval_dir/bias_madlibs/bias_madlibs_77k.csv" --text-col Text --label-col Label --positive BAD --group-by-identity-term
+fi
