@@ -17,6 +17,7 @@ use crate::metrics::HttpLabels;
 pub mod auth;
 pub mod client_ip;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod json;
 pub mod limits;

@@ -1,6 +1,6 @@
 //! Moderators' JSON API: queues, decisions, author standing, the moderation log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::auth::{Admin, Moderator};
 use super::error::{ApiError, ApiResult};
+use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
 use crate::app::AppState;
 use crate::domain::moderation::{parse_note, parse_removal_reason, AuthorAction, DecisionAction};
@@ -102,7 +103,7 @@ impl QueueParams {
 pub(crate) async fn get_queue(
     State(app): State<AppState>,
     _m: Moderator,
-    Query(params): Query<QueueParams>,
+    ApiQuery(params): ApiQuery<QueueParams>,
 ) -> ApiResult<Json<queue::QueuePage>> {
     let q = params.parse()?;
     Ok(Json(queue::list(app.store.reader(), &q).await?))
@@ -117,12 +118,13 @@ pub(crate) struct CountParams {
     params(("article_id" = Option<String>, Query)),
     responses(
         (status = 200, description = "Queue sizes", body = std::collections::BTreeMap<String, i64>),
+        (status = 400, description = "Malformed query string", body = super::openapi::ErrorBody),
         (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
     ))]
 pub(crate) async fn get_counts(
     State(app): State<AppState>,
     _m: Moderator,
-    Query(p): Query<CountParams>,
+    ApiQuery(p): ApiQuery<CountParams>,
 ) -> ApiResult<Json<Value>> {
     let counts = queue::counts(app.store.reader(), p.article_id.as_deref().filter(|a| !a.is_empty())).await?;
     let map: serde_json::Map<String, Value> = counts
@@ -143,13 +145,14 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     params(("id" = i64, Path)),
     responses(
         (status = 200, body = crate::store::queue::QueueItem),
+        (status = 400, description = "Path not UTF-8", body = super::openapi::ErrorBody),
         (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
         (status = 404, body = super::openapi::ErrorBody),
     ))]
 pub(crate) async fn get_comment(
     State(app): State<AppState>,
     _m: Moderator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<queue::QueueItem>> {
     let id = parse_id(&id)?;
     let c = comments::get(app.store.reader(), id)
@@ -218,7 +221,7 @@ pub fn decision_error(e: DecisionError) -> ApiError {
 pub(crate) async fn post_decision(
     State(app): State<AppState>,
     Moderator(m): Moderator,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<moderation::DecisionOutcome>> {
     let id = parse_id(&id)?;
@@ -359,7 +362,7 @@ pub(crate) struct LogParams {
 pub(crate) async fn get_log(
     State(app): State<AppState>,
     _m: Moderator,
-    Query(p): Query<LogParams>,
+    ApiQuery(p): ApiQuery<LogParams>,
 ) -> ApiResult<Json<Value>> {
     let before = match p.cursor.as_deref() {
         None | Some("") => None,

@@ -99,6 +99,126 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// A page of `GET /api/v1/moderation/webhooks/deliveries`, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveriesPage {
+    pub deliveries: Vec<crate::store::outbox::Delivery>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// `comment` of a Perspective request.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PerspectiveText {
+    /// Non-empty, at most `perspective.max_text_bytes` bytes (20,480 by default).
+    pub text: String,
+    /// `PLAIN_TEXT` (the default); `HTML` is refused.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// Options of one requested attribute.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PerspectiveAttributeParameters {
+    /// Only `PROBABILITY`.
+    pub score_type: Option<String>,
+    /// Scores below it are left out of the response.
+    pub score_threshold: Option<f32>,
+}
+
+/// Body of `POST /v1alpha1/comments:analyze` (Perspective's AnalyzeCommentRequest; the
+/// snake_case field names are accepted too, unknown fields are ignored).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyzeCommentRequest {
+    pub comment: PerspectiveText,
+    /// TOXICITY, SEVERE_TOXICITY, IDENTITY_ATTACK, INSULT, PROFANITY or THREAT (an
+    /// `@version` suffix is ignored) → options (null is accepted as no options).
+    pub requested_attributes: std::collections::BTreeMap<String, PerspectiveAttributeParameters>,
+    /// BCP 47 codes; one of `perspective.languages` must be among them. Detected if absent.
+    pub languages: Option<Vec<String>>,
+    pub do_not_store: Option<bool>,
+    /// Score each sentence as well.
+    pub span_annotations: Option<bool>,
+    /// Echoed in the response.
+    pub client_token: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PerspectiveScore {
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub value: f32,
+    /// Always `PROBABILITY`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A span's score; offsets are Unicode code points into `comment.text`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PerspectiveSpanScore {
+    pub begin: usize,
+    pub end: usize,
+    pub score: PerspectiveScore,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PerspectiveAttributeScores {
+    /// Absent when empty.
+    pub span_scores: Option<Vec<PerspectiveSpanScore>>,
+    pub summary_score: PerspectiveScore,
+}
+
+/// Answer of `comments:analyze`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyzeCommentResponse {
+    /// Per requested attribute key; absent when every score fell below its threshold.
+    pub attribute_scores: Option<std::collections::BTreeMap<String, PerspectiveAttributeScores>>,
+    pub languages: Vec<String>,
+    pub detected_languages: Vec<String>,
+    pub client_token: Option<String>,
+}
+
+/// Body of `POST /v1alpha1/comments:suggestscore` (Perspective's
+/// SuggestCommentScoreRequest), stored as labelled feedback.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestCommentScoreRequest {
+    pub comment: PerspectiveText,
+    /// Attribute name → `{"summaryScore": {"value": 0..=1}}`; names are kept as sent.
+    pub attribute_scores: std::collections::BTreeMap<String, serde_json::Value>,
+    pub languages: Option<Vec<String>>,
+    pub community_id: Option<String>,
+    pub client_token: Option<String>,
+    pub context: Option<serde_json::Value>,
+}
+
+/// Answer of `comments:suggestscore`: the client token when one was sent.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestCommentScoreResponse {
+    pub client_token: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PerspectiveErrorDetail {
+    /// The HTTP status again.
+    pub code: u16,
+    pub message: String,
+    /// Google status name: INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, ...
+    pub status: String,
+    /// `[{"@type": ..., "errorType": "COMMENT_EMPTY", ...}]` for invalid requests.
+    pub details: Option<Vec<serde_json::Value>>,
+}
+
+/// Errors of the Perspective routes, in Google API style.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PerspectiveErrorBody {
+    pub error: PerspectiveErrorDetail,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "modgate", description = "Self-hosted comment moderation"),
@@ -119,20 +239,34 @@ pub struct ErrorBody {
         super::moderation::get_me,
         super::health::healthz,
         super::health::readyz,
+        super::webhooks::get_deliveries,
+        super::perspective::analyze,
+        super::perspective::suggest_score,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+struct SecuritySchemes;
 
-impl utoipa::Modify for BearerAuth {
+impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // Perspective routes: a key from `modgate apikey add`, as `?key=` or a header.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("key"))),
+        );
+        components.add_security_scheme(
+            "api_key_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Goog-Api-Key"))),
         );
     }
 }

@@ -207,6 +207,17 @@ async fn classify(
 }
 
 /// `POST /v1alpha1/comments:analyze`.
+#[utoipa::path(post, path = "/v1alpha1/comments:analyze", tag = "perspective",
+    request_body = super::openapi::AnalyzeCommentRequest,
+    security(("api_key" = []), ("api_key_header" = [])),
+    responses(
+        (status = 200, body = super::openapi::AnalyzeCommentResponse),
+        (status = 400, description = "Invalid request (errorType in details)", body = super::openapi::PerspectiveErrorBody),
+        (status = 401, description = "No API key", body = super::openapi::PerspectiveErrorBody),
+        (status = 403, description = "Unknown or revoked API key", body = super::openapi::PerspectiveErrorBody),
+        (status = 429, description = "Too many requests in flight", body = super::openapi::PerspectiveErrorBody),
+        (status = 503, description = "Scoring over its time budget or unavailable", body = super::openapi::PerspectiveErrorBody),
+    ))]
 async fn analyze(
     State(app): State<AppState>,
     Extension(shared): Extension<Arc<PerspectiveState>>,
@@ -327,6 +338,15 @@ fn span_scores(
 }
 
 /// `POST /v1alpha1/comments:suggestscore`: stored as labelled feedback for calibration.
+#[utoipa::path(post, path = "/v1alpha1/comments:suggestscore", tag = "perspective",
+    request_body = super::openapi::SuggestCommentScoreRequest,
+    security(("api_key" = []), ("api_key_header" = [])),
+    responses(
+        (status = 200, body = super::openapi::SuggestCommentScoreResponse),
+        (status = 400, description = "Invalid request (errorType in details)", body = super::openapi::PerspectiveErrorBody),
+        (status = 401, description = "No API key", body = super::openapi::PerspectiveErrorBody),
+        (status = 403, description = "Unknown or revoked API key", body = super::openapi::PerspectiveErrorBody),
+    ))]
 async fn suggest_score(
     State(app): State<AppState>,
     Extension(shared): Extension<Arc<PerspectiveState>>,

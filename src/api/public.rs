@@ -1,6 +1,6 @@
 //! Readers' API: post a comment, read a thread, report a comment; the site sets article facts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiResult};
+use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
 use crate::app::AppState;
 use crate::config::BannedAction;
@@ -135,8 +136,8 @@ pub(crate) struct ThreadQuery {
     ))]
 pub(crate) async fn get_thread(
     State(app): State<AppState>,
-    Path(article_id): Path<String>,
-    Query(q): Query<ThreadQuery>,
+    ApiPath(article_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> ApiResult<Json<comments::Thread>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
     let limit = match q.limit.as_deref() {
@@ -184,7 +185,7 @@ pub(crate) async fn get_thread(
 pub(crate) async fn put_article(
     State(app): State<AppState>,
     _admin: super::auth::Moderator,
-    Path(article_id): Path<String>,
+    ApiPath(article_id): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<articles::Article>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
@@ -235,12 +236,13 @@ pub(crate) async fn put_article(
     params(("article_id" = String, Path, description = "The site's article id")),
     responses(
         (status = 200, description = "The article", body = crate::store::articles::Article),
+        (status = 400, description = "Path not UTF-8", body = super::openapi::ErrorBody),
         (status = 404, body = super::openapi::ErrorBody),
         (status = 422, body = super::openapi::ErrorBody),
     ))]
 pub(crate) async fn get_article(
     State(app): State<AppState>,
-    Path(article_id): Path<String>,
+    ApiPath(article_id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
     let article = articles::get(app.store.reader(), article_id.as_str())
@@ -270,7 +272,7 @@ pub(crate) async fn get_article(
 pub(crate) async fn post_report(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id: i64 = id

@@ -1,6 +1,6 @@
 //! Admins' view of webhook deliveries: `GET /api/v1/moderation/webhooks/deliveries`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::auth::Admin;
 use super::error::{ApiError, ApiResult};
+use super::extract::ApiQuery;
 use crate::app::AppState;
 use crate::store::outbox::{self, DeliveryQuery, EventType};
 
@@ -43,10 +44,25 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 }
 
 /// Newest first, each with its attempts: `{"deliveries": [...], "next_cursor": id|null}`.
+#[utoipa::path(get, path = "/api/v1/moderation/webhooks/deliveries", tag = "moderation", security(("bearer" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "pending, delivered or failed"),
+        ("event_type" = Option<String>, Query, description = "comment.created, comment.held, comment.decided or comment.reported"),
+        ("endpoint" = Option<String>, Query, description = "Endpoint name"),
+        ("comment_id" = Option<i64>, Query),
+        ("cursor" = Option<i64>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "1..=500, default 50"),
+    ),
+    responses(
+        (status = 200, body = super::openapi::DeliveriesPage),
+        (status = 400, description = "Bad filter, cursor or limit", body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+    ))]
 async fn get_deliveries(
     State(app): State<AppState>,
     _admin: Admin,
-    Query(p): Query<Params>,
+    ApiQuery(p): ApiQuery<Params>,
 ) -> ApiResult<Json<Value>> {
     let status = match nonempty(&p.status) {
         None => None,

@@ -414,7 +414,7 @@ pub async fn prune(db: &sqlx::SqlitePool, before: time::OffsetDateTime) -> Resul
     Ok(n)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Attempt {
     pub attempt: i64,
     pub status_code: Option<i64>,
@@ -424,7 +424,7 @@ pub struct Attempt {
 }
 
 /// A delivery and its attempts, for the admin delivery log.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: i64,
     pub event_id: String,
