@@ -30,11 +30,12 @@ pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
 /// char (any Cyrillic comment), leaving a RegexSet to its slowest engine. Dropping the
 /// assertions can only widen what a pattern matches, so the relaxed set still finds every
 /// regex that might match; only those are then run with their real boundaries.
-fn relaxed_pattern(pattern: &str) -> Result<String, regex_syntax::Error> {
+fn relaxed_pattern(pattern: &str) -> Result<String, String> {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(true)
         .build()
-        .parse(pattern)?;
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
     Ok(without_word_boundaries(&hir).to_string())
 }
 
@@ -112,8 +113,7 @@ impl ViewBuilder {
                 .regexes
                 .iter()
                 .map(|(p, _)| relaxed_pattern(p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
+                .collect::<Result<Vec<_>, _>>()?;
             let set = RegexSetBuilder::new(relaxed)
                 .build()
                 .map_err(|e| format!("cannot build regex set: {e}"))?;
