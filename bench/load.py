@@ -54,13 +54,27 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+PERF_DIR: Path | None = None  # --perf: profile the server during the maximum-rate steps
+
+
 def step(server: Server, name: str, url: str, seconds: float, rate=None, bodies=None, connections=MAX_CONNECTIONS) -> dict:
     """One measured run; adds the server's CPU time and peak RSS during it."""
     load_before = loadavg()
     server.sampler.reset_peak()
-    cpu0, counters0 = server.cpu_seconds(), server.counters()
+    cpu0, counters0, switches0 = server.cpu_seconds(), server.counters(), server.context_switches()
+    perf = None
+    if PERF_DIR and rate is None:
+        out = PERF_DIR / f"{server.name}-{''.join(c if c.isalnum() else '_' for c in name)}.data"
+        perf = subprocess.Popen(
+            ["perf", "record", "-e", "cpu-clock", "-F", "999", "-g", "-p", str(server.proc.pid),
+             "-o", str(out), "--", "sleep", str(seconds)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     result = oha.run(url, seconds, connections, rate=rate, bodies=bodies)
     cpu = server.cpu_seconds() - cpu0
+    switches = server.context_switches() - switches0
+    if perf:
+        perf.wait(timeout=60)
     counted = {k: v - counters0.get(k, 0) for k, v in server.counters().items()}
     # Stored unscored (queue full or model timeout): the model did not run for these.
     unscored = sum(v for k, v in counted.items() if "scoring_failures" in k)
@@ -71,6 +85,7 @@ def step(server: Server, name: str, url: str, seconds: float, rate=None, bodies=
         "server_cpu_s": cpu,
         "server_cpu_ms_per_request": 1000 * cpu / max(result.ok, 1),
         "unscored": int(unscored),
+        "context_switches_per_request": switches / max(result.requests, 1),
         "verdicts": {k: int(v) for k, v in counted.items() if "comments_received" in k and v},
         "peak_rss_mb": server.sampler.peak_rss_kb / 1024,
         "loadavg_before": load_before,
@@ -85,6 +100,7 @@ def format_row(r: dict) -> str:
     return (
         f"{r['step']:<22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f}  p90 {r['p90_ms']:6.1f}  "
         f"p99 {r['p99_ms']:6.1f} ms  non-2xx/errors {bad}  unscored {r['unscored']}  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req  "
+        f"switches {r['context_switches_per_request']:.1f}/req  "
         f"oha CPU {r['client_cpu_s']:.1f}s  RSS {r['peak_rss_mb']:.0f} MB  load {r['loadavg_before']:.1f}"
     )
 
@@ -186,7 +202,12 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
     ap.add_argument("--only", choices=["default", "baselines"], help="run only these scenarios")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--perf", type=Path, help="record `perf` profiles of the server's maximum-rate steps in this folder")
     args = ap.parse_args()
+    global PERF_DIR
+    if args.perf:
+        args.perf.mkdir(parents=True, exist_ok=True)
+        PERF_DIR = args.perf
 
     oha.find_oha()
     info = {"machine": machine(), "load_start": loadavg(), "duration_s": args.duration}

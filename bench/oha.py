@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-INSTALL_HINT = "cargo install oha --locked --no-default-features  (plain HTTP is all we need)"
+INSTALL_HINT = "cargo install oha --locked --no-default-features --features native-tls  (no aws-lc build)"
 
 
 def find_oha() -> str:

@@ -93,6 +93,7 @@ class Server:
 
     def __init__(self, binary: Path, config: dict, workdir: Path, name: str):
         workdir.mkdir(parents=True, exist_ok=True)
+        self.name = name
         self.config_path = workdir / f"{name}.toml"
         self.config_path.write_text(dump_toml(config), encoding="utf-8")
         self.port = free_port()
@@ -130,6 +131,19 @@ class Server:
         """User + system CPU time of the server so far (all threads)."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def context_switches(self) -> int:
+        """Voluntary + involuntary context switches of all the server's threads so far
+        (threads that have exited are not counted)."""
+        total = 0
+        for status in Path(f"/proc/{self.proc.pid}/task").glob("*/status"):
+            try:
+                for line in status.read_text().splitlines():
+                    if "ctxt_switches:" in line:
+                        total += int(line.split()[1])
+            except (OSError, ValueError):
+                pass  # the thread exited meanwhile
+        return total
 
     def counters(self) -> dict[str, float]:
         """Prometheus counters from /metrics (`name{labels}` -> value)."""
