@@ -40,15 +40,15 @@ def _labels_for(source: str, r: dict) -> tuple[str, list[float]] | None:
         if r["label_conflict"] == "1":
             return None
         hate = int(r["label_bin"])
-        # "nothate" includes general abuse and profanity ("These people are fucking
-        # ridiculous"), so it says nothing about `toxic`; it does say "no identity hate".
-        return _row(r["text"], identity_hate=hate, **({"toxic": 1} if hate else {}))
+        # "nothate" also holds some general abuse ("These people are fucking ridiculous"),
+        # but mostly the benign contrast cases written to fool a model (identity mentions,
+        # counter-speech); as toxic = 0 they keep `toxic` from firing on identity words.
+        return _row(r["text"], identity_hate=hate, toxic=hate)
     if source == "hatemoji_build":
         if r["label_conflict"] == "1":
             return None
         hate = int(r["label"] == "hate")
-        extra = {"toxic": 1} if hate else {}
-        return _row(r["text"], identity_hate=hate, threat=int(r["type"] == "threateninglanguage"), **extra)
+        return _row(r["text"], identity_hate=hate, toxic=hate, threat=int(r["type"] == "threateninglanguage"))
     if source == "measuring_hate_speech_subset":
         if r["label_conflict"] == "1":
             return None
