@@ -8,19 +8,43 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppState;
 
+// Patterns state what `crate::domain` accepts, so schemathesis's valid examples get past
+// validation: not blank after trimming, no control characters (C0, DEL, C1).
+
 /// Body of `POST /api/v1/comments`.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NewCommentRequest {
-    /// The site's own article id (1..=200 characters).
-    #[schema(min_length = 1, max_length = 200)]
+    /// The site's own article id: 1..=200 characters after trimming, no control
+    /// characters or '/'.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub article_id: String,
-    /// Id of the comment this replies to, or null for a top-level comment.
+    /// Id of the comment this replies to (same article), or null for a top-level comment.
+    #[schema(minimum = 1)]
     pub parent_id: Option<i64>,
-    #[schema(max_length = 100)]
+    /// At most 100 characters after trimming, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub author_name: String,
+    /// An address like name@example.org (at most 254 bytes); the pattern is a safe
+    /// ASCII subset of what is accepted.
+    #[schema(
+        max_length = 254,
+        pattern = "^[!-?A-~]+@[!-\\-/-?A-~][!-?A-~]*\\.[!-?A-~]*[!-\\-/-?A-~]$"
+    )]
     pub author_email: Option<String>,
-    /// Trimmed; 1..=1500 Unicode scalar values (configurable).
-    #[schema(min_length = 1, max_length = 1500)]
+    /// Trimmed; 1..=1500 Unicode scalar values (configurable); no NUL.
+    #[schema(
+        min_length = 1,
+        max_length = 1500,
+        pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+    )]
     pub body: String,
 }
 
@@ -37,6 +61,7 @@ pub struct CommentAccepted {
 pub struct ReportRequest {
     #[schema(pattern = "^(offensive|abusive|spam|other)$")]
     pub reason: String,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -60,18 +85,25 @@ pub struct ArticleRequest {
 pub struct DecisionRequestBody {
     #[schema(pattern = "^(approve|remove|restore)$")]
     pub action: String,
-    /// Required for `remove`: offensive, abusive, spam, hate_speech, threat, off_topic, other.
+    /// Required for `remove`.
+    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)$")]
     pub reason: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
 /// Body of a bulk decision.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BulkDecisionRequest {
+    /// Positive comment ids; at most `limits.max_bulk_ids` (500 by default).
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<i64>,
     #[schema(pattern = "^(approve|remove|restore)$")]
     pub action: String,
+    /// Required for `remove`.
+    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)$")]
     pub reason: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -83,6 +115,7 @@ pub struct AuthorStandingRequest {
     #[schema(pattern = "^(ban|unban|premoderate|unpremoderate)$")]
     pub action: String,
     pub reason: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -110,21 +143,64 @@ pub struct DeliveriesPage {
 /// `comment` of a Perspective request.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PerspectiveText {
-    /// Non-empty, at most `perspective.max_text_bytes` bytes (20,480 by default).
+    /// Not blank, at most `perspective.max_text_bytes` bytes of UTF-8 (20,480 by default).
+    #[schema(pattern = "\\S")]
     pub text: String,
     /// `PLAIN_TEXT` (the default); `HTML` is refused.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<PerspectiveTextType>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types)]
+pub enum PerspectiveTextType {
+    PLAIN_TEXT,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum PerspectiveScoreType {
+    PROBABILITY,
 }
 
 /// Options of one requested attribute.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PerspectiveAttributeParameters {
-    /// Only `PROBABILITY`.
-    pub score_type: Option<String>,
+    pub score_type: Option<PerspectiveScoreType>,
     /// Scores below it are left out of the response.
     pub score_threshold: Option<f32>,
+}
+
+/// The attributes to score (at least one) and their options (null for none). A version
+/// suffix (`TOXICITY@6`) is accepted too.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct RequestedAttributes {
+    #[serde(rename = "TOXICITY")]
+    pub toxicity: Option<PerspectiveAttributeParameters>,
+    #[serde(rename = "SEVERE_TOXICITY")]
+    pub severe_toxicity: Option<PerspectiveAttributeParameters>,
+    #[serde(rename = "IDENTITY_ATTACK")]
+    pub identity_attack: Option<PerspectiveAttributeParameters>,
+    #[serde(rename = "INSULT")]
+    pub insult: Option<PerspectiveAttributeParameters>,
+    #[serde(rename = "PROFANITY")]
+    pub profanity: Option<PerspectiveAttributeParameters>,
+    #[serde(rename = "THREAT")]
+    pub threat: Option<PerspectiveAttributeParameters>,
+}
+
+/// Request languages accepted by the default `perspective.languages`; any BCP 47 code
+/// (`en-US`) is accepted as long as one of the request's languages is enabled.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PerspectiveLanguage {
+    En,
+    Ru,
+    Kk,
+    Uz,
 }
 
 /// Body of `POST /v1alpha1/comments:analyze` (Perspective's AnalyzeCommentRequest; the
@@ -133,11 +209,9 @@ pub struct PerspectiveAttributeParameters {
 #[serde(rename_all = "camelCase")]
 pub struct AnalyzeCommentRequest {
     pub comment: PerspectiveText,
-    /// TOXICITY, SEVERE_TOXICITY, IDENTITY_ATTACK, INSULT, PROFANITY or THREAT (an
-    /// `@version` suffix is ignored) → options (null is accepted as no options).
-    pub requested_attributes: std::collections::BTreeMap<String, PerspectiveAttributeParameters>,
-    /// BCP 47 codes; one of `perspective.languages` must be among them. Detected if absent.
-    pub languages: Option<Vec<String>>,
+    pub requested_attributes: RequestedAttributes,
+    /// Detected from the text when absent or empty.
+    pub languages: Option<Vec<PerspectiveLanguage>>,
     pub do_not_store: Option<bool>,
     /// Score each sentence as well.
     pub span_annotations: Option<bool>,
@@ -187,12 +261,29 @@ pub struct AnalyzeCommentResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SuggestCommentScoreRequest {
     pub comment: PerspectiveText,
-    /// Attribute name → `{"summaryScore": {"value": 0..=1}}`; names are kept as sent.
+    /// Attribute name → `{"summaryScore": {"value": 0..=1}}`, at least one; names are kept
+    /// as sent.
+    #[schema(schema_with = suggested_scores)]
     pub attribute_scores: std::collections::BTreeMap<String, serde_json::Value>,
     pub languages: Option<Vec<String>>,
     pub community_id: Option<String>,
     pub client_token: Option<String>,
     pub context: Option<serde_json::Value>,
+}
+
+/// Schema of `attributeScores` in a suggestscore request.
+fn suggested_scores() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    let value = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(0.0))
+        .maximum(Some(1.0));
+    let summary = ObjectBuilder::new().property("value", value);
+    let score = ObjectBuilder::new().property("summaryScore", summary);
+    ObjectBuilder::new()
+        .min_properties(Some(1))
+        .additional_properties(Some(score))
+        .build()
 }
 
 /// Answer of `comments:suggestscore`: the client token when one was sent.
