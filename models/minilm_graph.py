@@ -231,11 +231,14 @@ def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "mi
     else:
         t = "embedding"
         if head.layers[0][0].shape[0] != hidden:
-            t = g.op("Concat", ["embedding", "token_max"], axis=1)
+            t = g.op("Concat", ["embedding", "token_max"], hint="head_concat", axis=1)
         for j, (hw, hb, act) in enumerate(head.layers):
-            t = g.op("Add", [g.op("MatMul", [t, g.const(f"head.{j}.weight", hw.astype(np.float32))]), g.const(f"head.{j}.bias", hb.astype(np.float32))])
+            # Named head_* so quantisation can leave the head in fp32 (its input mixes
+            # features of very different scales).
+            mm = g.op("MatMul", [t, g.const(f"head.{j}.weight", hw.astype(np.float32))], hint="head_matmul")
+            t = g.op("Add", [mm, g.const(f"head.{j}.bias", hb.astype(np.float32))], hint="head_add")
             if act == "relu":
-                t = g.op("Relu", [t])
+                t = g.op("Relu", [t], hint="head_relu")
         g.nodes.append(helper.make_node("Identity", [t], ["logits"], name="logits"))
         outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(head.labels)]))
 
