@@ -98,6 +98,7 @@ pub(crate) async fn post_comment(
         client_ip: ip,
         language: scored.language.clone(),
         duplicate_window_secs: live.config.limits.duplicate_window_secs,
+        skip_webhook_events: live.config.webhooks.is_empty(),
     };
     let inserted = app
         .writer

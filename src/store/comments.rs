@@ -37,6 +37,9 @@ pub struct IntakeMeta {
     /// Identical posts by the same author to the same article within this many seconds
     /// are answered with the first comment's id. 0 disables.
     pub duplicate_window_secs: u64,
+    /// No webhook endpoint is configured: write no outbox events for this comment (the
+    /// delivery worker would only delete them again, and both cost the single writer).
+    pub skip_webhook_events: bool,
 }
 
 pub fn body_hash(body: &str) -> String {
@@ -186,7 +189,9 @@ pub async fn insert_in(
         .await?;
     }
     // Webhook events commit with the comment, so none is lost or sent for a rollback.
-    super::outbox::comment_created(&mut *conn, id, verdict).await?;
+    if !meta.skip_webhook_events {
+        super::outbox::comment_created(&mut *conn, id, verdict).await?;
+    }
     Ok(Inserted {
         id,
         status: verdict.verdict,
