@@ -128,6 +128,8 @@ pub async fn insert(
 }
 
 /// The body of [`insert`], for callers that commit many comments in one transaction.
+/// It refuses a comment (`ArticleClosed`, `ParentNotFound`, `ParentRemoved`) only before
+/// its first write: group commit relies on that to need no savepoint per comment.
 pub async fn insert_in(
     conn: &mut sqlx::SqliteConnection,
     new: &NewComment,
