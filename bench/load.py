@@ -200,7 +200,12 @@ def main() -> None:
     ap.add_argument("--binary", type=Path, default=ROOT / "target/release/modgate")
     ap.add_argument("--config", type=Path, default=ROOT / "config.toml")
     ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
-    ap.add_argument("--only", choices=["default", "baselines"], help="run only these scenarios")
+    ap.add_argument(
+        "--only",
+        choices=["default", "baselines", "intake", "thread"],
+        help="default: the default config only; baselines: every scenario at 1000/s and max only; "
+        "intake: the default config without thread reads; thread: only the thread reads",
+    )
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
     ap.add_argument("--perf", type=Path, help="record `perf` profiles of the server's maximum-rate steps in this folder")
     args = ap.parse_args()
@@ -211,9 +216,7 @@ def main() -> None:
 
     oha.find_oha()
     info = {"machine": machine(), "load_start": loadavg(), "duration_s": args.duration}
-    scenarios = SCENARIOS
-    if args.only == "default":
-        scenarios = SCENARIOS[:1]
+    scenarios = SCENARIOS[:1] if args.only in ("default", "intake", "thread") else SCENARIOS
     with tempfile.TemporaryDirectory(prefix="modgate-bench-") as tmp:
         tmp = Path(tmp)
         mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir)
@@ -230,8 +233,8 @@ def main() -> None:
             config = bench_config(args.config, overrides)
             with Server(args.binary, config, tmp / f"s{i}", f"s{i}") as server:
                 server.wait_ready()
-                rows = intake(server, body_file, rates, args.duration)
-                if i == 0:
+                rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration)
+                if i == 0 and args.only != "intake":
                     rows += thread_reads(server, mix, args.duration)
                 hwm = max(hwm, server.stop()["vm_hwm_mb"])
             runs.append((name, rows))
