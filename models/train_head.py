@@ -5,7 +5,7 @@ embeddings, from ../shared/train only.
 
 1. selects the rows (train_data.py; the data list with sha256 and counts goes to data.json),
 2. embeds them once with ONNX Runtime through the backbone-only model built by
-   build_minilm_onnx.py (cached under models/.cache, keyed by model and texts),
+   build_minilm_onnx.py (cached under models/.cache per backbone and text),
 3. fits one model per label on the rows that carry it (L2-regularised logistic regression,
    or with --hidden N a one-hidden-layer MLP), choosing the regularisation on a held-out
    15% of the training rows,
@@ -41,13 +41,19 @@ def embed(model_dir: str, texts: list[str], cache_dir: str, threads: int) -> np.
     from tokenizers import Tokenizer
 
     model_path = os.path.join(model_dir, "model.onnx")
-    key = hashlib.sha256()
-    key.update(open(model_path, "rb").read())
-    for t in texts:
-        key.update(t.encode("utf-8") + b"\0")
-    cache = os.path.join(cache_dir, f"emb-{key.hexdigest()[:16]}.npy")
+    # One cache per backbone, keyed by text, so changing the selection embeds only new rows.
+    model_key = hashlib.sha256(open(model_path, "rb").read()).hexdigest()[:16]
+    cache = os.path.join(cache_dir, f"features-{model_key}.npz")
+    keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+    known: dict[str, np.ndarray] = {}
     if os.path.exists(cache):
-        return np.load(cache)
+        with np.load(cache) as f:
+            known = dict(zip(f["keys"].tolist(), f["vecs"]))
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    if not missing:
+        return np.stack([known[k] for k in keys])
+    print(f"embedding {len(missing)} of {len(texts)} texts ({len(texts) - len(missing)} cached)", flush=True)
+    all_texts, texts = texts, [texts[i] for i in missing]
 
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.enable_truncation(MAX_TOKENS)
@@ -73,9 +79,11 @@ def embed(model_dir: str, texts: list[str], cache_dir: str, threads: int) -> np.
         out[idx] = np.concatenate(sess.run(["embedding", "token_max"], feeds), axis=1)
         if (b // batch) % 100 == 0:
             print(f"embedded {b + len(idx)}/{len(texts)} in {time.time() - start:.0f}s", flush=True)
+    for i, v in zip(missing, out):
+        known[keys[i]] = v
     os.makedirs(cache_dir, exist_ok=True)
-    np.save(cache, out)
-    return out
+    np.savez(cache, keys=np.array(list(known)), vecs=np.stack(list(known.values())))
+    return np.stack([known[hashlib.sha1(t.encode("utf-8")).hexdigest()] for t in all_texts])
 
 
 def roc_auc(y: np.ndarray, s: np.ndarray) -> float:

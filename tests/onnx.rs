@@ -1,6 +1,8 @@
 //! The ONNX Runtime backend against the real files `models/fetch-models.sh` builds:
 //! `models/minilm-toxic/` (MiniLM + trained head) and `models/onnxruntime/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -372,4 +374,55 @@ fn ort_dylib_path_is_used_when_the_config_names_no_library() {
             .unwrap()
             .starts_with("onnx:minilm-toxic@")
     );
+}
+
+async fn latest_verdict(app: &common::TestApp, id: i64) -> (String, String) {
+    sqlx::query_as(
+        "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(app.state.store.reader())
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_scores_with_the_onnx_backend_through_the_batcher() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = common::test_config(&dir.path().join("m.db"));
+    let onnx = project_config("onnx");
+    config.model = onnx.model;
+    let app = common::spawn_with(config, dir.clone()).await;
+    let (code, out) = app
+        .post_comment(
+            "onnx",
+            None,
+            "ann",
+            "Thank you, a clear and useful article.",
+        )
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let (model_id, _) = latest_verdict(&app, out["id"].as_i64().unwrap()).await;
+    assert!(model_id.starts_with("onnx:minilm-toxic@"), "{model_id}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_library_the_service_starts_and_holds_comments_unscored() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = common::test_config(&dir.path().join("m.db"));
+    config.model = project_config("onnx").model;
+    config.model.onnx_runtime = Some(dir.path().join("libonnxruntime.so"));
+    let app = common::spawn_with(config, dir.clone()).await;
+
+    let (code, ready) = app.get_json("/readyz").await;
+    assert_eq!(code, 503, "{ready}");
+    assert_eq!(ready["model"], false);
+    let (code, out) = app
+        .post_comment("onnx", None, "ann", "Good morning, a friendly comment.")
+        .await;
+    assert_eq!(code, 201, "{out}");
+    assert_eq!(out["status"], "pending");
+    let (model_id, reasons) = latest_verdict(&app, out["id"].as_i64().unwrap()).await;
+    assert_eq!(model_id, classifier::UNAVAILABLE_MODEL_ID);
+    assert!(reasons.contains("unscored"), "{reasons}");
 }
