@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis against a live `modgate serve`: every operation in /openapi.json gets a bounded
 # number of generated requests (valid and invalid); the run fails on a 5xx, a response that
-# does not match its documented schema, an undocumented status code or content type.
+# does not match its documented schema, an undocumented status code, content type or header,
+# an auth requirement that is not enforced, or an undeclared method that is not refused.
 #
 # Needs only python3 (with venv) and cargo. Schemathesis is pinned and installed from PyPI
 # into .venv-schemathesis/ (gitignored). The server gets a temporary database and a copy of
@@ -95,13 +96,16 @@ while time.monotonic() < deadline:
 sys.exit(f"schemathesis.sh: {url} not ready after 120 s")
 EOF
 
+# Every check but the two that judge acceptance: the schema cannot say that a parent comment
+# must exist or that `remove` needs a reason, so valid-looking requests are rightly refused.
 # One worker: Python 3.11's ast.parse (reached through hypothesis) is not thread-safe
 # ("AST constructor recursion depth mismatch"), and the server is the bottleneck anyway.
 status=0
 timeout --kill-after=10 "$TIMEOUT" "$VENV/bin/schemathesis" \
     --config-file scripts/schemathesis.toml \
     run "$base/openapi.json" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --checks all \
+    --exclude-checks negative_data_rejection,positive_data_acceptance \
     --max-examples "$MAX_EXAMPLES" \
     --seed "$SEED" \
     --workers 1 \

@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::auth::{Admin, Moderator};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
 use crate::app::AppState;
-use crate::domain::moderation::{parse_note, parse_removal_reason, AuthorAction, DecisionAction};
 use crate::domain::FieldError;
+use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
 use crate::store::moderation::{self, Actor, DecisionError};
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 use crate::store::{comments, moderators};
@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/moderation/queue", get(get_queue))
         .route("/api/v1/moderation/counts", get(get_counts))
         .route("/api/v1/moderation/comments/{id}", get(get_comment))
-        .route("/api/v1/moderation/comments/{id}/decision", post(post_decision))
+        .route(
+            "/api/v1/moderation/comments/{id}/decision",
+            post(post_decision),
+        )
         .route("/api/v1/moderation/decisions", post(post_bulk_decisions))
         .route("/api/v1/moderation/authors", post(post_author_standing))
         .route("/api/v1/moderation/log", get(get_log))
@@ -39,7 +42,12 @@ pub fn actor(m: &moderators::Moderator) -> Actor {
 }
 
 fn bad_param(field: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field} {message}")).with_field(field)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{field} {message}"),
+    )
+    .with_field(field)
 }
 
 #[derive(Deserialize)]
@@ -56,12 +64,14 @@ impl QueueParams {
     pub fn parse(&self) -> ApiResult<QueueQuery> {
         let state = match self.state.as_deref() {
             None | Some("") => QueueState::Pending,
-            Some(s) => QueueState::parse(s)
-                .ok_or_else(|| bad_param("state", "must be pending, reported, removed or approved"))?,
+            Some(s) => QueueState::parse(s).ok_or_else(|| {
+                bad_param("state", "must be pending, reported, removed or approved")
+            })?,
         };
         let sort = match self.sort.as_deref() {
             None | Some("") => Sort::Oldest,
-            Some(s) => Sort::parse(s).ok_or_else(|| bad_param("sort", "must be oldest, newest or score"))?,
+            Some(s) => Sort::parse(s)
+                .ok_or_else(|| bad_param("sort", "must be oldest, newest or score"))?,
         };
         let cursor = match self.cursor.as_deref() {
             None | Some("") => None,
@@ -88,12 +98,12 @@ impl QueueParams {
 
 #[utoipa::path(get, path = "/api/v1/moderation/queue", tag = "moderation", security(("bearer" = [])),
     params(
-        ("state" = Option<String>, Query, description = "pending (default), reported, removed, approved"),
+        ("state" = Option<String>, Query, pattern = "^(pending|reported|removed|approved)?$", description = "pending (default), reported, removed, approved"),
         ("article_id" = Option<String>, Query),
         ("language" = Option<String>, Query),
-        ("sort" = Option<String>, Query, description = "oldest (default), newest, score"),
+        ("sort" = Option<String>, Query, pattern = "^(oldest|newest|score)?$", description = "oldest (default), newest, score"),
         ("cursor" = Option<String>, Query),
-        ("limit" = Option<u32>, Query, description = "1..=200"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1..=200"),
     ),
     responses(
         (status = 200, body = crate::store::queue::QueuePage),
@@ -126,7 +136,11 @@ pub(crate) async fn get_counts(
     _m: Moderator,
     ApiQuery(p): ApiQuery<CountParams>,
 ) -> ApiResult<Json<Value>> {
-    let counts = queue::counts(app.store.reader(), p.article_id.as_deref().filter(|a| !a.is_empty())).await?;
+    let counts = queue::counts(
+        app.store.reader(),
+        p.article_id.as_deref().filter(|a| !a.is_empty()),
+    )
+    .await?;
     let map: serde_json::Map<String, Value> = counts
         .into_iter()
         .map(|(s, n)| (s.as_str().to_string(), json!(n)))
@@ -179,7 +193,11 @@ fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, 
 impl DecisionRequest {
     pub fn parse(body: &Value) -> Result<DecisionRequest, FieldError> {
         if !body.is_object() {
-            return Err(FieldError::new("body", "invalid_type", "must be a JSON object"));
+            return Err(FieldError::new(
+                "body",
+                "invalid_type",
+                "must be a JSON object",
+            ));
         }
         let action = opt_str(body, "action")?
             .ok_or_else(|| FieldError::new("action", "required", "is required"))
@@ -189,10 +207,18 @@ impl DecisionRequest {
             .map(parse_removal_reason)
             .transpose()?;
         if action == DecisionAction::Remove && reason.is_none() {
-            return Err(FieldError::new("reason", "required", "is required to remove a comment"));
+            return Err(FieldError::new(
+                "reason",
+                "required",
+                "is required to remove a comment",
+            ));
         }
         let note = parse_note(opt_str(body, "note")?)?;
-        Ok(DecisionRequest { action, reason, note })
+        Ok(DecisionRequest {
+            action,
+            reason,
+            note,
+        })
     }
 }
 
@@ -255,9 +281,17 @@ pub(crate) async fn post_bulk_decisions(
     let req = DecisionRequest::parse(&body)?;
     let ids = match body.get("ids") {
         Some(Value::Array(ids)) if !ids.is_empty() => ids,
-        Some(Value::Array(_)) => return Err(FieldError::new("ids", "empty", "must list at least one id").into()),
-        None | Some(Value::Null) => return Err(FieldError::new("ids", "required", "is required").into()),
-        Some(_) => return Err(FieldError::new("ids", "invalid_type", "must be an array of comment ids").into()),
+        Some(Value::Array(_)) => {
+            return Err(FieldError::new("ids", "empty", "must list at least one id").into());
+        }
+        None | Some(Value::Null) => {
+            return Err(FieldError::new("ids", "required", "is required").into());
+        }
+        Some(_) => {
+            return Err(
+                FieldError::new("ids", "invalid_type", "must be an array of comment ids").into(),
+            );
+        }
     };
     let max = app.live().config.limits.max_bulk_ids;
     if ids.len() > max {
@@ -272,7 +306,9 @@ pub(crate) async fn post_bulk_decisions(
         .iter()
         .map(|v| v.as_i64().filter(|n| *n > 0))
         .collect::<Option<_>>()
-        .ok_or_else(|| FieldError::new("ids", "invalid", "must contain positive integer ids only"))?;
+        .ok_or_else(|| {
+            FieldError::new("ids", "invalid", "must contain positive integer ids only")
+        })?;
     let results = app
         .writer
         .decide(ids.clone(), req.action, req.reason, req.note, actor(&m))
@@ -319,16 +355,21 @@ pub(crate) async fn post_author_standing(
     let key = match (opt_str(&body, "author_key")?, body.get("comment_id")) {
         (Some(k), _) => k.to_string(),
         (None, Some(id)) => {
-            let id = id
-                .as_i64()
-                .ok_or_else(|| FieldError::new("comment_id", "invalid_type", "must be an integer"))?;
+            let id = id.as_i64().ok_or_else(|| {
+                FieldError::new("comment_id", "invalid_type", "must be an integer")
+            })?;
             comments::get(app.store.reader(), id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("comment").with_field("comment_id"))?
                 .author_key
         }
         (None, None) => {
-            return Err(FieldError::new("author_key", "required", "author_key or comment_id is required").into());
+            return Err(FieldError::new(
+                "author_key",
+                "required",
+                "author_key or comment_id is required",
+            )
+            .into());
         }
     };
     let reason = opt_str(&body, "reason")?.map(str::to_string);
@@ -351,7 +392,7 @@ pub(crate) struct LogParams {
 #[utoipa::path(get, path = "/api/v1/moderation/log", tag = "moderation", security(("bearer" = [])),
     params(
         ("cursor" = Option<i64>, Query),
-        ("limit" = Option<u32>, Query, description = "1..=500"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1..=500"),
         ("comment_id" = Option<i64>, Query),
     ),
     responses(
@@ -366,7 +407,10 @@ pub(crate) async fn get_log(
 ) -> ApiResult<Json<Value>> {
     let before = match p.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| bad_param("cursor", "is not valid"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| bad_param("cursor", "is not valid"))?,
+        ),
     };
     let limit = match p.limit.as_deref() {
         None | Some("") => 50,
@@ -378,7 +422,10 @@ pub(crate) async fn get_log(
     };
     let comment_id = match p.comment_id.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| bad_param("comment_id", "must be an integer"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| bad_param("comment_id", "must be an integer"))?,
+        ),
     };
     let rows = moderation::list(app.store.reader(), before, limit + 1, comment_id).await?;
     let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
@@ -392,7 +439,10 @@ pub(crate) async fn get_log(
         (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
         (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
     ))]
-pub(crate) async fn get_moderators(State(app): State<AppState>, _a: Admin) -> ApiResult<Json<Value>> {
+pub(crate) async fn get_moderators(
+    State(app): State<AppState>,
+    _a: Admin,
+) -> ApiResult<Json<Value>> {
     let list = moderators::list(app.store.reader()).await?;
     Ok(Json(json!({ "moderators": list })))
 }

@@ -75,8 +75,14 @@ pub struct ReportAccepted {
 /// Body of `PUT /api/v1/articles/{article_id}`; absent fields are left as they are.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ArticleRequest {
+    /// At most 500 characters; null clears it.
+    #[schema(max_length = 500)]
     pub title: Option<String>,
+    /// At most 2000 characters; null clears it.
+    #[schema(max_length = 2000)]
     pub url: Option<String>,
+    /// Closed articles take no new comments.
+    #[schema(nullable = false)]
     pub closed: Option<bool>,
 }
 
@@ -86,7 +92,7 @@ pub struct DecisionRequestBody {
     #[schema(pattern = "^(approve|remove|restore)$")]
     pub action: String,
     /// Required for `remove`.
-    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)$")]
+    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)?$")]
     pub reason: Option<String>,
     #[schema(max_length = 1000)]
     pub note: Option<String>,
@@ -96,15 +102,28 @@ pub struct DecisionRequestBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BulkDecisionRequest {
     /// Positive comment ids; at most `limits.max_bulk_ids` (500 by default).
-    #[schema(min_items = 1, max_items = 500)]
+    #[schema(schema_with = comment_ids)]
     pub ids: Vec<i64>,
     #[schema(pattern = "^(approve|remove|restore)$")]
     pub action: String,
     /// Required for `remove`.
-    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)$")]
+    #[schema(pattern = "^(offensive|abusive|spam|hate_speech|threat|off_topic|other)?$")]
     pub reason: Option<String>,
     #[schema(max_length = 1000)]
     pub note: Option<String>,
+}
+
+/// `ids` of a bulk decision: 1..=500 positive comment ids.
+fn comment_ids() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let id = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1));
+    ArrayBuilder::new()
+        .items(id)
+        .min_items(Some(1))
+        .max_items(Some(500))
+        .build()
 }
 
 /// Body of an author standing change; name the author by key or by one of their comments.
@@ -176,7 +195,6 @@ pub struct PerspectiveAttributeParameters {
 /// suffix (`TOXICITY@6`) is accepted too.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(min_properties = 1)]
 pub struct RequestedAttributes {
     #[serde(rename = "TOXICITY")]
     pub toxicity: Option<PerspectiveAttributeParameters>,
@@ -345,7 +363,14 @@ impl utoipa::Modify for SecuritySchemes {
         use utoipa::openapi::security::{
             ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
         };
+        use utoipa::openapi::{RefOr, Schema};
         let components = openapi.components.get_or_insert_with(Default::default);
+        // At least one attribute. Set here: utoipa-gen 5.5.0 writes
+        // `#[schema(min_properties = ..)]` out as maxProperties.
+        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("RequestedAttributes")
+        {
+            o.min_properties = Some(1);
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiResult};
@@ -13,9 +13,9 @@ use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
 use crate::app::AppState;
 use crate::config::BannedAction;
+use crate::domain::ArticleId;
 use crate::domain::comment::NewComment;
 use crate::domain::moderation::{parse_note, parse_report_reason};
-use crate::domain::ArticleId;
 use crate::scoring::Status;
 use crate::store::articles::ArticleUpdate;
 use crate::store::comments::{self, IntakeError, IntakeMeta};
@@ -26,14 +26,19 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/comments", post(post_comment))
         .route("/api/v1/comments/{id}/reports", post(post_report))
         .route("/api/v1/articles/{article_id}/comments", get(get_thread))
-        .route("/api/v1/articles/{article_id}", put(put_article).get(get_article))
+        .route(
+            "/api/v1/articles/{article_id}",
+            put(put_article).get(get_article),
+        )
 }
 
 fn status_message(status: Status) -> &'static str {
     match status {
         Status::Published => "Your comment is published.",
         Status::Pending => "Your comment will be published after a moderator has reviewed it.",
-        Status::Removed => "Your comment was not published because it violates the comments policy.",
+        Status::Removed => {
+            "Your comment was not published because it violates the comments policy."
+        }
     }
 }
 
@@ -87,7 +92,9 @@ pub(crate) async fn post_comment(
     let store = &app.store;
     let standing = authors::standing(store.reader(), &new.author_key()).await?;
     if standing.banned && live.config.comments.banned_authors == BannedAction::Reject {
-        return Err(ApiError::forbidden("this author may not post comments").with_field("author_name"));
+        return Err(
+            ApiError::forbidden("this author may not post comments").with_field("author_name")
+        );
     }
     comments::check_placement(store.reader(), &new)
         .await
@@ -105,8 +112,13 @@ pub(crate) async fn post_comment(
         .insert_comment(new, scored.verdict, meta)
         .await
         .map_err(intake_error)?;
-    app.metrics.comment_received(inserted.status, inserted.duplicate);
-    let code = if inserted.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    app.metrics
+        .comment_received(inserted.status, inserted.duplicate);
+    let code = if inserted.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
         code,
         Json(json!({
@@ -126,8 +138,8 @@ pub(crate) struct ThreadQuery {
 /// `GET /api/v1/articles/{article_id}/comments`: the public thread.
 #[utoipa::path(get, path = "/api/v1/articles/{article_id}/comments", tag = "public",
     params(
-        ("article_id" = String, Path, description = "The site's article id"),
-        ("limit" = Option<u32>, Query, description = "Top-level comments per page, 1..=500"),
+        ("article_id" = String, Path, description = "The site's article id", min_length = 1, max_length = 200, pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Top-level comments per page, 1..=500"),
         ("cursor" = Option<i64>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
@@ -173,7 +185,7 @@ pub(crate) async fn get_thread(
 
 /// `PUT /api/v1/articles/{article_id}`: title, URL and closing to new comments.
 #[utoipa::path(put, path = "/api/v1/articles/{article_id}", tag = "public",
-    params(("article_id" = String, Path, description = "The site's article id")),
+    params(("article_id" = String, Path, description = "The site's article id", min_length = 1, max_length = 200, pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$")),
     request_body = super::openapi::ArticleRequest,
     security(("bearer" = [])),
     responses(
@@ -191,13 +203,19 @@ pub(crate) async fn put_article(
 ) -> ApiResult<Json<articles::Article>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
     let obj = body.as_object().ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "body must be a JSON object")
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_type",
+            "body must be a JSON object",
+        )
     })?;
     let text = |field: &'static str, max: usize| -> ApiResult<Option<Option<String>>> {
         match obj.get(field) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(Some(s.trim().to_string()))),
+            Some(Value::String(s)) if s.chars().count() <= max => {
+                Ok(Some(Some(s.trim().to_string())))
+            }
             Some(Value::String(_)) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "too_long",
@@ -229,12 +247,15 @@ pub(crate) async fn put_article(
         url: text("url", 2000)?,
         closed,
     };
-    let article = app.writer.upsert_article(article_id.as_str(), update).await?;
+    let article = app
+        .writer
+        .upsert_article(article_id.as_str(), update)
+        .await?;
     Ok(Json(article))
 }
 
 #[utoipa::path(get, path = "/api/v1/articles/{article_id}", tag = "public",
-    params(("article_id" = String, Path, description = "The site's article id")),
+    params(("article_id" = String, Path, description = "The site's article id", min_length = 1, max_length = 200, pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$")),
     responses(
         (status = 200, description = "The article", body = crate::store::articles::Article),
         (status = 400, description = "Path not UTF-8", body = super::openapi::ErrorBody),
@@ -285,8 +306,12 @@ pub(crate) async fn post_report(
     let reason = match body.get("reason") {
         Some(Value::String(s)) => parse_report_reason(s)?,
         None | Some(Value::Null) => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "required", "reason is required")
-                .with_field("reason"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "required",
+                "reason is required",
+            )
+            .with_field("reason"));
         }
         Some(_) => {
             return Err(ApiError::new(
@@ -301,8 +326,12 @@ pub(crate) async fn post_report(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => parse_note(Some(s))?,
         Some(_) => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_type", "note must be a string")
-                .with_field("note"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_type",
+                "note must be a string",
+            )
+            .with_field("note"));
         }
     };
     let reports_to_queue = app.live().config.comments.reports_to_queue;
@@ -316,6 +345,8 @@ pub(crate) async fn post_report(
         })?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": outcome.report_id, "comment_id": id, "message": "Thank you, a moderator will look at this comment."})),
+        Json(
+            json!({"id": outcome.report_id, "comment_id": id, "message": "Thank you, a moderator will look at this comment."}),
+        ),
     ))
 }

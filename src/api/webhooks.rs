@@ -46,12 +46,12 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 /// Newest first, each with its attempts: `{"deliveries": [...], "next_cursor": id|null}`.
 #[utoipa::path(get, path = "/api/v1/moderation/webhooks/deliveries", tag = "moderation", security(("bearer" = [])),
     params(
-        ("status" = Option<String>, Query, description = "pending, delivered or failed"),
-        ("event_type" = Option<String>, Query, description = "comment.created, comment.held, comment.decided or comment.reported"),
+        ("status" = Option<String>, Query, pattern = "^(pending|delivered|failed)?$", description = "pending, delivered or failed"),
+        ("event_type" = Option<String>, Query, pattern = "^(comment\\.(created|held|decided|reported))?$", description = "comment.created, comment.held, comment.decided or comment.reported"),
         ("endpoint" = Option<String>, Query, description = "Endpoint name"),
         ("comment_id" = Option<i64>, Query),
         ("cursor" = Option<i64>, Query, description = "next_cursor of the previous page"),
-        ("limit" = Option<i64>, Query, description = "1..=500, default 50"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1..=500, default 50"),
     ),
     responses(
         (status = 200, body = super::openapi::DeliveriesPage),
