@@ -8,12 +8,12 @@ use crate::api::auth::TokenCache;
 use crate::api::limits::Limits;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::scoring::Verdict;
 use crate::scoring::batcher::Batcher;
 use crate::scoring::pipeline::Scorer;
 use crate::scoring::policy::AuthorStanding;
-use crate::scoring::Verdict;
-use crate::store::writer::Writer;
 use crate::store::Store;
+use crate::store::writer::Writer;
 
 /// What a config reload replaces as one unit, so a request never sees half a reload.
 pub struct Live {

@@ -3,17 +3,17 @@
 //! Data path: `api` (request, validation) → `scoring` (normalise, rules, classifier, policy)
 //! → `store` (SQLite) → `api` (response).
 
-pub mod config;
-pub mod scoring;
-pub mod cli;
-pub mod eval;
-pub mod domain;
-pub mod store;
 pub mod api;
 pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod eval;
 pub mod metrics;
-pub mod startup;
-pub mod telemetry;
 pub mod rescore;
-pub mod webhooks;
+pub mod scoring;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
 pub mod web;
+pub mod webhooks;

@@ -6,7 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::domain::moderation::DecisionAction;
@@ -60,7 +60,11 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("modgate");
         let comments = Family::<VerdictLabels, Counter>::default();
-        registry.register("comments_received", "Comments accepted, by verdict", comments.clone());
+        registry.register(
+            "comments_received",
+            "Comments accepted, by verdict",
+            comments.clone(),
+        );
         let duplicates = Counter::default();
         registry.register(
             "comments_duplicate",
@@ -68,7 +72,11 @@ impl Metrics {
             duplicates.clone(),
         );
         let decisions = Family::<ActionLabels, Counter>::default();
-        registry.register("moderator_decisions", "Moderator decisions, by action", decisions.clone());
+        registry.register(
+            "moderator_decisions",
+            "Moderator decisions, by action",
+            decisions.clone(),
+        );
         let scoring_failures = Counter::default();
         registry.register(
             "scoring_failures",
@@ -82,9 +90,14 @@ impl Metrics {
             scoring_seconds.clone(),
         );
         let queue_size = Family::<QueueLabels, Gauge>::default();
-        registry.register("queue_size", "Comments in each moderation queue", queue_size.clone());
-        let http_seconds =
-            Family::<HttpLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "queue_size",
+            "Comments in each moderation queue",
+            queue_size.clone(),
+        );
+        let http_seconds = Family::<HttpLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         registry.register(
             "http_request_seconds",
             "HTTP request latency by route and status",
@@ -131,7 +144,9 @@ impl Metrics {
     }
 
     pub fn http(&self, labels: HttpLabels, d: Duration) {
-        self.http_seconds.get_or_create(&labels).observe(d.as_secs_f64());
+        self.http_seconds
+            .get_or_create(&labels)
+            .observe(d.as_secs_f64());
     }
 
     pub fn set_queue_size(&self, queue: &str, n: i64) {

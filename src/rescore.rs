@@ -37,7 +37,9 @@ pub async fn run(
     let mut after = 0;
     let mut changed = 0;
     loop {
-        let page = rescore::candidates(store.reader(), opts.status, opts.only_unscored, after, PAGE).await?;
+        let page =
+            rescore::candidates(store.reader(), opts.status, opts.only_unscored, after, PAGE)
+                .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         let verdicts = score_page(scorer, classifier.clone(), &page).await?;
@@ -75,13 +77,18 @@ async fn score_page(
         standings.sort_by_key(|a| (a.banned, a.premoderated));
         standings.dedup();
         for standing in standings {
-            let idx: Vec<usize> = (0..page.len()).filter(|&i| page[i].author == standing).collect();
+            let idx: Vec<usize> = (0..page.len())
+                .filter(|&i| page[i].author == standing)
+                .collect();
             let texts: Vec<&str> = idx.iter().map(|&i| page[i].body.as_str()).collect();
             let verdicts = scorer.score_batch_with(classifier.as_ref(), &texts, standing)?;
             for (i, v) in idx.into_iter().zip(verdicts) {
                 out[i] = Some(v);
             }
         }
-        Ok(out.into_iter().map(|v| v.expect("every comment scored")).collect())
+        Ok(out
+            .into_iter()
+            .map(|v| v.expect("every comment scored"))
+            .collect())
     })
 }

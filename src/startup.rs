@@ -13,7 +13,7 @@ use crate::app::{AppState, Live};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scoring::batcher::{Batcher, BatcherConfig};
-use crate::scoring::classifier::{self, Classifier, Unavailable, UNAVAILABLE_MODEL_ID};
+use crate::scoring::classifier::{self, Classifier, UNAVAILABLE_MODEL_ID, Unavailable};
 use crate::scoring::pipeline::Scorer;
 use crate::store::Store;
 
@@ -36,7 +36,10 @@ impl Application {
     }
 
     /// Build with a given classifier (tests wrap the real model to inject faults).
-    pub async fn build_with_classifier(config: Config, model: Arc<dyn Classifier>) -> Result<Application> {
+    pub async fn build_with_classifier(
+        config: Config,
+        model: Arc<dyn Classifier>,
+    ) -> Result<Application> {
         let scorer = Scorer::from_config(&config).map_err(config_errors)?;
         let store = Store::open(&config.database_path())
             .await
@@ -58,7 +61,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -71,7 +76,10 @@ impl Application {
     }
 
     /// Serve until `stop` completes, then shut down as [`Application::run`] does.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let router = crate::api::router(self.state.clone());
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
@@ -101,7 +109,9 @@ fn load_classifier(config: &Config) -> Arc<dyn Classifier> {
         }
         Err(e) => {
             tracing::error!(error = %e, "classifier unavailable; comments will be held as unscored");
-            Arc::new(Unavailable { reason: e.to_string() })
+            Arc::new(Unavailable {
+                reason: e.to_string(),
+            })
         }
     }
 }
@@ -129,7 +139,15 @@ async fn recover_unscored(state: AppState) {
             only_unscored: true,
             dry_run: false,
         };
-        match crate::rescore::run(&state.store, &live.scorer, state.batcher.classifier(), &opts, |_| {}).await {
+        match crate::rescore::run(
+            &state.store,
+            &live.scorer,
+            state.batcher.classifier(),
+            &opts,
+            |_| {},
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
             Err(e) => tracing::warn!(error = %e, "re-scoring unscored comments failed"),

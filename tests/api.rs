@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{spawn_app, spawn_with, test_config, THREAD};
+use common::{THREAD, spawn_app, spawn_with, test_config};
 use modgate::store::moderators::Role;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-fn find<'a>(nodes: &'a [Value], id: i64) -> Option<&'a Value> {
+fn find(nodes: &[Value], id: i64) -> Option<&Value> {
     for n in nodes {
         if n["id"] == id {
             return Some(n);
@@ -27,50 +27,95 @@ async fn thread_queue_and_log_end_to_end() {
     let mut ids = Vec::new();
     let mut statuses = Vec::new();
     for (i, text) in THREAD.iter().enumerate() {
-        let (code, body) = app.post_comment(article, None, &format!("reader{i}"), text).await;
+        let (code, body) = app
+            .post_comment(article, None, &format!("reader{i}"), text)
+            .await;
         assert_eq!(code, 201, "comment {i}: {body}");
         assert!(body["message"].is_string());
-        assert!(body.get("scores").is_none(), "scores are not shown to the author");
+        assert!(
+            body.get("scores").is_none(),
+            "scores are not shown to the author"
+        );
         ids.push(body["id"].as_i64().unwrap());
         statuses.push(body["status"].as_str().unwrap().to_string());
     }
     for i in [0, 1, 2] {
-        assert_ne!(statuses[i], "published", "comment {} must not be published", i + 1);
+        assert_ne!(
+            statuses[i],
+            "published",
+            "comment {} must not be published",
+            i + 1
+        );
     }
     for i in [3, 5, 6, 7] {
-        assert_eq!(statuses[i], "published", "comment {} must be published", i + 1);
+        assert_eq!(
+            statuses[i],
+            "published",
+            "comment {} must be published",
+            i + 1
+        );
     }
 
     // Replies: one under a held comment (shown once that comment is visible again), one
     // under a published comment.
-    let (code, r1) = app.post_comment(article, Some(ids[0]), "replier", "I disagree with this, but let us keep it civil.").await;
+    let (code, r1) = app
+        .post_comment(
+            article,
+            Some(ids[0]),
+            "replier",
+            "I disagree with this, but let us keep it civil.",
+        )
+        .await;
     assert_eq!(code, 201, "{r1}");
     let reply_to_held = r1["id"].as_i64().unwrap();
-    let (code, r2) = app.post_comment(article, Some(ids[3]), "replier2", "Agreed, well said.").await;
+    let (code, r2) = app
+        .post_comment(article, Some(ids[3]), "replier2", "Agreed, well said.")
+        .await;
     assert_eq!(code, 201, "{r2}");
     let reply_to_published = r2["id"].as_i64().unwrap();
 
     // Held comments are not in the public thread, nor are replies under them.
-    let (code, thread) = app.get_json(&format!("/api/v1/articles/{article}/comments")).await;
+    let (code, thread) = app
+        .get_json(&format!("/api/v1/articles/{article}/comments"))
+        .await;
     assert_eq!(code, 200);
     let comments = thread["comments"].as_array().unwrap();
     assert!(find(comments, ids[0]).is_none());
     assert!(find(comments, reply_to_held).is_none());
-    assert_eq!(find(comments, ids[3]).unwrap()["replies"][0]["id"], reply_to_published);
+    assert_eq!(
+        find(comments, ids[3]).unwrap()["replies"][0]["id"],
+        reply_to_published
+    );
 
     // A moderator works the queue.
     let token = app.moderator_token("aigerim", Role::Moderator).await;
-    let (code, queue) = app.mod_get(&token, "/api/v1/moderation/queue?state=pending&sort=oldest").await;
+    let (code, queue) = app
+        .mod_get(&token, "/api/v1/moderation/queue?state=pending&sort=oldest")
+        .await;
     assert_eq!(code, 200, "{queue}");
-    let queued: Vec<i64> = queue["items"].as_array().unwrap().iter().map(|i| i["comment"]["id"].as_i64().unwrap()).collect();
+    let queued: Vec<i64> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["comment"]["id"].as_i64().unwrap())
+        .collect();
     for i in [0, 1, 2] {
         if statuses[i] == "pending" {
-            assert!(queued.contains(&ids[i]), "held comment {} is in the queue", i + 1);
+            assert!(
+                queued.contains(&ids[i]),
+                "held comment {} is in the queue",
+                i + 1
+            );
         }
     }
     let item = &queue["items"][0];
     assert!(item["verdict"]["scores"]["toxic"].is_number());
-    assert!(item["verdict"]["model_id"].as_str().unwrap().starts_with("bilstm"));
+    assert!(
+        item["verdict"]["model_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("bilstm")
+    );
     assert!(item["verdict"]["rules_version"].is_string());
     assert!(item["author"]["history"]["pending"].as_i64().unwrap() >= 1);
     assert_eq!(item["article"]["id"], article);
@@ -78,51 +123,96 @@ async fn thread_queue_and_log_end_to_end() {
     // Remove comment 1 (the reply under it stays), approve a reply-less one if held.
     if statuses[0] == "pending" {
         let (code, out) = app
-            .mod_post(&token, &format!("/api/v1/moderation/comments/{}/decision", ids[0]), &json!({"action": "remove", "reason": "hate_speech", "note": "dehumanising"}))
+            .mod_post(
+                &token,
+                &format!("/api/v1/moderation/comments/{}/decision", ids[0]),
+                &json!({"action": "remove", "reason": "hate_speech", "note": "dehumanising"}),
+            )
             .await;
         assert_eq!(code, 200, "{out}");
         assert_eq!(out["status"], "removed");
     }
     // Removing again is an invalid transition.
     let (code, out) = app
-        .mod_post(&token, &format!("/api/v1/moderation/comments/{}/decision", ids[0]), &json!({"action": "remove", "reason": "hate_speech"}))
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{}/decision", ids[0]),
+            &json!({"action": "remove", "reason": "hate_speech"}),
+        )
         .await;
     assert_eq!(code, 409, "{out}");
     assert_eq!(out["error"]["code"], "invalid_transition");
     // Remove without a reason is refused, naming the field.
     let (code, out) = app
-        .mod_post(&token, &format!("/api/v1/moderation/comments/{}/decision", ids[4]), &json!({"action": "remove"}))
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{}/decision", ids[4]),
+            &json!({"action": "remove"}),
+        )
         .await;
     assert_eq!(code, 422, "{out}");
     assert_eq!(out["error"]["field"], "reason");
 
     // Bulk-remove the other two held ones.
-    let held: Vec<i64> = [1, 2].iter().filter(|&&i| statuses[i] == "pending").map(|&i| ids[i]).collect();
+    let held: Vec<i64> = [1, 2]
+        .iter()
+        .filter(|&&i| statuses[i] == "pending")
+        .map(|&i| ids[i])
+        .collect();
     if !held.is_empty() {
         let (code, out) = app
-            .mod_post(&token, "/api/v1/moderation/decisions", &json!({"ids": held, "action": "remove", "reason": "threat"}))
+            .mod_post(
+                &token,
+                "/api/v1/moderation/decisions",
+                &json!({"ids": held, "action": "remove", "reason": "threat"}),
+            )
             .await;
         assert_eq!(code, 200, "{out}");
-        assert!(out["results"].as_array().unwrap().iter().all(|r| r["ok"] == true), "{out}");
+        assert!(
+            out["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["ok"] == true),
+            "{out}"
+        );
     }
 
     // Comment 5 is not constrained by the policy; if it was held, a moderator approves it.
     if statuses[4] == "pending" {
         let (code, _) = app
-            .mod_post(&token, &format!("/api/v1/moderation/comments/{}/decision", ids[4]), &json!({"action": "approve"}))
+            .mod_post(
+                &token,
+                &format!("/api/v1/moderation/comments/{}/decision", ids[4]),
+                &json!({"action": "approve"}),
+            )
             .await;
         assert_eq!(code, 200);
     }
 
     // The public thread keeps its shape.
-    let (_, thread) = app.get_json(&format!("/api/v1/articles/{article}/comments")).await;
+    let (_, thread) = app
+        .get_json(&format!("/api/v1/articles/{article}/comments"))
+        .await;
     let comments = thread["comments"].as_array().unwrap();
     let removed = find(comments, ids[0]).expect("removed comment keeps its place");
     assert_eq!(removed["removed"], true);
-    assert_eq!(removed["body"], "Comment removed for violating comments policy");
-    assert!(removed.get("author_name").is_none(), "no author on a placeholder");
-    assert!(!removed.to_string().contains("swine"), "no original text on a placeholder");
-    assert_eq!(removed["replies"][0]["id"], reply_to_held, "replies under a removed comment stay");
+    assert_eq!(
+        removed["body"],
+        "Comment removed for violating comments policy"
+    );
+    assert!(
+        removed.get("author_name").is_none(),
+        "no author on a placeholder"
+    );
+    assert!(
+        !removed.to_string().contains("swine"),
+        "no original text on a placeholder"
+    );
+    assert_eq!(
+        removed["replies"][0]["id"], reply_to_held,
+        "replies under a removed comment stay"
+    );
     // Every comment is visible now (published or placeholder), plus the 2 replies.
     let visible = THREAD.len() + 2;
     assert_eq!(thread["count"], visible as i64);
@@ -142,21 +232,41 @@ async fn thread_queue_and_log_end_to_end() {
     assert_eq!(code, 200);
     let entries = log["entries"].as_array().unwrap();
     let by_mod: Vec<&Value> = entries.iter().filter(|e| e["actor"] == "aigerim").collect();
-    assert!(by_mod.iter().any(|e| e["comment_id"] == ids[0] && e["action"] == "remove" && e["reason"] == "hate_speech" && e["old_status"] == "pending" && e["new_status"] == "removed"));
+    assert!(by_mod.iter().any(|e| e["comment_id"] == ids[0]
+        && e["action"] == "remove"
+        && e["reason"] == "hate_speech"
+        && e["old_status"] == "pending"
+        && e["new_status"] == "removed"));
 
     // Restore brings it back; the removed queue shrinks.
     let (code, _) = app
-        .mod_post(&token, &format!("/api/v1/moderation/comments/{}/decision", ids[0]), &json!({"action": "restore"}))
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{}/decision", ids[0]),
+            &json!({"action": "restore"}),
+        )
         .await;
     assert_eq!(code, 200);
-    let (_, approved) = app.mod_get(&token, "/api/v1/moderation/queue?state=approved").await;
-    assert!(approved["items"].as_array().unwrap().iter().any(|i| i["comment"]["id"] == ids[0]));
+    let (_, approved) = app
+        .mod_get(&token, "/api/v1/moderation/queue?state=approved")
+        .await;
+    assert!(
+        approved["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["comment"]["id"] == ids[0])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderation_routes_need_a_token() {
     let app = spawn_app().await;
-    for path in ["/api/v1/moderation/queue", "/api/v1/moderation/log", "/api/v1/moderation/counts"] {
+    for path in [
+        "/api/v1/moderation/queue",
+        "/api/v1/moderation/log",
+        "/api/v1/moderation/counts",
+    ] {
         let (code, body) = app.get_json(path).await;
         assert_eq!(code, 401, "{path}");
         assert_eq!(body["error"]["code"], "unauthorized");
@@ -174,64 +284,152 @@ async fn moderation_routes_need_a_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_move_a_comment_into_the_reported_queue() {
     let app = spawn_app().await;
-    let (code, c) = app.post_comment("a-rep", None, "nurlan", "The bridge opens on Monday, according to the city.").await;
+    let (code, c) = app
+        .post_comment(
+            "a-rep",
+            None,
+            "nurlan",
+            "The bridge opens on Monday, according to the city.",
+        )
+        .await;
     assert_eq!(code, 201);
     assert_eq!(c["status"], "published");
     let id = c["id"].as_i64().unwrap();
     let threshold = app.state.live().config.comments.reports_to_queue;
     let token = app.moderator_token("m", Role::Moderator).await;
     for n in 1..=threshold {
-        let (code, out) = app.post_json(&format!("/api/v1/comments/{id}/reports"), &json!({"reason": "spam", "note": "ad"})).await;
+        let (code, out) = app
+            .post_json(
+                &format!("/api/v1/comments/{id}/reports"),
+                &json!({"reason": "spam", "note": "ad"}),
+            )
+            .await;
         assert_eq!(code, 201, "{out}");
-        let (_, q) = app.mod_get(&token, "/api/v1/moderation/queue?state=reported").await;
-        let in_queue = q["items"].as_array().unwrap().iter().any(|i| i["comment"]["id"] == id);
+        let (_, q) = app
+            .mod_get(&token, "/api/v1/moderation/queue?state=reported")
+            .await;
+        let in_queue = q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["comment"]["id"] == id);
         assert_eq!(in_queue, n >= threshold, "after {n} reports");
     }
-    let (_, q) = app.mod_get(&token, "/api/v1/moderation/queue?state=reported").await;
+    let (_, q) = app
+        .mod_get(&token, "/api/v1/moderation/queue?state=reported")
+        .await;
     assert_eq!(q["items"][0]["reports"]["count"], threshold as i64);
-    assert_eq!(q["items"][0]["reports"]["reasons"]["spam"], threshold as i64);
+    assert_eq!(
+        q["items"][0]["reports"]["reasons"]["spam"],
+        threshold as i64
+    );
     // Still visible in the thread (hide_reported is off by default).
     let (_, thread) = app.get_json("/api/v1/articles/a-rep/comments").await;
     assert_eq!(thread["count"], 1);
     // Approving clears it from the reported queue.
-    let (code, _) = app.mod_post(&token, &format!("/api/v1/moderation/comments/{id}/decision"), &json!({"action": "approve"})).await;
+    let (code, _) = app
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{id}/decision"),
+            &json!({"action": "approve"}),
+        )
+        .await;
     assert_eq!(code, 200);
-    let (_, q) = app.mod_get(&token, "/api/v1/moderation/queue?state=reported").await;
+    let (_, q) = app
+        .mod_get(&token, "/api/v1/moderation/queue?state=reported")
+        .await;
     assert!(q["items"].as_array().unwrap().is_empty());
     // Bad report reason.
-    let (code, out) = app.post_json(&format!("/api/v1/comments/{id}/reports"), &json!({"reason": "boring"})).await;
+    let (code, out) = app
+        .post_json(
+            &format!("/api/v1/comments/{id}/reports"),
+            &json!({"reason": "boring"}),
+        )
+        .await;
     assert_eq!(code, 422);
     assert_eq!(out["error"]["field"], "reason");
-    let (code, _) = app.post_json("/api/v1/comments/999999/reports", &json!({"reason": "spam"})).await;
+    let (code, _) = app
+        .post_json(
+            "/api/v1/comments/999999/reports",
+            &json!({"reason": "spam"}),
+        )
+        .await;
     assert_eq!(code, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_are_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
-    let (code, first) = app.post_comment("a1", None, "ann", "A first, fine comment.").await;
+    let (code, first) = app
+        .post_comment("a1", None, "ann", "A first, fine comment.")
+        .await;
     assert_eq!(code, 201);
     let first_id = first["id"].as_i64().unwrap();
-    let (code, other) = app.post_comment("a2", None, "ann", "On another article.").await;
+    let (code, other) = app
+        .post_comment("a2", None, "ann", "On another article.")
+        .await;
     assert_eq!(code, 201);
     let other_id = other["id"].as_i64().unwrap();
-    let before = (app.count_rows("comments").await, app.count_rows("verdicts").await);
+    let before = (
+        app.count_rows("comments").await,
+        app.count_rows("verdicts").await,
+    );
 
     let long = "я".repeat(1501);
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"author_name": "a", "body": "x"}), 422, "article_id"),
-        (json!({"article_id": "", "author_name": "a", "body": "x"}), 422, "article_id"),
-        (json!({"article_id": 7, "author_name": "a", "body": "x"}), 422, "article_id"),
+        (
+            json!({"article_id": "", "author_name": "a", "body": "x"}),
+            422,
+            "article_id",
+        ),
+        (
+            json!({"article_id": 7, "author_name": "a", "body": "x"}),
+            422,
+            "article_id",
+        ),
         (json!({"article_id": "a1", "body": "x"}), 422, "author_name"),
-        (json!({"article_id": "a1", "author_name": ["a"], "body": "x"}), 422, "author_name"),
+        (
+            json!({"article_id": "a1", "author_name": ["a"], "body": "x"}),
+            422,
+            "author_name",
+        ),
         (json!({"article_id": "a1", "author_name": "a"}), 422, "body"),
-        (json!({"article_id": "a1", "author_name": "a", "body": "   \n "}), 422, "body"),
-        (json!({"article_id": "a1", "author_name": "a", "body": long}), 422, "body"),
-        (json!({"article_id": "a1", "author_name": "a", "body": 5}), 422, "body"),
-        (json!({"article_id": "a1", "author_name": "a", "body": "x", "author_email": "not-an-email"}), 422, "author_email"),
-        (json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": "12"}), 422, "parent_id"),
-        (json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": 987654}), 422, "parent_id"),
-        (json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": other_id}), 422, "parent_id"),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "   \n "}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": long}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": 5}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "x", "author_email": "not-an-email"}),
+            422,
+            "author_email",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": "12"}),
+            422,
+            "parent_id",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": 987654}),
+            422,
+            "parent_id",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "x", "parent_id": other_id}),
+            422,
+            "parent_id",
+        ),
         (json!(["not", "an", "object"]), 422, "body"),
     ];
     for (input, code, field) in &cases {
@@ -243,35 +441,68 @@ async fn bad_inputs_are_refused_and_nothing_is_stored() {
 
     // Raw bodies: malformed JSON, invalid UTF-8, wrong content type, oversize.
     let raw = |body: Vec<u8>, ct: &'static str| {
-        app.client.post(app.url("/api/v1/comments")).header("content-type", ct).body(body).send()
+        app.client
+            .post(app.url("/api/v1/comments"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
     };
-    let r = raw(b"{\"article_id\": \"a1\", ".to_vec(), "application/json").await.unwrap();
+    let r = raw(b"{\"article_id\": \"a1\", ".to_vec(), "application/json")
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "malformed_json");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "malformed_json"
+    );
     let mut bad = br#"{"article_id": "a1", "author_name": "a", "body": ""#.to_vec();
     bad.extend_from_slice(&[0xff, 0xfe]);
     bad.extend_from_slice(b"\"}");
     let r = raw(bad, "application/json").await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalid_utf8");
-    let r = raw(b"body=hi".to_vec(), "application/x-www-form-urlencoded").await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_utf8"
+    );
+    let r = raw(b"body=hi".to_vec(), "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 415);
-    let huge = format!(r#"{{"article_id": "a1", "author_name": "a", "body": "{}"}}"#, "x".repeat(200_000));
+    let huge = format!(
+        r#"{{"article_id": "a1", "author_name": "a", "body": "{}"}}"#,
+        "x".repeat(200_000)
+    );
     let r = raw(huge.into_bytes(), "application/json").await.unwrap();
     assert_eq!(r.status().as_u16(), 413);
     let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
     let r = raw(deep.into_bytes(), "application/json").await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
 
-    let after = (app.count_rows("comments").await, app.count_rows("verdicts").await);
+    let after = (
+        app.count_rows("comments").await,
+        app.count_rows("verdicts").await,
+    );
     assert_eq!(before, after, "nothing stored by refused requests");
-    assert_eq!(app.count_rows("articles").await, 2, "no article created by refused requests");
+    assert_eq!(
+        app.count_rows("articles").await,
+        2,
+        "no article created by refused requests"
+    );
 
     // A closed article refuses new comments.
     let token = app.moderator_token("admin", Role::Admin).await;
-    let r = app.client.put(app.url("/api/v1/articles/a1")).bearer_auth(&token).json(&json!({"title": "Bridge", "closed": true})).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/api/v1/articles/a1"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Bridge", "closed": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let (code, out) = app.post_comment("a1", Some(first_id), "bob", "late reply").await;
+    let (code, out) = app
+        .post_comment("a1", Some(first_id), "bob", "late reply")
+        .await;
     assert_eq!(code, 409, "{out}");
     assert_eq!(out["error"]["code"], "article_closed");
 }
@@ -281,11 +512,19 @@ async fn a_restart_keeps_everything() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let db = dir.path().join("modgate.db");
     let app = spawn_with(test_config(&db), dir.clone()).await;
-    let (code, c) = app.post_comment("persist", None, "ann", "Kept across restarts.").await;
+    let (code, c) = app
+        .post_comment("persist", None, "ann", "Kept across restarts.")
+        .await;
     assert_eq!(code, 201);
     let id = c["id"].as_i64().unwrap();
     let token = app.moderator_token("keeper", Role::Moderator).await;
-    let (code, _) = app.mod_post(&token, &format!("/api/v1/moderation/comments/{id}/decision"), &json!({"action": "remove", "reason": "spam"})).await;
+    let (code, _) = app
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{id}/decision"),
+            &json!({"action": "remove", "reason": "spam"}),
+        )
+        .await;
     assert_eq!(code, 200);
     app.server.abort();
     let _ = app.server.await;

@@ -10,7 +10,11 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The project's config with rate limits off (the load comes from one IP) and paths made
@@ -21,16 +25,19 @@ fn load_config(dir: &std::path::Path) -> std::path::PathBuf {
     let mut table: toml::Table = text.parse().unwrap();
     let abs = |p: &str| root.join(p).to_string_lossy().into_owned();
     if let Some(model) = table.get_mut("model").and_then(|m| m.as_table_mut()) {
-        let d = model.get("dir").and_then(|d| d.as_str()).unwrap_or("models/bilstm").to_string();
+        let d = model
+            .get("dir")
+            .and_then(|d| d.as_str())
+            .unwrap_or("models/bilstm")
+            .to_string();
         model.insert("dir".into(), abs(&d).into());
     }
-    if let Some(rules) = table.get_mut("rules").and_then(|r| r.as_table_mut()) {
-        if let Some(includes) = rules.get_mut("include").and_then(|i| i.as_array_mut()) {
+    if let Some(rules) = table.get_mut("rules").and_then(|r| r.as_table_mut())
+        && let Some(includes) = rules.get_mut("include").and_then(|i| i.as_array_mut()) {
             for inc in includes.iter_mut() {
                 *inc = abs(inc.as_str().unwrap()).into();
             }
         }
-    }
     let mut limits = toml::Table::new();
     limits.insert("posts_per_minute_per_ip".into(), 0.into());
     limits.insert("posts_per_minute_per_author".into(), 0.into());
@@ -56,11 +63,10 @@ fn start(config: &std::path::Path, db: &std::path::Path, port: u16) -> Child {
 async fn wait_ready(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status().is_success() {
                 return;
             }
-        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("modgate did not come up on {base}");
@@ -72,7 +78,10 @@ async fn acknowledged_comments_survive_kill_9() {
     let db = dir.path().join("crash.db");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let config = load_config(dir.path());
     let mut child = start(&config, &db, port);
     wait_ready(&client, &base).await;
@@ -106,15 +115,27 @@ async fn acknowledged_comments_survive_kill_9() {
         w.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 20, "load was running when killed ({} acked)", acked.len());
+    assert!(
+        acked.len() > 20,
+        "load was running when killed ({} acked)",
+        acked.len()
+    );
 
     // Restart on the same database: recovery from the WAL, then check every id.
     let port2 = free_port();
     let base2 = format!("http://127.0.0.1:{port2}");
     let mut child2 = start(&config, &db, port2);
     wait_ready(&client, &base2).await;
-    let mut conn = SqliteConnectOptions::new().filename(&db).read_only(true).connect().await.unwrap();
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut conn).await.unwrap();
+    let mut conn = SqliteConnectOptions::new()
+        .filename(&db)
+        .read_only(true)
+        .connect()
+        .await
+        .unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(integrity, "ok");
     for id in &acked {
         let row = sqlx::query("SELECT c.status, v.status AS verdict FROM comments c JOIN verdicts v ON v.comment_id = c.id WHERE c.id = ?")
@@ -123,7 +144,10 @@ async fn acknowledged_comments_survive_kill_9() {
             .await
             .unwrap();
         let row = row.unwrap_or_else(|| panic!("acknowledged comment {id} lost"));
-        assert_eq!(row.get::<String, _>("status"), row.get::<String, _>("verdict"));
+        assert_eq!(
+            row.get::<String, _>("status"),
+            row.get::<String, _>("verdict")
+        );
     }
     let orphans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comments c WHERE NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.comment_id = c.id)")
         .fetch_one(&mut conn)

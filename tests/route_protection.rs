@@ -13,7 +13,8 @@ use modgate::store::moderators::Role;
 /// (path, methods) of every `.route(` call in the crate's source.
 fn declared_routes() -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    let re = regex::Regex::new(r#"\.route\(\s*"([^"]+)"\s*,\s*([^;]*?)\)\s*(?:\n\s*\.|;|\n)"#).unwrap();
+    let re =
+        regex::Regex::new(r#"\.route\(\s*"([^"]+)"\s*,\s*([^;]*?)\)\s*(?:\n\s*\.|;|\n)"#).unwrap();
     let method = regex::Regex::new(r"\b(get|post|put|delete|patch)\(").unwrap();
     fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -26,11 +27,17 @@ fn declared_routes() -> Vec<(String, Vec<String>)> {
         }
     }
     let mut files = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for cap in re.captures_iter(&text) {
-            let methods: Vec<String> = method.captures_iter(&cap[2]).map(|m| m[1].to_uppercase()).collect();
+            let methods: Vec<String> = method
+                .captures_iter(&cap[2])
+                .map(|m| m[1].to_uppercase())
+                .collect();
             out.push((cap[1].to_string(), methods));
         }
     }
@@ -40,7 +47,18 @@ fn declared_routes() -> Vec<(String, Vec<String>)> {
 /// Routes anyone may call: readers' API, health, the console's sign-in and assets, and
 /// the Perspective endpoint (which checks its own API key).
 fn is_public(path: &str, method: &str) -> bool {
-    let public_prefixes = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/articles/", "/static/", "/console/static/", "/console/login", "/console/logout", "/v1alpha1/"];
+    let public_prefixes = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/articles/",
+        "/static/",
+        "/console/static/",
+        "/console/login",
+        "/console/logout",
+        "/v1alpha1/",
+    ];
     if public_prefixes.iter().any(|p| path.starts_with(p)) || path == "/" {
         return true;
     }
@@ -63,7 +81,10 @@ async fn every_non_public_route_refuses_anonymous_and_wrong_role() {
     assert!(routes.len() >= 10, "found the routes: {routes:?}");
     let app = spawn_app().await;
     let moderator = app.moderator_token("walker", Role::Moderator).await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut checked = 0;
     for (path, methods) in &routes {
         for method in methods {
@@ -81,22 +102,48 @@ async fn every_non_public_route_refuses_anonymous_and_wrong_role() {
                 .unwrap();
             let code = r.status().as_u16();
             // A redirect must end on the sign-in page.
-            let location = r.headers().get("location").and_then(|l| l.to_str().ok()).map(str::to_string);
+            let location = r
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_string);
             let to_login = match location {
                 Some(loc) if (300..400).contains(&code) => {
-                    let target = if loc.starts_with('/') { app.url(&loc) } else { loc };
+                    let target = if loc.starts_with('/') {
+                        app.url(&loc)
+                    } else {
+                        loc
+                    };
                     let followed = reqwest::Client::new().get(&target).send().await.unwrap();
                     followed.url().path().contains("login")
                 }
                 _ => false,
             };
-            assert!(code == 401 || code == 403 || to_login, "{method} {path} without credentials answered {code}");
+            assert!(
+                code == 401 || code == 403 || to_login,
+                "{method} {path} without credentials answered {code}"
+            );
             checked += 1;
 
             // Admin-only routes refuse a moderator's token.
-            if path.contains("/admin") || path.ends_with("/moderators") || path.contains("/webhooks") || path.contains("/apikeys") {
-                let r = client.request(m, &url).bearer_auth(&moderator).header("content-type", "application/json").body("{}").send().await.unwrap();
-                assert_eq!(r.status().as_u16(), 403, "{method} {path} with a moderator token");
+            if path.contains("/admin")
+                || path.ends_with("/moderators")
+                || path.contains("/webhooks")
+                || path.contains("/apikeys")
+            {
+                let r = client
+                    .request(m, &url)
+                    .bearer_auth(&moderator)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    r.status().as_u16(),
+                    403,
+                    "{method} {path} with a moderator token"
+                );
             }
         }
     }

@@ -53,7 +53,10 @@ pub struct Moderator(pub moderators::Moderator);
 #[derive(Debug, Clone)]
 pub struct Admin(pub moderators::Moderator);
 
-pub async fn authenticate(parts: &Parts, app: &AppState) -> Result<moderators::Moderator, ApiError> {
+pub async fn authenticate(
+    parts: &Parts,
+    app: &AppState,
+) -> Result<moderators::Moderator, ApiError> {
     if let Some(m) = parts.extensions.get::<moderators::Moderator>() {
         // Set by the web console's session layer.
         return Ok(m.clone());
@@ -83,7 +86,10 @@ pub async fn authenticate(parts: &Parts, app: &AppState) -> Result<moderators::M
 impl FromRequestParts<AppState> for Moderator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         authenticate(parts, app).await.map(Moderator)
     }
 }
@@ -91,7 +97,10 @@ impl FromRequestParts<AppState> for Moderator {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let m = authenticate(parts, app).await?;
         if m.role != Role::Admin {
             return Err(ApiError::forbidden("this action needs the admin role"));

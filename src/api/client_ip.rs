@@ -13,7 +13,10 @@ pub struct ClientIp(pub Option<String>);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let live = app.live();
         if let Some(header) = live.config.limits.trusted_proxy_header.as_deref() {
             // X-Forwarded-For style: the left-most address is the original client.

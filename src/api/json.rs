@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -22,7 +22,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -53,7 +58,10 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_utf8",
-            format!("request body is not valid UTF-8 (at byte {})", e.valid_up_to()),
+            format!(
+                "request body is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ),
         )
     })?;
     if nesting_depth(text) > MAX_JSON_DEPTH {
@@ -67,7 +75,11 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
-            format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+            format!(
+                "malformed JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
         )
     })
 }

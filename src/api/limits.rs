@@ -23,7 +23,8 @@ impl Windows {
             return Ok(());
         }
         if self.map.len() > 100_000 {
-            self.map.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            self.map
+                .retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
         }
         let entry = self.map.entry(key.to_string()).or_insert((now, 0));
         if now.duration_since(entry.0) >= WINDOW {
@@ -71,7 +72,10 @@ impl Limits {
 
     pub fn check_post(&self, ip: Option<&str>, author_key: &str) -> Result<(), ApiError> {
         let c = self.config.lock().expect("limits config lock").clone();
-        let mut keys = vec![(format!("post-author:{author_key}"), c.posts_per_minute_per_author)];
+        let mut keys = vec![(
+            format!("post-author:{author_key}"),
+            c.posts_per_minute_per_author,
+        )];
         if let Some(ip) = ip {
             keys.insert(0, (format!("post-ip:{ip}"), c.posts_per_minute_per_ip));
         }
@@ -79,7 +83,11 @@ impl Limits {
     }
 
     pub fn check_report(&self, ip: Option<&str>) -> Result<(), ApiError> {
-        let limit = self.config.lock().expect("limits config lock").reports_per_minute_per_ip;
+        let limit = self
+            .config
+            .lock()
+            .expect("limits config lock")
+            .reports_per_minute_per_ip;
         match ip {
             Some(ip) => self.check(&[(format!("report-ip:{ip}"), limit)], "reports"),
             None => Ok(()),

@@ -2,10 +2,10 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::store::moderators::{self, Role};
 use crate::store::Store;
+use crate::store::moderators::{self, Role};
 
 #[derive(clap::Subcommand)]
 pub enum ModeratorCommand {
@@ -25,14 +25,20 @@ pub enum ModeratorCommand {
 
 pub fn run(config: Option<&Path>, cmd: ModeratorCommand) -> Result<ExitCode> {
     let config = super::load_config(config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let store = Store::open(&config.database_path()).await?;
         let result = match cmd {
             ModeratorCommand::Add { name, role } => {
                 let role = Role::parse(&role).expect("clap checked the role");
                 let (m, token) = moderators::add(store.writer(), &name, role).await?;
-                eprintln!("created {} `{}`; its API token (shown once):", m.role.as_str(), m.name);
+                eprintln!(
+                    "created {} `{}`; its API token (shown once):",
+                    m.role.as_str(),
+                    m.name
+                );
                 println!("{token}");
                 Ok(())
             }

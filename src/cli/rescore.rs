@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 
 use crate::rescore::{self, RescoreRun};
 use crate::scoring::pipeline::Scorer;
-use crate::scoring::{classifier, Status};
+use crate::scoring::{Status, classifier};
 use crate::store::Store;
 
 #[derive(clap::Args)]
@@ -27,11 +27,17 @@ pub fn run(config: Option<&Path>, args: RescoreArgs) -> Result<ExitCode> {
     let scorer = Scorer::from_config(&config).map_err(|errors| {
         anyhow::anyhow!(
             "invalid config:\n{}",
-            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     })?;
     let model = classifier::load(&config).context("loading the classifier")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let store = Store::open(&config.database_path()).await?;
         let opts = RescoreRun {
@@ -57,7 +63,11 @@ pub fn run(config: Option<&Path>, args: RescoreArgs) -> Result<ExitCode> {
         let changed = changed?;
         eprintln!(
             "{changed} comment(s) {}",
-            if args.dry_run { "would change (dry run)" } else { "changed" }
+            if args.dry_run {
+                "would change (dry run)"
+            } else {
+                "changed"
+            }
         );
         Ok::<_, anyhow::Error>(())
     })?;

@@ -290,7 +290,9 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.file.display(), l, c, self.message),
+            (Some(l), Some(c)) => {
+                write!(f, "{}:{}:{}: {}", self.file.display(), l, c, self.message)
+            }
             _ => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }
@@ -400,30 +402,34 @@ impl Config {
                 errors.push(e);
             }
             for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
-                if let Some(v) = v {
-                    if !(0.0..=1.0).contains(&v) {
+                if let Some(v) = v
+                    && !(0.0..=1.0).contains(&v) {
                         let mut e = locate(name);
-                        e.message = format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
+                        e.message =
+                            format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
                         errors.push(e);
                     }
-                }
             }
-            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at) {
-                if r < h {
+            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at)
+                && r < h {
                     let mut e = locate(name);
-                    e.message = format!(
-                        "policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})"
-                    );
+                    e.message =
+                        format!("policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})");
                     errors.push(e);
                 }
-            }
         }
         if self.comments.max_chars == 0 {
             let mut e = locate("max_chars");
             e.message = "comments.max_chars must be at least 1".into();
             errors.push(e);
         }
-        const FIELDS: [&str; 5] = ["article_id", "parent_id", "author_name", "author_email", "body"];
+        const FIELDS: [&str; 5] = [
+            "article_id",
+            "parent_id",
+            "author_name",
+            "author_email",
+            "body",
+        ];
         for f in &self.comments.required_fields {
             if !FIELDS.contains(&f.as_str()) {
                 let mut e = locate(f);
@@ -455,8 +461,8 @@ impl Config {
 
     /// `MODGATE_BIND` and `MODGATE_DATABASE` override the file.
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
-        if let Ok(bind) = std::env::var(ENV_BIND) {
-            if !bind.is_empty() {
+        if let Ok(bind) = std::env::var(ENV_BIND)
+            && !bind.is_empty() {
                 self.server.bind = bind.parse().map_err(|e| {
                     ConfigError::whole_file(
                         Path::new(ENV_BIND),
@@ -464,12 +470,10 @@ impl Config {
                     )
                 })?;
             }
-        }
-        if let Some(db) = std::env::var_os(ENV_DATABASE) {
-            if !db.is_empty() {
+        if let Some(db) = std::env::var_os(ENV_DATABASE)
+            && !db.is_empty() {
                 self.database.path = PathBuf::from(db);
             }
-        }
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{has_control, ArticleId, FieldError};
+use super::{ArticleId, FieldError, has_control};
 use crate::config::CommentsConfig;
 
 pub const ANONYMOUS: &str = "Anonymous";
@@ -136,9 +136,12 @@ fn parse_email(raw: &str) -> Result<String, FieldError> {
     let valid = email.len() <= 254
         && !has_control(email)
         && !email.contains(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
     if valid {
         Ok(email.to_string())
     } else {
@@ -165,7 +168,11 @@ pub fn parse_body(raw: &str, max_chars: usize) -> Result<String, FieldError> {
         ));
     }
     if body.contains('\0') {
-        return Err(FieldError::new("body", "invalid", "must not contain NUL characters"));
+        return Err(FieldError::new(
+            "body",
+            "invalid",
+            "must not contain NUL characters",
+        ));
     }
     Ok(body.to_string())
 }
@@ -195,14 +202,46 @@ mod tests {
     #[test]
     fn rejects_each_bad_field() {
         let cases = [
-            (json!({"author_name": "A", "body": "x"}), "article_id", "required"),
-            (json!({"article_id": 5, "author_name": "A", "body": "x"}), "article_id", "invalid_type"),
-            (json!({"article_id": "a", "body": "x"}), "author_name", "required"),
-            (json!({"article_id": "a", "author_name": "A", "body": "   "}), "body", "empty"),
-            (json!({"article_id": "a", "author_name": "A", "body": "x".repeat(1501)}), "body", "too_long"),
-            (json!({"article_id": "a", "author_name": "A", "body": "x", "parent_id": "1"}), "parent_id", "invalid_type"),
-            (json!({"article_id": "a", "author_name": "A", "body": "x", "parent_id": -3}), "parent_id", "invalid"),
-            (json!({"article_id": "a", "author_name": "A", "body": "x", "author_email": "nope"}), "author_email", "invalid"),
+            (
+                json!({"author_name": "A", "body": "x"}),
+                "article_id",
+                "required",
+            ),
+            (
+                json!({"article_id": 5, "author_name": "A", "body": "x"}),
+                "article_id",
+                "invalid_type",
+            ),
+            (
+                json!({"article_id": "a", "body": "x"}),
+                "author_name",
+                "required",
+            ),
+            (
+                json!({"article_id": "a", "author_name": "A", "body": "   "}),
+                "body",
+                "empty",
+            ),
+            (
+                json!({"article_id": "a", "author_name": "A", "body": "x".repeat(1501)}),
+                "body",
+                "too_long",
+            ),
+            (
+                json!({"article_id": "a", "author_name": "A", "body": "x", "parent_id": "1"}),
+                "parent_id",
+                "invalid_type",
+            ),
+            (
+                json!({"article_id": "a", "author_name": "A", "body": "x", "parent_id": -3}),
+                "parent_id",
+                "invalid",
+            ),
+            (
+                json!({"article_id": "a", "author_name": "A", "body": "x", "author_email": "nope"}),
+                "author_email",
+                "invalid",
+            ),
         ];
         for (input, field, code) in cases {
             let err = NewComment::parse(&input, &cfg()).unwrap_err();
@@ -213,6 +252,12 @@ mod tests {
     #[test]
     fn length_counts_scalar_values_not_bytes() {
         let body = "ж".repeat(1500);
-        assert!(NewComment::parse(&json!({"article_id": "a", "author_name": "A", "body": body}), &cfg()).is_ok());
+        assert!(
+            NewComment::parse(
+                &json!({"article_id": "a", "author_name": "A", "body": body}),
+                &cfg()
+            )
+            .is_ok()
+        );
     }
 }

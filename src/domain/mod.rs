@@ -37,7 +37,11 @@ impl ArticleId {
             return Err(FieldError::new(field, "empty", "must not be empty"));
         }
         if s.chars().count() > 200 {
-            return Err(FieldError::new(field, "too_long", "must be at most 200 characters"));
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                "must be at most 200 characters",
+            ));
         }
         if has_control(s) || s.contains('/') {
             return Err(FieldError::new(

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{now, DbError};
+use super::{DbError, now};
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Article {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{now, DbError};
+use super::{DbError, now};
 use crate::scoring::policy::AuthorStanding;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
@@ -70,10 +70,12 @@ pub async fn get(db: &sqlx::SqlitePool, key: &str) -> Result<Option<Author>, DbE
 }
 
 pub async fn history(db: impl SqliteExecutor<'_>, key: &str) -> Result<AuthorHistory, DbError> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM comments WHERE author_key = ? GROUP BY status")
-        .bind(key)
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM comments WHERE author_key = ? GROUP BY status",
+    )
+    .bind(key)
+    .fetch_all(db)
+    .await?;
     let mut h = AuthorHistory::default();
     for r in rows {
         let n: i64 = r.get("n");

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteExecutor};
 
-use super::{articles, authors, format_time, moderation, now, verdicts, DbError};
+use super::{DbError, articles, authors, format_time, moderation, now, verdicts};
 use crate::domain::comment::NewComment;
 use crate::scoring::{Status, Verdict};
 
@@ -47,10 +47,7 @@ pub fn body_hash(body: &str) -> String {
 }
 
 /// Checks that need stored state: article open, parent present and not removed.
-pub async fn check_placement(
-    db: &sqlx::SqlitePool,
-    new: &NewComment,
-) -> Result<(), IntakeError> {
+pub async fn check_placement(db: &sqlx::SqlitePool, new: &NewComment) -> Result<(), IntakeError> {
     let mut conn = db.acquire().await?;
     check_placement_on(&mut conn, new).await
 }
@@ -59,11 +56,10 @@ async fn check_placement_on(
     conn: &mut sqlx::SqliteConnection,
     new: &NewComment,
 ) -> Result<(), IntakeError> {
-    if let Some(article) = articles::get(&mut *conn, new.article_id.as_str()).await? {
-        if article.closed {
+    if let Some(article) = articles::get(&mut *conn, new.article_id.as_str()).await?
+        && article.closed {
             return Err(IntakeError::ArticleClosed);
         }
-    }
     if let Some(parent_id) = new.parent_id {
         let row = sqlx::query("SELECT article_id, status FROM comments WHERE id = ?")
             .bind(parent_id)
@@ -93,9 +89,8 @@ async fn find_duplicate(
     if window_secs == 0 {
         return Ok(None);
     }
-    let since = format_time(
-        time::OffsetDateTime::now_utc() - time::Duration::seconds(window_secs as i64),
-    );
+    let since =
+        format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window_secs as i64));
     let row = sqlx::query(
         "SELECT id, status FROM comments
          WHERE article_id = ? AND author_key = ? AND body_hash = ? AND created_at >= ?
@@ -213,7 +208,11 @@ pub fn reasons_summary(reasons: &[crate::scoring::policy::Reason]) -> String {
                 .filter_map(|k| v.get(*k).and_then(|x| x.as_str()))
                 .collect::<Vec<_>>()
                 .join(" ");
-            if detail.is_empty() { kind.to_string() } else { format!("{kind} {detail}") }
+            if detail.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{kind} {detail}")
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -335,7 +334,11 @@ pub async fn thread(
             node: ThreadNode {
                 id,
                 author_name: (!removed).then_some(author_name),
-                body: if removed { REMOVED_PLACEHOLDER.to_string() } else { body },
+                body: if removed {
+                    REMOVED_PLACEHOLDER.to_string()
+                } else {
+                    body
+                },
                 created_at,
                 removed,
                 replies: Vec::new(),
@@ -359,19 +362,16 @@ pub async fn thread(
         let node = nodes[i].take().expect("each node is moved once");
         match parents[i] {
             None => roots.push(node),
-            Some(p) => match index.get(&p) {
-                Some(&pi) => {
-                    if let Some(parent) = nodes[pi].as_mut() {
-                        parent.replies.push(node);
-                    }
+            // A parent that is not visible (pending or hidden) hides its subtree.
+            Some(p) => {
+                if let Some(parent) = index.get(&p).and_then(|&pi| nodes[pi].as_mut()) {
+                    parent.replies.push(node);
                 }
-                // Parent not visible (pending or hidden): the subtree is not shown.
-                None => {}
-            },
+            }
         }
     }
     // Children were pushed newest first.
-    fn order(nodes: &mut Vec<ThreadNode>) {
+    fn order(nodes: &mut [ThreadNode]) {
         nodes.sort_by(|a, b| (&a.created_at, a.id).cmp(&(&b.created_at, b.id)));
         for n in nodes.iter_mut() {
             order(&mut n.replies);
@@ -384,7 +384,11 @@ pub async fn thread(
     let total = count(&roots);
 
     let start = match after {
-        Some(a) => roots.iter().position(|n| n.id == a).map(|p| p + 1).unwrap_or(0),
+        Some(a) => roots
+            .iter()
+            .position(|n| n.id == a)
+            .map(|p| p + 1)
+            .unwrap_or(0),
         None => 0,
     };
     let page: Vec<ThreadNode> = roots.into_iter().skip(start).take(limit + 1).collect();
@@ -406,18 +410,23 @@ pub async fn thread(
 
 /// Forget client IPs of comments and reports older than `days`; returns rows changed.
 pub async fn forget_old_ips(db: &sqlx::SqlitePool, days: u32) -> Result<u64, DbError> {
-    let cutoff = format_time(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)));
+    let cutoff =
+        format_time(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)));
     let mut tx = db.begin().await?;
-    let a = sqlx::query("UPDATE comments SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?")
-        .bind(&cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let b = sqlx::query("UPDATE reports SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?")
-        .bind(&cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let a = sqlx::query(
+        "UPDATE comments SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?",
+    )
+    .bind(&cutoff)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let b = sqlx::query(
+        "UPDATE reports SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?",
+    )
+    .bind(&cutoff)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
     Ok(a + b)
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{authors, comments, now, DbError};
+use super::{DbError, authors, comments, now};
 use crate::domain::moderation::{AuthorAction, DecisionAction};
 use crate::scoring::Status;
 
@@ -127,12 +127,12 @@ pub async fn decide_in(
     let comment = comments::get(&mut *conn, comment_id)
         .await?
         .ok_or(DecisionError::NotFound)?;
-    let new_status = action
-        .transition(comment.status, comment.reported)
-        .ok_or(DecisionError::InvalidTransition {
+    let new_status = action.transition(comment.status, comment.reported).ok_or(
+        DecisionError::InvalidTransition {
             action: action.as_str(),
             from: comment.status,
-        })?;
+        },
+    )?;
     let t = now();
     sqlx::query(
         "UPDATE comments SET status = ?, reported = 0, moderated_by = ?, moderated_at = ?, updated_at = ?
@@ -166,7 +166,8 @@ pub async fn decide_in(
         status: new_status,
         log_id,
     };
-    super::outbox::comment_decided(&mut *conn, &outcome, action.as_str(), reason, note, actor).await?;
+    super::outbox::comment_decided(&mut *conn, &outcome, action.as_str(), reason, note, actor)
+        .await?;
     Ok(outcome)
 }
 

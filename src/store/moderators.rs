@@ -1,12 +1,14 @@
 //! Moderator accounts. Tokens and passwords are stored only as argon2 hashes.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use rand::RngCore;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{now, DbError};
+use super::{DbError, now};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -64,7 +66,11 @@ pub fn hash_secret(secret: &str) -> Result<String, AccountError> {
 /// Constant-time verification (argon2 compares digests in constant time).
 pub fn verify_secret(secret: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -91,14 +97,23 @@ fn validate_name(name: &str) -> Result<(), AccountError> {
     if name.is_empty() || name.chars().count() > 64 {
         return Err(AccountError::InvalidName("must be 1 to 64 characters"));
     }
-    if !name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) {
-        return Err(AccountError::InvalidName("use letters, digits and . _ - @ only"));
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || "._-@".contains(c))
+    {
+        return Err(AccountError::InvalidName(
+            "use letters, digits and . _ - @ only",
+        ));
     }
     Ok(())
 }
 
 /// Create a moderator; returns the account and its API token (shown once).
-pub async fn add(db: &sqlx::SqlitePool, name: &str, role: Role) -> Result<(Moderator, String), AccountError> {
+pub async fn add(
+    db: &sqlx::SqlitePool,
+    name: &str,
+    role: Role,
+) -> Result<(Moderator, String), AccountError> {
     validate_name(name)?;
     let (tid, token) = new_token();
     let hash = hash_secret(&token)?;
@@ -121,7 +136,9 @@ pub async fn add(db: &sqlx::SqlitePool, name: &str, role: Role) -> Result<(Moder
             },
             token,
         )),
-        Err(DbError::Database(e)) if e.is_unique_violation() => Err(AccountError::Exists(name.to_string())),
+        Err(DbError::Database(e)) if e.is_unique_violation() => {
+            Err(AccountError::Exists(name.to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -143,7 +160,11 @@ pub async fn rotate_token(db: &sqlx::SqlitePool, name: &str) -> Result<String, A
     Ok(token)
 }
 
-pub async fn set_password(db: &sqlx::SqlitePool, name: &str, password: &str) -> Result<(), AccountError> {
+pub async fn set_password(
+    db: &sqlx::SqlitePool,
+    name: &str,
+    password: &str,
+) -> Result<(), AccountError> {
     let hash = hash_secret(password)?;
     let n = sqlx::query("UPDATE moderators SET password_hash = ? WHERE name = ?")
         .bind(&hash)
@@ -170,10 +191,12 @@ pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moder
     let Some(tid) = token_id(token) else {
         return Ok(None);
     };
-    let row = sqlx::query("SELECT id, name, role, token_hash FROM moderators WHERE token_id = ? AND disabled = 0")
-        .bind(tid)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, name, role, token_hash FROM moderators WHERE token_id = ? AND disabled = 0",
+    )
+    .bind(tid)
+    .fetch_optional(db)
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -187,7 +210,11 @@ pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moder
 }
 
 /// The moderator with this name and password, if they match.
-pub async fn by_password(db: &sqlx::SqlitePool, name: &str, password: &str) -> Result<Option<Moderator>, DbError> {
+pub async fn by_password(
+    db: &sqlx::SqlitePool,
+    name: &str,
+    password: &str,
+) -> Result<Option<Moderator>, DbError> {
     let row = sqlx::query(
         "SELECT id, name, role, password_hash FROM moderators WHERE name = ? AND disabled = 0",
     )
@@ -210,9 +237,10 @@ pub async fn by_password(db: &sqlx::SqlitePool, name: &str, password: &str) -> R
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2vE0QOXu0r6Hb9iUQ3M2jCyXjmm9nDRu4hpdxNnoSIk";
 
 pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<Moderator>, DbError> {
-    let rows = sqlx::query("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
-        .fetch_all(db)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
+            .fetch_all(db)
+            .await?;
     Ok(rows.iter().map(decode).collect())
 }
 

@@ -4,10 +4,10 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::authors::{self, AuthorHistory};
-use super::comments::{self, Comment, COMMENT_COLUMNS};
+use super::comments::{self, COMMENT_COLUMNS, Comment};
 use super::reports::{self, ReportSummary};
 use super::verdicts::{self, StoredVerdict};
-use super::{articles, DbError};
+use super::{DbError, articles};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -157,7 +157,10 @@ pub async fn list(db: &sqlx::SqlitePool, q: &QueueQuery) -> Result<QueuePage, Db
     let (order, after) = match q.sort {
         Sort::Oldest => ("created_at ASC, id ASC", "(created_at, id) > (?, ?)"),
         Sort::Newest => ("created_at DESC, id DESC", "(created_at, id) < (?, ?)"),
-        Sort::Score => ("max_score DESC, id ASC", "(max_score < ? OR (max_score = ? AND id > ?))"),
+        Sort::Score => (
+            "max_score DESC, id ASC",
+            "(max_score < ? OR (max_score = ? AND id > ?))",
+        ),
     };
     let mut sql = format!(
         "SELECT {COMMENT_COLUMNS} FROM comments WHERE {}",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{now, DbError};
+use super::{DbError, now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -71,7 +71,16 @@ pub async fn add(
         .bind(comment_id)
         .execute(&mut *tx)
         .await?;
-    super::outbox::comment_reported(&mut tx, comment_id, report_id, reason, note, count, entered_queue).await?;
+    super::outbox::comment_reported(
+        &mut tx,
+        comment_id,
+        report_id,
+        reason,
+        note,
+        count,
+        entered_queue,
+    )
+    .await?;
     tx.commit().await?;
     Ok(ReportOutcome {
         report_id,
@@ -87,7 +96,10 @@ pub struct ReportSummary {
     pub notes: Vec<String>,
 }
 
-pub async fn summary(db: impl SqliteExecutor<'_>, comment_id: i64) -> Result<ReportSummary, DbError> {
+pub async fn summary(
+    db: impl SqliteExecutor<'_>,
+    comment_id: i64,
+) -> Result<ReportSummary, DbError> {
     let rows = sqlx::query("SELECT reason, note FROM reports WHERE comment_id = ? ORDER BY id")
         .bind(comment_id)
         .fetch_all(db)

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{authors, moderation, now, verdicts, DbError};
+use super::{DbError, authors, moderation, now, verdicts};
 use crate::scoring::policy::AuthorStanding;
 use crate::scoring::{Status, Verdict};
 
@@ -74,7 +74,13 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
     }
     let current = Status::parse(row.get("status")).unwrap_or(Status::Pending);
     verdicts::insert(&mut *tx, change.id, &change.verdict).await?;
-    let max_score = change.verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
+    let max_score = change
+        .verdict
+        .scores
+        .0
+        .iter()
+        .copied()
+        .fold(0.0f32, f32::max);
     sqlx::query("UPDATE comments SET status = ?, max_score = ?, updated_at = ? WHERE id = ?")
         .bind(change.new_status.as_str())
         .bind(max_score as f64)
@@ -97,7 +103,14 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         )
         .await?;
     }
-    super::outbox::comment_rescored(&mut tx, change.id, current, change.new_status, &change.verdict).await?;
+    super::outbox::comment_rescored(
+        &mut tx,
+        change.id,
+        current,
+        change.new_status,
+        &change.verdict,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

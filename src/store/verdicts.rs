@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
-use super::{now, DbError};
+use super::{DbError, now};
 use crate::scoring::classifier::Scores;
 use crate::scoring::policy::Reason;
 use crate::scoring::rules::RuleHit;
@@ -75,6 +75,9 @@ fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredVerdict, DbError> {
     })
 }
 
-fn json<T: serde::de::DeserializeOwned>(r: &sqlx::sqlite::SqliteRow, col: &str) -> Result<T, DbError> {
+fn json<T: serde::de::DeserializeOwned>(
+    r: &sqlx::sqlite::SqliteRow,
+    col: &str,
+) -> Result<T, DbError> {
     serde_json::from_str(r.get::<&str, _>(col)).map_err(|e| DbError::Decode(Box::new(e)))
 }

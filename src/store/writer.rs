@@ -67,7 +67,11 @@ impl Writer {
         rx.await.map_err(|_| IntakeError::Db(DbError::PoolClosed))?
     }
 
-    pub async fn upsert_article(&self, id: &str, update: ArticleUpdate) -> Result<Article, DbError> {
+    pub async fn upsert_article(
+        &self,
+        id: &str,
+        update: ArticleUpdate,
+    ) -> Result<Article, DbError> {
         articles::upsert(self.store.writer(), id, &update).await
     }
 
@@ -103,7 +107,8 @@ impl Writer {
         let mut tx = self.store.writer().begin().await?;
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
-            match moderation::decide_in(&mut tx, id, action, reason, note.as_deref(), &actor).await {
+            match moderation::decide_in(&mut tx, id, action, reason, note.as_deref(), &actor).await
+            {
                 Err(DecisionError::Db(e)) => return Err(e),
                 r => results.push(r),
             }
@@ -147,7 +152,9 @@ async fn group_commit(store: Store, mut rx: mpsc::Receiver<InsertJob>, max_batch
                 // The transaction failed as a whole: nothing of this batch is stored.
                 tracing::error!(error = %e, n = batch.len(), "group commit failed");
                 for job in batch {
-                    let _ = job.reply.send(Err(IntakeError::Db(DbError::Protocol(e.to_string()))));
+                    let _ = job
+                        .reply
+                        .send(Err(IntakeError::Db(DbError::Protocol(e.to_string()))));
                 }
             }
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use modgate::config::Config;
 use modgate::startup::Application;
 use modgate::store::moderators::{self, Role};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
@@ -63,7 +63,13 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(self.url(path)).json(body).send().await.unwrap();
+        let r = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -74,7 +80,13 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn post_comment(&self, article: &str, parent: Option<i64>, author: &str, body: &str) -> (u16, Value) {
+    pub async fn post_comment(
+        &self,
+        article: &str,
+        parent: Option<i64>,
+        author: &str,
+        body: &str,
+    ) -> (u16, Value) {
         self.post_json(
             "/api/v1/comments",
             &json!({"article_id": article, "parent_id": parent, "author_name": author, "body": body}),
@@ -83,18 +95,33 @@ impl TestApp {
     }
 
     pub async fn moderator_token(&self, name: &str, role: Role) -> String {
-        let (_, token) = moderators::add(self.state.store.writer(), name, role).await.unwrap();
+        let (_, token) = moderators::add(self.state.store.writer(), name, role)
+            .await
+            .unwrap();
         token
     }
 
     pub async fn mod_get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn mod_post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -102,7 +129,10 @@ impl TestApp {
     /// Count rows of a table directly in the database file.
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        sqlx::query_scalar(&sql).fetch_one(self.state.store.reader()).await.unwrap()
+        sqlx::query_scalar(&sql)
+            .fetch_one(self.state.store.reader())
+            .await
+            .unwrap()
     }
 }
 

@@ -120,7 +120,9 @@ pub fn load(
     config: &crate::config::Config,
 ) -> Result<std::sync::Arc<dyn Classifier>, ClassifierError> {
     match config.model.backend.as_str() {
-        "bilstm" => Ok(std::sync::Arc::new(bilstm::BiLstm::load(&config.model_dir())?)),
+        "bilstm" => Ok(std::sync::Arc::new(bilstm::BiLstm::load(
+            &config.model_dir(),
+        )?)),
         "onnx" => Ok(std::sync::Arc::new(onnx::OnnxClassifier::load(
             &config.model_dir(),
             &onnx::OnnxOptions::from_config(config),
