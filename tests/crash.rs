@@ -33,11 +33,12 @@ fn load_config(dir: &std::path::Path) -> std::path::PathBuf {
         model.insert("dir".into(), abs(&d).into());
     }
     if let Some(rules) = table.get_mut("rules").and_then(|r| r.as_table_mut())
-        && let Some(includes) = rules.get_mut("include").and_then(|i| i.as_array_mut()) {
-            for inc in includes.iter_mut() {
-                *inc = abs(inc.as_str().unwrap()).into();
-            }
+        && let Some(includes) = rules.get_mut("include").and_then(|i| i.as_array_mut())
+    {
+        for inc in includes.iter_mut() {
+            *inc = abs(inc.as_str().unwrap()).into();
         }
+    }
     let mut limits = toml::Table::new();
     limits.insert("posts_per_minute_per_ip".into(), 0.into());
     limits.insert("posts_per_minute_per_author".into(), 0.into());
@@ -64,9 +65,10 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status().is_success() {
-                return;
-            }
+            && r.status().is_success()
+        {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("modgate did not come up on {base}");

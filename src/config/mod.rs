@@ -403,20 +403,21 @@ impl Config {
             }
             for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
                 if let Some(v) = v
-                    && !(0.0..=1.0).contains(&v) {
-                        let mut e = locate(name);
-                        e.message =
-                            format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
-                        errors.push(e);
-                    }
-            }
-            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at)
-                && r < h {
+                    && !(0.0..=1.0).contains(&v)
+                {
                     let mut e = locate(name);
-                    e.message =
-                        format!("policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})");
+                    e.message = format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
                     errors.push(e);
                 }
+            }
+            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at)
+                && r < h
+            {
+                let mut e = locate(name);
+                e.message =
+                    format!("policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})");
+                errors.push(e);
+            }
         }
         if self.comments.max_chars == 0 {
             let mut e = locate("max_chars");
@@ -462,18 +463,20 @@ impl Config {
     /// `MODGATE_BIND` and `MODGATE_DATABASE` override the file.
     pub fn apply_env(&mut self) -> Result<(), ConfigError> {
         if let Ok(bind) = std::env::var(ENV_BIND)
-            && !bind.is_empty() {
-                self.server.bind = bind.parse().map_err(|e| {
-                    ConfigError::whole_file(
-                        Path::new(ENV_BIND),
-                        format!("`{bind}` is not an address like 127.0.0.1:8080: {e}"),
-                    )
-                })?;
-            }
+            && !bind.is_empty()
+        {
+            self.server.bind = bind.parse().map_err(|e| {
+                ConfigError::whole_file(
+                    Path::new(ENV_BIND),
+                    format!("`{bind}` is not an address like 127.0.0.1:8080: {e}"),
+                )
+            })?;
+        }
         if let Some(db) = std::env::var_os(ENV_DATABASE)
-            && !db.is_empty() {
-                self.database.path = PathBuf::from(db);
-            }
+            && !db.is_empty()
+        {
+            self.database.path = PathBuf::from(db);
+        }
         Ok(())
     }
 

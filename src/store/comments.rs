@@ -57,9 +57,10 @@ async fn check_placement_on(
     new: &NewComment,
 ) -> Result<(), IntakeError> {
     if let Some(article) = articles::get(&mut *conn, new.article_id.as_str()).await?
-        && article.closed {
-            return Err(IntakeError::ArticleClosed);
-        }
+        && article.closed
+    {
+        return Err(IntakeError::ArticleClosed);
+    }
     if let Some(parent_id) = new.parent_id {
         let row = sqlx::query("SELECT article_id, status FROM comments WHERE id = ?")
             .bind(parent_id)
