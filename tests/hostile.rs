@@ -79,3 +79,68 @@ async fn non_utf8_path_segments_get_a_json_error() {
         assert_eq!(body["error"]["code"], "invalid_path", "{path}: {body}");
     }
 }
+
+/// (path, method) of every `.route("PATH", ...)` call under src/ whose path is a JSON API
+/// route; the call's arguments are read up to the balancing parenthesis, so formatting
+/// across lines does not matter.
+fn declared_json_routes() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, files);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)""#).unwrap();
+    let method = regex::Regex::new(r"\b(get|post|put|delete|patch)\(").unwrap();
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for cap in route.captures_iter(&text) {
+            let path = &cap[1];
+            if !(path.starts_with("/api/") || path.starts_with("/v1alpha1/")) {
+                continue;
+            }
+            let rest = &text[cap.get(0).unwrap().end()..];
+            let mut depth = 1;
+            let args_end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            for m in method.captures_iter(&rest[..args_end]) {
+                out.push((path.to_string(), m[1].to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// schemathesis tests only what /openapi.json documents: every JSON route must be in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_every_json_route() {
+    let routes = declared_json_routes();
+    assert!(routes.len() >= 15, "found {routes:?}");
+    let app = spawn_app().await;
+    let (status, doc) = app.get_json("/openapi.json").await;
+    assert_eq!(status, 200);
+    let missing: Vec<_> = routes
+        .iter()
+        .filter(|(path, method)| doc["paths"][path.as_str()][method.as_str()].is_null())
+        .collect();
+    assert!(missing.is_empty(), "not in /openapi.json: {missing:?}");
+}
