@@ -172,14 +172,15 @@ def report(runs: list[tuple[str, list[dict]]], info: dict) -> str:
         f"load average {info['load_start']:.2f} at start, {info['load_end']:.2f} at end.",
         f"Mix: {info['mix']}",
         "",
-        "| scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | switches/req | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, rows in runs:
         for r in rows:
             out.append(
                 f"| {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
                 f"{r['p99_ms']:.1f} | {r['requests'] - r['ok']} | {r['unscored']} | {r['server_cpu_ms_per_request']:.3f} | "
+                f"{r['context_switches_per_request']:.1f} | "
                 f"{r['peak_rss_mb']:.0f} |"
             )
     default = runs[0][1]
