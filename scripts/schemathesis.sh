@@ -96,8 +96,9 @@ while time.monotonic() < deadline:
 sys.exit(f"schemathesis.sh: {url} not ready after 120 s")
 EOF
 
-# Every check but the two that judge acceptance: the schema cannot say that a parent comment
-# must exist or that `remove` needs a reason, so valid-looking requests are rightly refused.
+# Every check but three whose premise does not hold here: the schema cannot say that a parent
+# comment must exist or that `remove` needs a reason (so valid-looking requests are rightly
+# refused), and a comment just created may be held, which readers cannot report (404).
 # One worker: Python 3.11's ast.parse (reached through hypothesis) is not thread-safe
 # ("AST constructor recursion depth mismatch"), and the server is the bottleneck anyway.
 status=0
@@ -105,7 +106,7 @@ timeout --kill-after=10 "$TIMEOUT" "$VENV/bin/schemathesis" \
     --config-file scripts/schemathesis.toml \
     run "$base/openapi.json" \
     --checks all \
-    --exclude-checks negative_data_rejection,positive_data_acceptance \
+    --exclude-checks negative_data_rejection,positive_data_acceptance,ensure_resource_availability \
     --max-examples "$MAX_EXAMPLES" \
     --seed "$SEED" \
     --workers 1 \
