@@ -219,9 +219,13 @@ fn corpus_replays_clean() {
         .collect();
     files.sort();
     assert!(files.len() >= 20, "corpus too small: {}", files.len());
+    let mut files_with_hits = 0;
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         let text = String::from_utf8_lossy(&bytes);
+        if !PATH.scorer.check_rules(&text).is_empty() {
+            files_with_hits += 1;
+        }
         // Each file whole, and each line alone (a file may hold one case per line).
         let lines = text.lines().filter(|l| !l.is_empty());
         for case in std::iter::once(text.as_ref()).chain(lines) {
@@ -230,6 +234,11 @@ fn corpus_replays_clean() {
             }
         }
     }
+    // The evasion cases must reach the rules, or the span checks above check nothing.
+    assert!(
+        files_with_hits >= 8,
+        "only {files_with_hits} corpus files hit a rule"
+    );
 }
 
 /// Characters that change meaning or length under normalisation, or that confuse
