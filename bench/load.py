@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,31 +167,36 @@ def by_step(rows: list[dict], name: str) -> dict | None:
     return next((r for r in rows if r["step"] == name), None)
 
 
-def report(runs: list[tuple[str, list[dict]]], info: dict) -> str:
+def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
+    """Markdown table of every step, then the baseline ratios per round and their median."""
     out = [
         f"Machine: {info['machine']['cpu']}, {info['machine']['cores']} cores; "
         f"load average {info['load_start']:.2f} at start, {info['load_end']:.2f} at end.",
         f"Mix: {info['mix']}",
         "",
-        "| scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | switches/req | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| round | scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | switches/req | peak RSS MB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for scenario, rows in runs:
+    for n, scenario, rows in runs:
         for r in rows:
             out.append(
-                f"| {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+                f"| {n} | {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
                 f"{r['p99_ms']:.1f} | {r['requests'] - r['ok']} | {r['unscored']} | {r['server_cpu_ms_per_request']:.3f} | "
-                f"{r['context_switches_per_request']:.1f} | "
-                f"{r['peak_rss_mb']:.0f} |"
+                f"{r['context_switches_per_request']:.1f} | {r['peak_rss_mb']:.0f} |"
             )
-    default = runs[0][1]
     out.append("")
-    for scenario, rows in runs[1:3]:
+    # Ratios within a round only: the machine's other load drifts between rounds.
+    defaults = {n: rows for n, scenario, rows in runs if scenario == SCENARIOS[0][0]}
+    for scenario, _, _ in SCENARIOS[1:]:
         for name, what in [("POST at max", "throughput"), ("POST at 1000/s", "p99 at 1000/s")]:
-            a, b = by_step(default, name), by_step(rows, name)
-            if a and b:
-                ratio = a["rps"] / b["rps"] if what == "throughput" else b["p99_ms"] / a["p99_ms"]
-                out.append(f"- default vs {scenario}: {what} x{ratio:.2f}")
+            ratios = []
+            for n, sc, rows in runs:
+                a, b = by_step(defaults.get(n, []), name), by_step(rows, name)
+                if sc == scenario and a and b:
+                    ratios.append(a["rps"] / b["rps"] if what == "throughput" else b["p99_ms"] / a["p99_ms"])
+            if ratios:
+                each = ", ".join(f"x{r:.2f}" for r in ratios)
+                out.append(f"- default vs {scenario}: {what} x{statistics.median(ratios):.2f} (per round: {each})")
     out.append(f"- server peak resident set (VmHWM) over the whole run: {info['vm_hwm_mb']:.0f} MB")
     return "\n".join(out)
 
@@ -207,6 +213,7 @@ def main() -> None:
         help="default: the default config only; baselines: every scenario at 1000/s and max only; "
         "intake: the default config without thread reads; thread: only the thread reads",
     )
+    ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
     ap.add_argument("--perf", type=Path, help="record `perf` profiles of the server's maximum-rate steps in this folder")
     args = ap.parse_args()
@@ -227,18 +234,20 @@ def main() -> None:
         bodies_mod.write_jsonl(mix, Path(body_file))
 
         runs, hwm = [], 0.0
-        for i, (name, overrides, rates) in enumerate(scenarios):
-            if args.only == "baselines" and i == 0:
-                rates = [1000]
-            print(f"{name}:", file=sys.stderr, flush=True)
-            config = bench_config(args.config, overrides)
-            with Server(args.binary, config, tmp / f"s{i}", f"s{i}") as server:
-                server.wait_ready()
-                rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration)
-                if i == 0 and args.only != "intake":
-                    rows += thread_reads(server, mix, args.duration)
-                hwm = max(hwm, server.stop()["vm_hwm_mb"])
-            runs.append((name, rows))
+        for n in range(1, args.rounds + 1):
+            for i, (name, overrides, rates) in enumerate(scenarios):
+                if args.only == "baselines" and i == 0:
+                    rates = [1000]
+                print(f"round {n}, {name}:", file=sys.stderr, flush=True)
+                config = bench_config(args.config, overrides)
+                tag = f"r{n}s{i}"
+                with Server(args.binary, config, tmp / tag, tag) as server:
+                    server.wait_ready()
+                    rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration)
+                    if i == 0 and args.only != "intake":
+                        rows += thread_reads(server, mix, args.duration)
+                    hwm = max(hwm, server.stop()["vm_hwm_mb"])
+                runs.append((n, name, rows))
         info["load_end"] = loadavg()
         info["vm_hwm_mb"] = hwm
     text = report(runs, info)
