@@ -146,14 +146,37 @@ class _Builder:
         return out
 
 
-def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "minilm") -> onnx.ModelProto:
+def build_graph(
+    w: dict,
+    config: dict,
+    head: Head | None = None,
+    name: str = "minilm",
+    stop_after: int | None = None,
+    word_blocks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    """`stop_after = k` builds only the first k layers and outputs their token states as
+    `hidden` [batch, seq, hidden] (the frozen part of a partly fine-tuned encoder).
+    `word_blocks = (q int8 [vocab, hidden], scale float16 [vocab, hidden / 32])` stores the
+    word embeddings block-quantised (row = q * scale per block of 32), exactly as 4-bit
+    source weights were: a quarter of the fp32 table's size, same values."""
     hidden, n_heads, n_layers, eps = config_dims(config)
+    if stop_after is not None:
+        n_layers = stop_after
     dh = hidden // n_heads
     g = _Builder()
     f32 = lambda k: w[k].astype(np.float32)  # noqa: E731
 
     # Embeddings: word + position (0..seq) + token type, then LayerNorm.
-    word = g.op("Gather", [g.const("word_embeddings", f32("embeddings.word_embeddings.weight")), "input_ids"])
+    if word_blocks is None:
+        word = g.op("Gather", [g.const("word_embeddings", f32("embeddings.word_embeddings.weight")), "input_ids"])
+    else:
+        q, sc = word_blocks
+        blocks = sc.shape[1]
+        rows_q = g.op("Cast", [g.op("Gather", [g.const("word_embeddings_q", q.astype(np.int8)), "input_ids"])], to=TensorProto.FLOAT)
+        rows_s = g.op("Cast", [g.op("Gather", [g.const("word_embeddings_scale", sc.astype(np.float16)), "input_ids"])], to=TensorProto.FLOAT)
+        split = g.op("Reshape", [rows_q, g.const("word_block_shape", np.array([0, 0, blocks, hidden // blocks], dtype=np.int64))])
+        scaled = g.op("Mul", [split, g.op("Unsqueeze", [rows_s, g.const("axes_3", np.array([3], dtype=np.int64))])])
+        word = g.op("Reshape", [scaled, g.const("word_shape", np.array([0, 0, hidden], dtype=np.int64))])
     shape = g.op("Shape", ["input_ids"])
     seq_len = g.op("Gather", [shape, g.const("one_i64", np.array(1, dtype=np.int64))], axis=0)
     positions = g.op(
@@ -208,6 +231,16 @@ def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "mi
         gelu = g.op("Mul", [g.op("Mul", [inter, half]), g.op("Add", [g.op("Erf", [g.op("Div", [inter, sqrt2])]), one])])
         x = layer_norm(g.op("Add", [linear(gelu, "output.dense"), x]), p + "output.LayerNorm")
 
+    batch_seq = ["batch", "sequence"]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    if stop_after is not None:
+        g.nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
+        outputs = [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", hidden])]
+        graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="modgate minilm_graph.py")
+        model.ir_version = 8
+        return model
+
     # Mean pooling over real tokens, then unit length (sentence-transformers' Normalize).
     mask3 = g.op("Unsqueeze", [mask_f, g.const("axes_2", np.array([2], dtype=np.int64))])
     axes_1 = g.const("axes_1", np.array([1], dtype=np.int64))
@@ -223,8 +256,6 @@ def build_graph(w: dict, config: dict, head: Head | None = None, name: str = "mi
         masked = g.op("Add", [g.op("Mul", [x, mask3]), pad_low])
         g.nodes.append(helper.make_node("ReduceMax", [masked], ["token_max"], name="token_max", axes=[1], keepdims=0))
 
-    batch_seq = ["batch", "sequence"]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
     outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])]
     if head is None:
         outputs.append(helper.make_tensor_value_info("token_max", TensorProto.FLOAT, ["batch", hidden]))

@@ -32,6 +32,20 @@ SOURCES = [
 ]
 # Not used: ru_vk_distorted_toxicity (Russian; the MiniLM backbone is English-only).
 
+# The multilingual e5 model (train_e5.py): fewer English rows (each costs a pass through the
+# 12-layer encoder) and the Russian set, all of it.
+SOURCES_E5 = [
+    ("dynahate_v023", "dynahate_v023/normalized.csv", 14000),
+    ("hatemoji_build", "hatemoji_build/normalized.csv", 6000),
+    ("measuring_hate_speech_subset", "measuring_hate_speech_subset/normalized.csv", 4000),
+    ("toxic_spans_civil_comments", "toxic_spans_civil_comments/normalized.csv", 4000),
+    ("jigsaw2018_train_sample", "jigsaw2018_train_sample/jigsaw2018_trainsplit_5000.csv", 5000),
+    ("davidson2017", "davidson2017/labeled_data.csv", 2000),
+    ("ru_vk_distorted_toxicity", "ru_vk_distorted_toxicity/normalized.csv", 3000),
+]
+# The language each source is written in (for per-language thresholds).
+SOURCE_LANGUAGE = {"ru_vk_distorted_toxicity": "ru"}
+
 
 def _row(text: str, **labels: float) -> tuple[str, list[float]]:
     return text, [float(labels.get(l, NAN)) for l in LABELS]
@@ -74,6 +88,10 @@ def _labels_for(source: str, r: dict) -> tuple[str, list[float]] | None:
     if source == "davidson2017":
         cls = int(r["class"])  # 0 hate speech, 1 offensive, 2 neither
         return _row(r["tweet"], toxic=int(cls < 2), identity_hate=int(cls == 0))
+    if source == "ru_vk_distorted_toxicity":
+        if r["label_conflict"] == "1":
+            return None
+        return _row(r["text"], toxic=int(r["label"] == "toxic"))
     raise ValueError(source)
 
 
@@ -85,12 +103,12 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def select(train_dir: str):
+def select(train_dir: str, source_list=SOURCES):
     """Returns texts, labels [n, 6] (NaN = unknown), source per row, and the data list."""
     rng = random.Random(SEED)
     texts, labels, sources, listing = [], [], [], []
     seen = set()
-    for name, rel, cap in SOURCES:
+    for name, rel, cap in source_list:
         path = os.path.join(train_dir, rel)
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))

