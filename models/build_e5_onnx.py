@@ -140,7 +140,11 @@ def main() -> None:
         "original_files": {"e5-small-q4.bin": q4_sha},
         "head": {k: meta[k] for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "prefix") if k in meta},
         "verified_max_abs_diff": diff,
-        "verified_logits": {"texts": VERIFY_TEXTS, "logits": np.round(ref, 6).tolist()},
+        "verified_logits": {
+            "texts": VERIFY_TEXTS,
+            "ids": [row[m > 0].tolist() for row, m in zip(ids, mask)],
+            "logits": np.round(ref, 6).tolist(),
+        },
         "builder": "models/build_e5_onnx.py",
     }
 
