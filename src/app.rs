@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scoring::Verdict;
 use crate::scoring::batcher::Batcher;
+use crate::scoring::language;
 use crate::scoring::pipeline::Scorer;
 use crate::scoring::policy::AuthorStanding;
 use crate::store::Store;
@@ -45,6 +46,7 @@ impl std::ops::Deref for AppState {
 /// A verdict plus facts found while scoring that are stored with the comment.
 pub struct Scored {
     pub verdict: Verdict,
+    /// The detected language's code (`en`, `ru`, `kk`, `uz`), stored in `comments.language`.
     pub language: Option<String>,
 }
 
@@ -73,17 +75,18 @@ impl AppState {
         *self.0.live.write().expect("live lock") = Arc::new(live);
     }
 
-    /// Rules → classifier (batched) → identity counterfactual → policy. Never fails: when
-    /// the classifier errors, panics or exceeds its budget, the verdict is `pending` with
-    /// reason `unscored`.
+    /// Language → rules → classifier (batched) → identity counterfactual → policy. Never
+    /// fails: when the classifier errors, panics or exceeds its budget, the verdict is
+    /// `pending` with reason `unscored`.
     pub async fn score_comment(&self, live: &Live, text: &str, author: AuthorStanding) -> Scored {
         let scorer = &live.scorer;
-        let hits = scorer.check_rules(text);
+        let lang = language::detect(text);
+        let hits = scorer.check_rules(text, lang);
         let budget = Duration::from_millis(live.config.model.timeout_ms);
         let started = std::time::Instant::now();
         let verdict = match self.classify(text, budget).await {
             Ok((scores, model_id)) => {
-                let counterfactual = match scorer.counterfactual(text, &scores, &hits) {
+                let counterfactual = match scorer.counterfactual(text, &scores, &hits, lang) {
                     Some(cf) => {
                         let remaining = budget.saturating_sub(started.elapsed());
                         match self.classify(&cf.text, remaining).await {
@@ -94,18 +97,25 @@ impl AppState {
                     }
                     None => None,
                 };
-                scorer.verdict(&model_id, scores, hits, counterfactual.as_ref(), author)
+                scorer.verdict(
+                    &model_id,
+                    scores,
+                    hits,
+                    counterfactual.as_ref(),
+                    author,
+                    lang,
+                )
             }
             Err(detail) => {
                 self.metrics.scoring_failed();
                 tracing::warn!(%detail, "scoring failed; comment held as unscored");
-                scorer.unscored_verdict(&self.batcher.model_id(), hits, author, &detail)
+                scorer.unscored_verdict(&self.batcher.model_id(), hits, author, &detail, lang)
             }
         };
         self.metrics.scoring_latency(started.elapsed());
         Scored {
             verdict,
-            language: None,
+            language: lang.map(|l| l.code().to_string()),
         }
     }
 

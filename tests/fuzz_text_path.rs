@@ -14,12 +14,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use modgate::api::perspective::{language, sentences};
+use modgate::api::perspective::sentences;
 use modgate::config::Config;
 use modgate::domain::comment::parse_body;
 use modgate::scoring::Status;
 use modgate::scoring::classifier::Classifier;
 use modgate::scoring::classifier::bilstm::BiLstm;
+use modgate::scoring::language;
 use modgate::scoring::normalize::{Flags, Mapped, Target, prepare, view};
 use modgate::scoring::pipeline::Scorer;
 use modgate::scoring::policy::AuthorStanding;
@@ -165,7 +166,12 @@ fn check(text: &str) -> Result<(), TestCaseError> {
             "{label} = {score}"
         );
     }
-    prop_assert_eq!(&verdict.hits, &path.scorer.check_rules(text));
+    // The verdict's language is the detected one, and its rules are those of that language.
+    prop_assert_eq!(verdict.language, language::detect(text));
+    prop_assert_eq!(
+        &verdict.hits,
+        &path.scorer.check_rules(text, language::detect(text))
+    );
     let strongest = verdict.hits.iter().map(|h| floor_of(h.action)).max();
     prop_assert!(
         rank(verdict.verdict) >= strongest.unwrap_or(0),
@@ -184,6 +190,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
             banned: false,
             premoderated: true,
         },
+        verdict.language,
     );
     prop_assert_ne!(held.verdict, Status::Published);
 
@@ -200,7 +207,13 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         prop_assert_eq!(span.text(text).chars().count(), span.end - span.begin);
         last_end = span.end;
     }
-    prop_assert!(matches!(language::detect(text), "en" | "ru"));
+    // Language detection: any text, one of the four languages or none, and none exactly
+    // when the text has no Latin or Cyrillic letter.
+    let letters = text.chars().any(|c| {
+        use unicode_script::{Script, UnicodeScript};
+        c.is_alphabetic() && matches!(c.script(), Script::Latin | Script::Cyrillic)
+    });
+    prop_assert_eq!(language::detect(text).is_some(), letters);
     Ok(())
 }
 
@@ -223,7 +236,11 @@ fn corpus_replays_clean() {
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        if !PATH.scorer.check_rules(&text).is_empty() {
+        if !PATH
+            .scorer
+            .check_rules(&text, language::detect(&text))
+            .is_empty()
+        {
             files_with_hits += 1;
         }
         // Each file whole, and each line alone (a file may hold one case per line).

@@ -14,6 +14,7 @@ use std::process::Command;
 
 use common::{TestApp, project_root, spawn_with, test_config};
 use modgate::api::perspective::attributes::{self, Attribute};
+use modgate::scoring::language;
 use modgate::store::apikeys;
 use serde_json::{Value, json};
 
@@ -47,7 +48,12 @@ async fn analyze(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
 /// classifier's score, raised by the configured rule lists' hits.
 async fn expected(app: &TestApp, text: &str, attribute: Attribute) -> f64 {
     let scored = app.state.batcher.score(text.to_string()).await.unwrap();
-    let floors = attributes::floors(&app.state.live().scorer.check_rules(text));
+    let floors = attributes::floors(
+        &app.state
+            .live()
+            .scorer
+            .check_rules(text, language::detect(text)),
+    );
     let end = text.chars().count();
     f64::from(attributes::raise(
         attribute.score(&scored.scores),

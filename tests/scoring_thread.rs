@@ -217,12 +217,13 @@ fn author_standing_and_unscored_verdicts() {
         (Status::Pending, vec![Reason::AuthorBanned])
     );
 
-    let hits = scorer.check_rules(text);
+    let hits = scorer.check_rules(text, None);
     let v = scorer.unscored_verdict(
         classifier.model_id(),
         hits,
         AuthorStanding::default(),
         "timeout",
+        None,
     );
     assert_eq!(v.verdict, Status::Pending);
     assert_eq!(

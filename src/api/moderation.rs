@@ -14,6 +14,7 @@ use super::json::JsonBody;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
+use crate::scoring::language::Language;
 use crate::store::moderation::{self, Actor, DecisionError};
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 use crate::store::{comments, moderators};
@@ -77,6 +78,15 @@ impl QueueParams {
             None | Some("") => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad_param("cursor", "is not valid"))?),
         };
+        let language = match self.language.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(l) => Some(Language::parse(l).ok_or_else(|| {
+                bad_param(
+                    "language",
+                    &format!("must be a detected language: {}", Language::codes()),
+                )
+            })?),
+        };
         let limit = match self.limit.as_deref() {
             None | Some("") => 50,
             Some(l) => l
@@ -88,7 +98,7 @@ impl QueueParams {
         Ok(QueueQuery {
             state,
             article_id: self.article_id.clone().filter(|a| !a.is_empty()),
-            language: self.language.clone().filter(|l| !l.is_empty()),
+            language: language.map(|l| l.code().to_string()),
             sort,
             cursor,
             limit,
@@ -100,7 +110,7 @@ impl QueueParams {
     params(
         ("state" = Option<String>, Query, pattern = "^(pending|reported|removed|approved)?$", description = "pending (default), reported, removed, approved"),
         ("article_id" = Option<String>, Query),
-        ("language" = Option<String>, Query),
+        ("language" = Option<String>, Query, pattern = "^(en|ru|kk|uz)?$", description = "Detected language: en, ru, kk or uz"),
         ("sort" = Option<String>, Query, pattern = "^(oldest|newest|score)?$", description = "oldest (default), newest, score"),
         ("cursor" = Option<String>, Query),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1..=200"),

@@ -234,7 +234,7 @@ async fn analyze(
     })?;
 
     let started = Instant::now();
-    let floors = attributes::floors(&live.scorer.check_rules(&req.text));
+    let floors = attributes::floors(&live.scorer.check_rules(&req.text, req.language));
     let length = req.text.chars().count();
     let spans = if req.span_annotations {
         sentences::sentences(&req.text)

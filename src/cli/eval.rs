@@ -94,6 +94,7 @@ pub fn run(config: Option<&Path>, args: EvalArgs) -> Result<ExitCode> {
                 counterfactual: None,
                 hits: &verdict.hits,
                 author: AuthorStanding::default(),
+                language: verdict.language,
             });
             items.push(Item {
                 label: example.label,

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::scoring::classifier::Label;
+use crate::scoring::language::Language;
 
 pub mod console;
 pub mod perspective;
@@ -221,7 +223,20 @@ pub struct Threshold {
 pub struct PolicyConfig {
     /// Per label (`toxic`, `severe_toxic`, `obscene`, `threat`, `insult`, `identity_hate`).
     pub thresholds: BTreeMap<String, Threshold>,
+    /// Per detected language (`[policy.languages.ru.thresholds]`): overrides of
+    /// `thresholds` for comments in that language.
+    pub languages: BTreeMap<Spanned<String>, LanguagePolicy>,
     pub identity: IdentityConfig,
+}
+
+/// `[policy.languages.CODE]`: the policy for comments detected as one language. A later
+/// per-language `[model]` choice belongs here too.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LanguagePolicy {
+    /// Per label, replacing that label's `[policy.thresholds]` entry; labels not named keep
+    /// it, and `label = {}` turns the label's thresholds off for this language.
+    pub thresholds: BTreeMap<Spanned<String>, Spanned<Threshold>>,
 }
 
 impl Default for PolicyConfig {
@@ -236,15 +251,65 @@ impl Default for PolicyConfig {
         );
         PolicyConfig {
             thresholds,
+            languages: BTreeMap::new(),
             identity: IdentityConfig::default(),
         }
     }
 }
 
 impl PolicyConfig {
+    /// The `[policy.thresholds]` entry of a label.
     pub fn threshold(&self, label: Label) -> Option<Threshold> {
         self.thresholds.get(label.as_str()).copied()
     }
+
+    /// The threshold of a label for comments in `language`: its
+    /// `[policy.languages.CODE.thresholds]` entry if there is one, else
+    /// [`PolicyConfig::threshold`].
+    pub fn threshold_for(&self, label: Label, language: Option<Language>) -> Option<Threshold> {
+        let overridden = language.and_then(|lang| {
+            let policy = self
+                .languages
+                .iter()
+                .find(|(code, _)| code.get_ref() == lang.code())?
+                .1;
+            policy
+                .thresholds
+                .iter()
+                .find(|(name, _)| name.get_ref() == label.as_str())
+                .map(|(_, t)| *t.get_ref())
+        });
+        match overridden {
+            Some(t) => Some(t).filter(|t| t.hold_at.is_some() || t.remove_at.is_some()),
+            None => self.threshold(label),
+        }
+    }
+}
+
+/// What is wrong with threshold `name` (`label = { hold_at, remove_at }`), if anything;
+/// `table` names the table for messages (`policy.thresholds`).
+fn threshold_problems(table: &str, name: &str, t: &Threshold) -> Vec<String> {
+    let mut problems = Vec::new();
+    if Label::parse(name).is_none() {
+        problems.push(format!(
+            "{table}: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
+        ));
+    }
+    for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            problems.push(format!("{table}.{name}.{what}: {v} is outside 0..=1"));
+        }
+    }
+    if let (Some(h), Some(r)) = (t.hold_at, t.remove_at)
+        && r < h
+    {
+        problems.push(format!(
+            "{table}.{name}: remove_at ({r}) is below hold_at ({h})"
+        ));
+    }
+    problems
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -394,29 +459,32 @@ impl Config {
             }
         };
         for (name, t) in &self.policy.thresholds {
-            if Label::parse(name).is_none() {
+            for message in threshold_problems("policy.thresholds", name, t) {
                 let mut e = locate(name);
-                e.message = format!(
-                    "policy.thresholds: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
-                );
+                e.message = message;
                 errors.push(e);
             }
-            for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
-                if let Some(v) = v
-                    && !(0.0..=1.0).contains(&v)
-                {
-                    let mut e = locate(name);
-                    e.message = format!("policy.thresholds.{name}.{what}: {v} is outside 0..=1");
-                    errors.push(e);
+        }
+        for (code, policy) in &self.policy.languages {
+            let at = |offset: usize, message: String| {
+                ConfigError::at_offset(path, source, offset, message)
+            };
+            let known = Language::ALL.iter().any(|l| l.code() == code.get_ref());
+            if !known {
+                errors.push(at(
+                    code.span().start,
+                    format!(
+                        "policy.languages: `{}` is not a detected language (expected one of {})",
+                        code.get_ref(),
+                        Language::codes()
+                    ),
+                ));
+            }
+            let table = format!("policy.languages.{}.thresholds", code.get_ref());
+            for (name, t) in &policy.thresholds {
+                for message in threshold_problems(&table, name.get_ref(), t.get_ref()) {
+                    errors.push(at(name.span().start, message));
                 }
-            }
-            if let (Some(h), Some(r)) = (t.hold_at, t.remove_at)
-                && r < h
-            {
-                let mut e = locate(name);
-                e.message =
-                    format!("policy.thresholds.{name}: remove_at ({r}) is below hold_at ({h})");
-                errors.push(e);
             }
         }
         if self.comments.max_chars == 0 {

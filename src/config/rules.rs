@@ -7,7 +7,8 @@
 //! name = "threats_en"
 //! category = "threat"              # slur | threat | profanity | insult | spam | custom
 //! action = "hold"                  # remove | hold | flag | allow
-//! languages = ["en"]               # optional; applies to all languages when absent
+//! languages = ["en"]               # optional: en, ru, kk, uz (the detected language);
+//!                                  # applies to all languages when absent
 //! terms = ["know where you live", "idiot*", { term = "i will kill you", action = "remove" }]
 //! regex = ['\bpart\s+with\s+your\s+heads?\b', { pattern = '...', action = "remove" }]
 //! normalize = { leet = false }     # optional switches, all default true
@@ -27,6 +28,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::ConfigError;
+use crate::scoring::language::Language;
 use crate::scoring::normalize::Flags;
 use crate::scoring::rules::{Action, Category, RuleSet};
 
@@ -191,12 +193,14 @@ impl RulesSection {
             }
             for lang in &list.languages {
                 let code = lang.get_ref();
-                let ok =
-                    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-                if !ok {
+                // Lists are scoped by the detected language, so only its codes ever match.
+                if !Language::ALL.iter().any(|l| l.code() == code) {
                     errors.push(list.error_at(
                         lang.span(),
-                        format!("list `{name}`: `{code}` is not a language code like \"ru\""),
+                        format!(
+                            "list `{name}`: `{code}` is not a detected language (expected one of {})",
+                            Language::codes()
+                        ),
                     ));
                 }
             }

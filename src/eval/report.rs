@@ -356,6 +356,7 @@ mod tests {
                 reasons: vec![],
                 model_id: "m".into(),
                 rules_version: "r".into(),
+                language: None,
             },
             without_counterfactual: status,
         }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod batcher;
 pub mod classifier;
+pub mod language;
 pub mod normalize;
 pub mod pipeline;
 pub mod policy;
@@ -50,6 +51,9 @@ pub struct Verdict {
     pub reasons: Vec<policy::Reason>,
     pub model_id: String,
     pub rules_version: String,
+    /// The detected language, which scoped the rule lists and chose the thresholds.
+    #[serde(default)]
+    pub language: Option<language::Language>,
 }
 
 impl std::fmt::Display for Status {

@@ -1,13 +1,16 @@
-//! The scoring pipeline: rules → classifier → identity counterfactual (when needed) → policy.
+//! The scoring pipeline: language → rules → classifier → identity counterfactual (when
+//! needed) → policy.
 //!
 //! [`Scorer`] holds everything compiled from the config except the model. The synchronous
 //! entry points ([`Scorer::score_with`], [`Scorer::score_batch_with`]) serve the CLI and
 //! evaluation; the service runs the classifier through its async batcher and calls the
-//! public steps itself: [`Scorer::check_rules`], [`Scorer::counterfactual`],
-//! [`Scorer::verdict`] (or [`Scorer::unscored_verdict`] when scoring failed).
+//! public steps itself: [`language::detect`], [`Scorer::check_rules`],
+//! [`Scorer::counterfactual`], [`Scorer::verdict`] (or [`Scorer::unscored_verdict`] when
+//! scoring failed). The detected language scopes the rule lists and picks the thresholds.
 
 use super::Verdict;
 use super::classifier::{Classifier, ClassifierError, Scores};
+use super::language::{self, Language};
 use super::policy::{AuthorStanding, Counterfactual, CounterfactualScores, DecisionInput, Policy};
 use super::rules::{RuleHit, RuleSet};
 use crate::config::{Config, ConfigError};
@@ -53,9 +56,11 @@ impl Scorer {
         self.rules.version()
     }
 
-    /// Step 1: the rule hits for a text.
-    pub fn check_rules(&self, text: &str) -> Vec<RuleHit> {
-        self.rules.check(text, None)
+    /// Step 1: the rule hits for a text in `language` (its detected language): lists that
+    /// name languages apply only to those, lists that name none to every text. A text
+    /// without a language (no letters: "$#!7") is checked against every list.
+    pub fn check_rules(&self, text: &str, language: Option<Language>) -> Vec<RuleHit> {
+        self.rules.check(text, language.map(Language::code))
     }
 
     /// Step 2 (after the classifier): the text to re-score, if the policy needs one.
@@ -64,8 +69,10 @@ impl Scorer {
         text: &str,
         scores: &Scores,
         hits: &[RuleHit],
+        language: Option<Language>,
     ) -> Option<Counterfactual> {
-        self.policy.counterfactual_text(text, scores, hits)
+        self.policy
+            .counterfactual_text(text, scores, hits, language)
     }
 
     /// Step 3: decide and assemble the verdict.
@@ -76,12 +83,14 @@ impl Scorer {
         hits: Vec<RuleHit>,
         counterfactual: Option<&CounterfactualScores>,
         author: AuthorStanding,
+        language: Option<Language>,
     ) -> Verdict {
         let (verdict, reasons) = self.policy.decide(&DecisionInput {
             scores: &scores,
             counterfactual,
             hits: &hits,
             author,
+            language,
         });
         Verdict {
             verdict,
@@ -90,6 +99,7 @@ impl Scorer {
             reasons,
             model_id: model_id.to_string(),
             rules_version: self.rules_version().to_string(),
+            language,
         }
     }
 
@@ -101,6 +111,7 @@ impl Scorer {
         hits: Vec<RuleHit>,
         author: AuthorStanding,
         detail: &str,
+        language: Option<Language>,
     ) -> Verdict {
         let (verdict, reasons) = self.policy.decide_unscored(&hits, author, detail);
         Verdict {
@@ -110,6 +121,7 @@ impl Scorer {
             reasons,
             model_id: model_id.to_string(),
             rules_version: self.rules_version().to_string(),
+            language,
         }
     }
 
@@ -132,7 +144,12 @@ impl Scorer {
         texts: &[&str],
         author: AuthorStanding,
     ) -> Result<Vec<Verdict>, ClassifierError> {
-        let hits: Vec<Vec<RuleHit>> = texts.iter().map(|t| self.check_rules(t)).collect();
+        let languages: Vec<Option<Language>> = texts.iter().map(|t| language::detect(t)).collect();
+        let hits: Vec<Vec<RuleHit>> = texts
+            .iter()
+            .zip(&languages)
+            .map(|(t, &lang)| self.check_rules(t, lang))
+            .collect();
         let scores = classifier.score_batch(texts)?;
         if scores.len() != texts.len() {
             return Err(ClassifierError::Inference(format!(
@@ -145,7 +162,10 @@ impl Scorer {
         let wanted: Vec<(usize, Counterfactual)> = texts
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| self.counterfactual(t, &scores[i], &hits[i]).map(|c| (i, c)))
+            .filter_map(|(i, t)| {
+                self.counterfactual(t, &scores[i], &hits[i], languages[i])
+                    .map(|c| (i, c))
+            })
             .collect();
         let cf_texts: Vec<&str> = wanted.iter().map(|(_, c)| c.text.as_str()).collect();
         let cf_scores = if cf_texts.is_empty() {
@@ -163,7 +183,8 @@ impl Scorer {
             .into_iter()
             .zip(hits)
             .zip(counterfactuals)
-            .map(|((s, h), cf)| self.verdict(model_id, s, h, cf.as_ref(), author))
+            .zip(languages)
+            .map(|(((s, h), cf), lang)| self.verdict(model_id, s, h, cf.as_ref(), author, lang))
             .collect())
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Status;
 use super::classifier::{Label, Scores};
+use super::language::Language;
 use super::rules::{Action, Category, RuleHit};
 use crate::config::{PolicyConfig, SensitivityAction, Threshold};
 
@@ -172,6 +173,8 @@ pub struct DecisionInput<'a> {
     pub counterfactual: Option<&'a CounterfactualScores>,
     pub hits: &'a [RuleHit],
     pub author: AuthorStanding,
+    /// The comment's detected language: its `[policy.languages]` thresholds apply.
+    pub language: Option<Language>,
 }
 
 /// Finds identity terms as whole words, case-insensitively, with an optional plural `s`.
@@ -237,10 +240,17 @@ impl IdentityMatcher {
     }
 }
 
+/// Thresholds of the six labels, in [`Label::ALL`] order.
+type Thresholds = [Option<Threshold>; 6];
+
 /// The compiled `[policy]` section.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    thresholds: [Option<Threshold>; 6],
+    /// `[policy.thresholds]`, for comments without a detected language.
+    thresholds: Thresholds,
+    /// Per language, in [`Language::ALL`] order: `[policy.thresholds]` with that
+    /// language's `[policy.languages.CODE.thresholds]` laid over it.
+    by_language: [Thresholds; 4],
     /// Compiled even when the check is disabled, for [`Policy::identity_terms`].
     identity: Option<IdentityMatcher>,
     identity_enabled: bool,
@@ -251,8 +261,11 @@ pub struct Policy {
 impl Policy {
     pub fn new(config: &PolicyConfig) -> Result<Policy, regex::Error> {
         let thresholds = Label::ALL.map(|l| config.threshold(l));
+        let by_language =
+            Language::ALL.map(|lang| Label::ALL.map(|l| config.threshold_for(l, Some(lang))));
         Ok(Policy {
             thresholds,
+            by_language,
             identity: IdentityMatcher::new(&config.identity.terms)?,
             identity_enabled: config.identity.enabled,
             placeholder: config.identity.placeholder.clone(),
@@ -260,35 +273,34 @@ impl Policy {
         })
     }
 
+    /// The thresholds in force for comments in `language`.
+    pub fn thresholds(&self, language: Option<Language>) -> &[Option<Threshold>; 6] {
+        match language {
+            Some(lang) => &self.by_language[lang.index()],
+            None => &self.thresholds,
+        }
+    }
+
     /// The threshold reasons the scores trigger (at most one per label: remove beats hold).
-    pub fn threshold_reasons(&self, scores: &Scores) -> Vec<Reason> {
+    pub fn threshold_reasons(&self, scores: &Scores, language: Option<Language>) -> Vec<Reason> {
+        let thresholds = self.thresholds(language);
         Label::ALL
             .into_iter()
-            .filter_map(|label| self.threshold_action(label, scores.get(label)))
+            .filter_map(|label| threshold_action(thresholds, label, scores.get(label)))
             .map(|(label, score, threshold, action)| {
                 Reason::threshold(label, score, threshold, action)
             })
             .collect()
     }
 
-    fn threshold_action(&self, label: Label, score: f32) -> Option<(Label, f32, f32, Action)> {
-        let t = self.thresholds[label.index()]?;
-        if let Some(r) = t.remove_at.filter(|&r| score >= r) {
-            return Some((label, score, r, Action::Remove));
-        }
-        t.hold_at
-            .filter(|&h| score >= h)
-            .map(|h| (label, score, h, Action::Hold))
-    }
-
     /// The strongest action the model alone asks for.
-    fn model_action(&self, scores: &Scores) -> Option<Action> {
+    fn model_action(&self, scores: &Scores, language: Option<Language>) -> Option<Action> {
+        let thresholds = self.thresholds(language);
         Label::ALL
             .into_iter()
-            .filter_map(|l| self.threshold_action(l, scores.get(l)).map(|t| t.3))
+            .filter_map(|l| threshold_action(thresholds, l, scores.get(l)).map(|t| t.3))
             .max()
     }
-
     /// The text to re-score with identity terms replaced, when the model alone would hold
     /// or remove the comment and it mentions a configured identity term; else `None`.
     pub fn counterfactual_text(
@@ -296,9 +308,10 @@ impl Policy {
         text: &str,
         scores: &Scores,
         hits: &[RuleHit],
+        language: Option<Language>,
     ) -> Option<Counterfactual> {
         let matcher = self.identity.as_ref().filter(|_| self.identity_enabled)?;
-        self.model_action(scores)?;
+        self.model_action(scores, language)?;
         if rule_status(hits) != Status::Published {
             return None;
         }
@@ -329,9 +342,10 @@ impl Policy {
             .filter(|_| self.identity_enabled && rules == Status::Published);
         let mut status = rules;
         let mut sensitive = false;
+        let thresholds = self.thresholds(input.language);
         for label in Label::ALL {
             let score = input.scores.get(label);
-            let Some((_, _, threshold, action)) = self.threshold_action(label, score) else {
+            let Some((_, _, threshold, action)) = threshold_action(thresholds, label, score) else {
                 continue;
             };
             // A model-only hold/removal stands only as far as the counterfactual text
@@ -339,7 +353,7 @@ impl Policy {
             let mut kept = Some((threshold, action));
             if let Some(cf) = counterfactual {
                 let cf_score = cf.scores.get(label);
-                let cf_action = self.threshold_action(label, cf_score).map(|t| t.3);
+                let cf_action = threshold_action(thresholds, label, cf_score).map(|t| t.3);
                 if cf_action < Some(action) {
                     sensitive = true;
                     reasons.push(Reason::IdentityTermSensitivity {
@@ -350,7 +364,7 @@ impl Policy {
                     });
                     // Still over hold_at after replacement: keep the hold.
                     kept = cf_action.and_then(|_| {
-                        self.thresholds[label.index()]
+                        thresholds[label.index()]
                             .and_then(|t| t.hold_at)
                             .map(|h| (h, Action::Hold))
                     });
@@ -393,6 +407,7 @@ impl Policy {
             counterfactual: None,
             hits,
             author,
+            language: None,
         });
         reasons.push(Reason::Unscored {
             detail: detail.to_string(),
@@ -400,6 +415,21 @@ impl Policy {
         sort_reasons(&mut reasons);
         (max_status(status, Status::Pending), reasons)
     }
+}
+
+/// The action a label's score reaches under `thresholds`, with the threshold reached.
+fn threshold_action(
+    thresholds: &Thresholds,
+    label: Label,
+    score: f32,
+) -> Option<(Label, f32, f32, Action)> {
+    let t = thresholds[label.index()]?;
+    if let Some(r) = t.remove_at.filter(|&r| score >= r) {
+        return Some((label, score, r, Action::Remove));
+    }
+    t.hold_at
+        .filter(|&h| score >= h)
+        .map(|h| (label, score, h, Action::Hold))
 }
 
 /// Hits that count: `allow` hits are exceptions and suppress every hit they overlap.
@@ -443,6 +473,7 @@ mod tests {
         );
         Policy::new(&PolicyConfig {
             thresholds,
+            languages: BTreeMap::new(),
             identity: IdentityConfig {
                 enabled: true,
                 terms: vec!["gay".into(), "african".into(), "African  American".into()],
@@ -476,6 +507,7 @@ mod tests {
             counterfactual: None,
             hits,
             author,
+            language: None,
         })
         .0
     }
@@ -492,6 +524,7 @@ mod tests {
             counterfactual: None,
             hits: &[],
             author: a,
+            language: None,
         });
         let json = serde_json::to_string(&reasons).unwrap();
         assert_eq!(
@@ -559,6 +592,7 @@ mod tests {
             counterfactual: None,
             hits: &[],
             author: banned,
+            language: None,
         });
         assert_eq!((st, reasons), (Status::Pending, vec![Reason::AuthorBanned]));
         assert_eq!(decide(&p, &scores(0.1), &[], premod), Status::Pending);
@@ -573,6 +607,7 @@ mod tests {
                 "I am a Gay man, an African  American one.",
                 &scores(0.9),
                 &[],
+                None,
             )
             .unwrap();
         assert_eq!(cf.text, "I am a person man, an person one.");
@@ -580,18 +615,24 @@ mod tests {
             cf.terms,
             vec!["african american".to_string(), "gay".to_string()]
         );
-        assert!(p.counterfactual_text("gays", &scores(0.9), &[]).is_some());
-        assert!(p.counterfactual_text("gayety", &scores(0.9), &[]).is_none());
         assert!(
-            p.counterfactual_text("I am gay", &scores(0.1), &[])
+            p.counterfactual_text("gays", &scores(0.9), &[], None)
+                .is_some()
+        );
+        assert!(
+            p.counterfactual_text("gayety", &scores(0.9), &[], None)
                 .is_none()
         );
         assert!(
-            p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Hold, 0, 1)])
+            p.counterfactual_text("I am gay", &scores(0.1), &[], None)
                 .is_none()
         );
         assert!(
-            p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Flag, 0, 1)])
+            p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Hold, 0, 1)], None)
+                .is_none()
+        );
+        assert!(
+            p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Flag, 0, 1)], None)
                 .is_some()
         );
     }
@@ -608,7 +649,7 @@ mod tests {
         );
         assert!(p.identity_terms("Kazakhstan").is_empty());
         assert!(
-            p.counterfactual_text("Kazakhs", &scores(0.99), &[])
+            p.counterfactual_text("Kazakhs", &scores(0.99), &[], None)
                 .is_none()
         );
     }
@@ -624,6 +665,7 @@ mod tests {
             counterfactual: Some(&cf),
             hits: &[],
             author: AuthorStanding::default(),
+            language: None,
         };
         let (st, reasons) = policy(SensitivityAction::Publish).decide(&input);
         assert_eq!(st, Status::Published);
@@ -652,6 +694,7 @@ mod tests {
             counterfactual: Some(&still),
             hits: &[],
             author: AuthorStanding::default(),
+            language: None,
         });
         assert_eq!(st, Status::Pending);
         assert!(matches!(reasons.as_slice(), [Reason::Threshold { .. }]));
@@ -661,6 +704,7 @@ mod tests {
             counterfactual: Some(&still),
             hits: &[],
             author: AuthorStanding::default(),
+            language: None,
         });
         assert_eq!(st, Status::Pending);
         assert_eq!(reasons.len(), 2);
@@ -681,6 +725,7 @@ mod tests {
                     banned: true,
                     premoderated: true,
                 },
+                language: None,
             })
         };
         let x = run(&[a.clone(), b.clone()]);
@@ -701,5 +746,66 @@ mod tests {
         let (st, _) =
             p.decide_unscored(&[hit(Action::Remove, 0, 1)], AuthorStanding::default(), "x");
         assert_eq!(st, Status::Removed);
+    }
+
+    #[test]
+    fn thresholds_per_language_override_per_label() {
+        let config: PolicyConfig = toml::from_str(
+            r#"
+            [thresholds]
+            toxic = { hold_at = 0.8, remove_at = 0.97 }
+            threat = { hold_at = 0.5 }
+            [languages.ru.thresholds]
+            toxic = { hold_at = 0.6 }
+            [languages.kk.thresholds]
+            threat = {}
+            "#,
+        )
+        .unwrap();
+        let p = Policy::new(&config).unwrap();
+        let decide = |toxic: f32, threat: f32, language: Option<Language>| {
+            let mut s = scores(toxic);
+            s.set(Label::Threat, threat);
+            p.decide(&DecisionInput {
+                scores: &s,
+                counterfactual: None,
+                hits: &[],
+                author: AuthorStanding::default(),
+                language,
+            })
+        };
+        // Russian: toxic holds from 0.6, and no longer removes (the override has no
+        // remove_at); threat keeps the base threshold.
+        assert_eq!(decide(0.7, 0.0, None).0, Status::Published);
+        assert_eq!(decide(0.7, 0.0, Some(Language::Ru)).0, Status::Pending);
+        assert_eq!(decide(0.99, 0.0, None).0, Status::Removed);
+        assert_eq!(decide(0.99, 0.0, Some(Language::Ru)).0, Status::Pending);
+        assert_eq!(decide(0.0, 0.6, Some(Language::Ru)).0, Status::Pending);
+        let (_, reasons) = decide(0.7, 0.0, Some(Language::Ru));
+        assert_eq!(
+            reasons,
+            vec![Reason::threshold(Label::Toxic, 0.7, 0.6, Action::Hold)]
+        );
+        // Kazakh: threat switched off, toxic as in the base table; English: the base table.
+        assert_eq!(decide(0.0, 0.6, Some(Language::Kk)).0, Status::Published);
+        assert_eq!(decide(0.85, 0.0, Some(Language::Kk)).0, Status::Pending);
+        assert_eq!(decide(0.0, 0.6, Some(Language::En)).0, Status::Pending);
+        // The counterfactual check follows the language's thresholds too.
+        let cf = Policy::new(&PolicyConfig {
+            identity: IdentityConfig {
+                terms: vec!["gay".into()],
+                ..IdentityConfig::default()
+            },
+            ..config
+        })
+        .unwrap();
+        assert!(
+            cf.counterfactual_text("gay", &scores(0.7), &[], None)
+                .is_none()
+        );
+        assert!(
+            cf.counterfactual_text("gay", &scores(0.7), &[], Some(Language::Ru))
+                .is_some()
+        );
     }
 }

@@ -81,13 +81,18 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         .iter()
         .copied()
         .fold(0.0f32, f32::max);
-    sqlx::query("UPDATE comments SET status = ?, max_score = ?, updated_at = ? WHERE id = ?")
-        .bind(change.new_status.as_str())
-        .bind(max_score as f64)
-        .bind(now())
-        .bind(change.id)
-        .execute(&mut *tx)
-        .await?;
+    // The language too: comments stored before detection existed get theirs here.
+    let language = change.verdict.language.map(|l| l.code());
+    sqlx::query(
+        "UPDATE comments SET status = ?, max_score = ?, language = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(change.new_status.as_str())
+    .bind(max_score as f64)
+    .bind(language)
+    .bind(now())
+    .bind(change.id)
+    .execute(&mut *tx)
+    .await?;
     if current != change.new_status {
         moderation::append(
             &mut *tx,

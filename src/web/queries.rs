@@ -30,13 +30,3 @@ pub async fn articles_with_comments(
         })
         .collect())
 }
-
-/// Languages detected on stored comments (empty while no detector sets them).
-pub async fn languages(db: &sqlx::SqlitePool) -> Result<Vec<String>, DbError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT language FROM comments WHERE language IS NOT NULL AND language != '' ORDER BY language LIMIT 50",
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.iter().map(|r| r.get("language")).collect())
-}

@@ -12,6 +12,7 @@ use super::session::ConsoleSession;
 use super::view::{ItemView, REMOVAL_REASONS};
 use super::{fail, render};
 use crate::app::AppState;
+use crate::scoring::language::Language;
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 
 const PAGE_SIZE: i64 = 50;
@@ -38,7 +39,8 @@ struct QueuePage {
     state: &'static str,
     items: Vec<ItemView>,
     articles: Vec<ArticleChoice>,
-    languages: Vec<String>,
+    /// The detected languages to filter by: (code, name).
+    languages: Vec<(&'static str, &'static str)>,
     article_id: String,
     language: String,
     sort: &'static str,
@@ -66,7 +68,10 @@ pub async fn page(
         return fail(StatusCode::NOT_FOUND, "not_found", "no such queue", false);
     };
     let article_id = non_empty(&f.article_id);
-    let language = non_empty(&f.language);
+    // Comments carry their detected language's code; anything else filters nothing.
+    let language = non_empty(&f.language)
+        .and_then(|l| Language::parse(&l))
+        .map(|l| l.code().to_string());
     let sort = f
         .sort
         .as_deref()
@@ -105,10 +110,9 @@ pub async fn page(
         .await?;
         let page = queue::list(db, &query).await?;
         let articles = queries::articles_with_comments(db, 500).await?;
-        let languages = queries::languages(db).await?;
-        Ok::<_, crate::store::DbError>((layout, page, articles, languages))
+        Ok::<_, crate::store::DbError>((layout, page, articles))
     };
-    let (layout, page, articles, languages) = match loaded.await {
+    let (layout, page, articles) = match loaded.await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "loading the queue failed");
@@ -147,7 +151,7 @@ pub async fn page(
             .map(|i| ItemView::new(i, policy))
             .collect(),
         articles,
-        languages,
+        languages: Language::ALL.map(|l| (l.code(), l.name())).to_vec(),
         article_id: article_id.unwrap_or_default(),
         language: language.unwrap_or_default(),
         sort: sort_name(sort),

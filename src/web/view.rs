@@ -7,6 +7,7 @@ use super::highlight::{self, Piece};
 use crate::config::PolicyConfig;
 use crate::scoring::Status;
 use crate::scoring::classifier::Label;
+use crate::scoring::language::Language;
 use crate::scoring::policy::Reason;
 use crate::store::queue::QueueItem;
 
@@ -66,7 +67,9 @@ pub struct ItemView {
     pub removed: i64,
     pub created_at: String,
     pub created_display: String,
+    /// The detected language's code and its name.
     pub language: Option<String>,
+    pub language_name: &'static str,
     pub status: &'static str,
     pub reported: bool,
     pub parent: Option<ParentView>,
@@ -95,12 +98,17 @@ fn name<T: Serialize>(v: &T) -> String {
     }
 }
 
-pub fn bars(scores: &crate::scoring::classifier::Scores, policy: &PolicyConfig) -> Vec<Bar> {
+/// Score bars with the thresholds in force for comments in `language`.
+pub fn bars(
+    scores: &crate::scoring::classifier::Scores,
+    policy: &PolicyConfig,
+    language: Option<Language>,
+) -> Vec<Bar> {
     Label::ALL
         .into_iter()
         .map(|label| {
             let score = scores.get(label);
-            let t = policy.threshold(label);
+            let t = policy.threshold_for(label, language);
             let hold = t.and_then(|t| t.hold_at);
             let remove = t.and_then(|t| t.remove_at);
             let level = match (hold, remove) {
@@ -177,6 +185,7 @@ pub fn display_time(t: &str) -> String {
 impl ItemView {
     pub fn new(item: QueueItem, policy: &PolicyConfig) -> ItemView {
         let c = item.comment;
+        let language = c.language.as_deref().and_then(Language::parse);
         let (pieces, hits, bars_, reasons, model) = match &item.verdict {
             Some(v) => (
                 highlight::pieces(&c.body, &v.hits),
@@ -188,7 +197,7 @@ impl ItemView {
                         action: highlight::action_str(h.action),
                     })
                     .collect(),
-                bars(&v.scores, policy),
+                bars(&v.scores, policy, language),
                 v.reasons.iter().map(reason_text).collect(),
                 format!("{} · rules {}", v.model_id, v.rules_version),
             ),
@@ -228,6 +237,7 @@ impl ItemView {
             created_display: display_time(&c.created_at),
             created_at: c.created_at,
             language: c.language,
+            language_name: language.map_or("unknown", Language::name),
             status: c.status.as_str(),
             reported: c.reported,
             parent: item.parent.map(|p| ParentView {
@@ -275,7 +285,7 @@ mod tests {
         let mut scores = Scores::default();
         scores.set(Label::Toxic, 0.93);
         scores.set(Label::SevereToxic, 0.45);
-        let b = bars(&scores, &policy);
+        let b = bars(&scores, &policy, None);
         assert_eq!(b.len(), 6);
         assert_eq!(
             (b[0].label, b[0].pct, b[0].hold_pct, b[0].level),

@@ -13,6 +13,7 @@ use super::attributes::Attribute;
 use super::error::PerspectiveError;
 use super::language;
 use crate::config::perspective::PerspectiveConfig;
+use crate::scoring::language::Language;
 
 #[derive(Debug, Default, Deserialize)]
 struct TextEntry {
@@ -75,7 +76,10 @@ pub struct Analyze {
     pub attributes: Vec<Requested>,
     /// Echoed as `languages`: the request's, or the detected one.
     pub languages: Vec<String>,
+    /// `detectedLanguages`: the detected language's code (`en` for text without letters).
     pub detected: Vec<String>,
+    /// The detected language, which scopes the rule lists as for comments.
+    pub language: Option<Language>,
     pub do_not_store: bool,
     pub span_annotations: bool,
     pub client_token: Option<String>,
@@ -176,7 +180,9 @@ pub fn analyze(body: &[u8], config: &PerspectiveConfig) -> Result<Analyze, Persp
         });
     }
 
-    let detected = vec![language::detect(&text).to_string()];
+    let detected_language = crate::scoring::language::detect(&text);
+    // Perspective always reports a language; text without letters (emoji) counts as English.
+    let detected = vec![detected_language.map_or("en", Language::code).to_string()];
     let sent: Vec<String> = raw.languages.unwrap_or_default();
     let (languages, checked): (Vec<String>, Vec<String>) = if sent.is_empty() {
         (detected.clone(), detected.clone())
@@ -211,6 +217,7 @@ pub fn analyze(body: &[u8], config: &PerspectiveConfig) -> Result<Analyze, Persp
         attributes,
         languages,
         detected,
+        language: detected_language,
         do_not_store: raw.do_not_store.unwrap_or(false),
         span_annotations: raw.span_annotations.unwrap_or(false),
         client_token: raw.client_token,

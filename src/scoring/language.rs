@@ -1,0 +1,356 @@
+//! The language of a comment: English, Russian, Kazakh or Uzbek (Latin or Cyrillic script).
+//!
+//! No maintained detector crate tells all four apart: `whatlang` knows English, Russian and
+//! Latin-script Uzbek but neither Kazakh nor Uzbek Cyrillic, and `lingua` knows Kazakh but
+//! no Uzbek (README "Languages" has the comparison). So the letters decide first, and
+//! `whatlang` only where they cannot:
+//!
+//! - **Cyrillic text** (at least as many Cyrillic letters as Latin ones). Letters only
+//!   Kazakh has (ә ң ө ұ ү һ і, or a Latin i or h typed inside a Cyrillic word) mark a word
+//!   as Kazakh; ў and ҳ, which only Uzbek has, mark it Uzbek; қ and ғ, which both have,
+//!   mark it as one of the two. The side with more marked words wins; a tie (typically
+//!   only қ/ғ words) goes to Kazakh when the text has ы, a letter Uzbek Cyrillic lacks,
+//!   and to Uzbek otherwise. Text without marked words is Russian, and so is a text of
+//!   five or more words of which fewer than a quarter are marked: Russian naming a Kazakh
+//!   or Uzbek place or person ("совещание в Ақорде"). Ukrainian letters (є ї ґ) make the
+//!   text Russian too, the nearest of the four, so Ukrainian і is not read as Kazakh.
+//! - **Latin text.** oʻ or gʻ written with ʻ or ‘ (or a ʼ between letters) mark Uzbek.
+//!   Written with a plain ' ’ ` ´ they mark it too, unless `whatlang` reliably reads the
+//!   text as English ("o'clock" is never a marker). Otherwise `whatlang`, restricted to
+//!   English and Uzbek, decides.
+//! - Text without Latin or Cyrillic letters (emoji, digits, other scripts) has no language.
+//!
+//! Known blind spots: Kazakh typed without any Kazakh letter ("Рахмет") and Uzbek
+//! Cyrillic without ў ҳ қ ғ ("Бошингни кесаман") are read as Russian; languages other
+//! than the four are reported as the nearest of them (German as English).
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use unicode_script::{Script, UnicodeScript};
+
+use super::normalize::unicode::is_apostrophe_variant;
+
+/// A language modgate detects, rules and thresholds can be scoped to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    En,
+    Ru,
+    Kk,
+    Uz,
+}
+
+impl Language {
+    pub const ALL: [Language; 4] = [Language::En, Language::Ru, Language::Kk, Language::Uz];
+
+    /// ISO 639-1 code: `en`, `ru`, `kk`, `uz`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ru => "ru",
+            Language::Kk => "kk",
+            Language::Uz => "uz",
+        }
+    }
+
+    /// Position in [`Language::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// English name, for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::En => "English",
+            Language::Ru => "Russian",
+            Language::Kk => "Kazakh",
+            Language::Uz => "Uzbek",
+        }
+    }
+
+    /// A language tag's primary subtag, case-insensitively: `"ru"`, `"RU"`, `"ru-RU"`,
+    /// `"uz-Latn"`, `"uz_Cyrl"`. `None` for languages modgate does not detect.
+    pub fn parse(tag: &str) -> Option<Language> {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default().trim();
+        Language::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(primary))
+    }
+
+    /// The codes, for messages: `en, ru, kk, uz`.
+    pub fn codes() -> String {
+        Language::ALL.map(Language::code).join(", ")
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The language of `text`, or `None` when it has no Latin or Cyrillic letters.
+pub fn detect(text: &str) -> Option<Language> {
+    let words = words(text);
+    let cyrillic: usize = words.iter().map(|w| w.cyrillic).sum();
+    let latin: usize = words.iter().map(|w| w.latin).sum();
+    if cyrillic == 0 && latin == 0 {
+        None
+    } else if cyrillic >= latin {
+        Some(cyrillic_text(&words))
+    } else {
+        Some(latin_text(text, &words))
+    }
+}
+
+/// Letters only Kazakh has among the four languages (Kazakh Cyrillic).
+fn kazakh_only(c: char) -> bool {
+    matches!(c, 'ә' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' | 'і')
+}
+
+/// Letters only Uzbek Cyrillic has.
+fn uzbek_only(c: char) -> bool {
+    matches!(c, 'ў' | 'ҳ')
+}
+
+/// Letters Kazakh and Uzbek Cyrillic share and Russian lacks.
+fn kazakh_or_uzbek(c: char) -> bool {
+    matches!(c, 'қ' | 'ғ')
+}
+
+/// Ukrainian letters: such text is not Kazakh even though Ukrainian has і.
+fn ukrainian(c: char) -> bool {
+    matches!(c, 'є' | 'ї' | 'ґ')
+}
+
+/// What one word's letters say.
+#[derive(Debug, Default)]
+struct Word {
+    cyrillic: usize,
+    latin: usize,
+    kazakh: bool,
+    uzbek: bool,
+    shared: bool,
+    /// ы: Russian or Kazakh, never Uzbek.
+    yery: bool,
+    ukrainian: bool,
+    /// Uzbek oʻ/gʻ written with ʻ or ‘, or a tutuq belgisi ʼ between letters.
+    uzbek_latin_strong: bool,
+    /// oʻ/gʻ written with ' ’ ` ´, which English also writes.
+    uzbek_latin_weak: bool,
+}
+
+/// Words: runs of letters, with apostrophes kept inside them (Uzbek oʻ, English don't).
+fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut current: Vec<char> = Vec::new();
+    let mut flush = |chars: &mut Vec<char>| {
+        if chars.iter().any(|c| c.is_alphabetic()) {
+            out.push(word(chars));
+        }
+        chars.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphabetic() || (is_apostrophe_variant(c) && !current.is_empty()) {
+            current.push(c);
+        } else {
+            flush(&mut current);
+        }
+    }
+    flush(&mut current);
+    out
+}
+
+fn word(chars: &[char]) -> Word {
+    let mut w = Word::default();
+    for &c in chars {
+        match c.script() {
+            Script::Cyrillic => w.cyrillic += 1,
+            Script::Latin => w.latin += 1,
+            _ => {}
+        }
+    }
+    let in_cyrillic_word = w.cyrillic > 0 && w.cyrillic >= w.latin;
+    for (i, &c) in chars.iter().enumerate() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        w.kazakh |= kazakh_only(lower) || (in_cyrillic_word && matches!(lower, 'i' | 'h'));
+        w.uzbek |= uzbek_only(lower);
+        w.shared |= kazakh_or_uzbek(lower);
+        w.yery |= lower == 'ы';
+        w.ukrainian |= ukrainian(lower);
+        if is_apostrophe_variant(c) && i > 0 {
+            let before = chars[i - 1].to_lowercase().next().unwrap_or(chars[i - 1]);
+            let after = chars.get(i + 1).copied();
+            let letter_after = after.is_some_and(|a| a.is_alphabetic());
+            if c == '\u{02BC}' && letter_after {
+                w.uzbek_latin_strong = true;
+            } else if matches!(before, 'o' | 'g') && letter_after {
+                if matches!(c, '\u{02BB}' | '\u{2018}') {
+                    w.uzbek_latin_strong = true;
+                } else if after.is_some_and(char::is_lowercase) {
+                    w.uzbek_latin_weak = true;
+                }
+            }
+        }
+    }
+    if w.uzbek_latin_weak {
+        let lower: String = chars.iter().flat_map(|c| c.to_lowercase()).collect();
+        let folded: String = lower
+            .chars()
+            .map(|c| if is_apostrophe_variant(c) { '\'' } else { c })
+            .collect();
+        if folded == "o'clock" {
+            w.uzbek_latin_weak = false;
+        }
+    }
+    w
+}
+
+fn cyrillic_text(words: &[Word]) -> Language {
+    if words.iter().any(|w| w.ukrainian) {
+        return Language::Ru;
+    }
+    let kazakh = words.iter().filter(|w| w.kazakh).count();
+    let uzbek = words.iter().filter(|w| w.uzbek).count();
+    let marked = words
+        .iter()
+        .filter(|w| w.kazakh || w.uzbek || w.shared)
+        .count();
+    if marked == 0 || (words.len() >= 5 && marked * 4 < words.len()) {
+        return Language::Ru;
+    }
+    match kazakh.cmp(&uzbek) {
+        std::cmp::Ordering::Greater => Language::Kk,
+        std::cmp::Ordering::Less => Language::Uz,
+        std::cmp::Ordering::Equal if words.iter().any(|w| w.yery) => Language::Kk,
+        std::cmp::Ordering::Equal => Language::Uz,
+    }
+}
+
+/// `whatlang` restricted to the two Latin-script languages of the four.
+static LATIN: LazyLock<whatlang::Detector> = LazyLock::new(|| {
+    whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, whatlang::Lang::Uzb])
+});
+
+fn latin_text(text: &str, words: &[Word]) -> Language {
+    if words.iter().any(|w| w.uzbek_latin_strong) {
+        return Language::Uz;
+    }
+    let info = LATIN.detect(text);
+    let uzbek = info
+        .as_ref()
+        .is_some_and(|i| i.lang() == whatlang::Lang::Uzb);
+    let surely_english = info
+        .as_ref()
+        .is_some_and(|i| i.lang() == whatlang::Lang::Eng && i.is_reliable());
+    if uzbek || (words.iter().any(|w| w.uzbek_latin_weak) && !surely_english) {
+        Language::Uz
+    } else {
+        Language::En
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Option<&'static str> {
+        detect(text).map(Language::code)
+    }
+
+    #[test]
+    fn parses_tags() {
+        assert_eq!(Language::parse("ru"), Some(Language::Ru));
+        assert_eq!(Language::parse("RU-ru"), Some(Language::Ru));
+        assert_eq!(Language::parse("uz-Latn"), Some(Language::Uz));
+        assert_eq!(Language::parse("uz_Cyrl"), Some(Language::Uz));
+        assert_eq!(Language::parse(" kk "), Some(Language::Kk));
+        assert_eq!(Language::parse("de"), None);
+        assert_eq!(Language::parse(""), None);
+        assert_eq!(Language::codes(), "en, ru, kk, uz");
+        assert_eq!(
+            serde_json::to_string(&Language::Kk).unwrap(),
+            "\"kk\"",
+            "serialised as its code"
+        );
+    }
+
+    #[test]
+    fn english_and_russian() {
+        assert_eq!(code("What kind of idiot name is foo?"), Some("en"));
+        assert_eq!(
+            code("Thanks for the reporting, the timeline helps."),
+            Some("en")
+        );
+        assert_eq!(code("ok"), Some("en"));
+        assert_eq!(code("Уходите отсюда, вам здесь не рады"), Some("ru"));
+        assert_eq!(code("OK, Москва"), Some("ru"));
+        assert_eq!(code("Знаю, где ты живёшь."), Some("ru"));
+    }
+
+    #[test]
+    fn no_letters_no_language() {
+        assert_eq!(code(""), None);
+        assert_eq!(code("🙂🙂 100%"), None);
+        assert_eq!(code("北京欢迎你"), None);
+    }
+
+    #[test]
+    fn kazakh_by_its_letters() {
+        assert_eq!(code("Қазақстан – ортақ үйіміз."), Some("kk"));
+        assert_eq!(code("Сені өлтіремін!"), Some("kk"));
+        // Typed with a Latin i on a Russian keyboard.
+        assert_eq!(code("Бiз бiргемiз"), Some("kk"));
+        // Only қ, but ы: Uzbek Cyrillic has no ы.
+        assert_eq!(code("Жақсы"), Some("kk"));
+    }
+
+    #[test]
+    fn uzbek_cyrillic_by_its_letters() {
+        assert_eq!(code("Сени ўлдираман!"), Some("uz"));
+        assert_eq!(code("Муаллиф ҳақ гапни айтяпти"), Some("uz"));
+        // қ/ғ without Kazakh letters or ы.
+        assert_eq!(code("Яхши мақола"), Some("uz"));
+        assert_eq!(code("Қаерда яшашингни биламан."), Some("uz"));
+    }
+
+    #[test]
+    fn uzbek_latin_with_every_apostrophe() {
+        for apostrophe in ['\'', '’', 'ʼ', '`', '‘', 'ʻ'] {
+            let text = format!("Seni o{apostrophe}ldiraman");
+            assert_eq!(code(&text), Some("uz"), "{text}");
+            let text = format!("G{apostrophe}alaba bizniki");
+            assert_eq!(code(&text), Some("uz"), "{text}");
+        }
+        assert_eq!(code("Maqola uchun rahmat, juda qiziqarli."), Some("uz"));
+        assert_eq!(code("Boshingni kesaman"), Some("uz"));
+    }
+
+    #[test]
+    fn english_apostrophes_are_not_uzbek() {
+        assert_eq!(code("See you at 5 o'clock, don't be late."), Some("en"));
+        assert_eq!(
+            code("Mr O'Brien wrote a good piece about the elections."),
+            Some("en")
+        );
+        assert_eq!(code("I don't think that's right"), Some("en"));
+    }
+
+    #[test]
+    fn russian_naming_kazakh_places_stays_russian() {
+        assert_eq!(
+            code("Вчера в Ақорде прошло совещание по ценам на бензин"),
+            Some("ru")
+        );
+        // Ukrainian і is not Kazakh.
+        assert_eq!(code("Дякую за статтю, дуже цікаво, є питання"), Some("ru"));
+    }
+
+    #[test]
+    fn known_blind_spots() {
+        // Kazakh and Uzbek Cyrillic without any of their own letters read as Russian.
+        assert_eq!(code("Рахмет"), Some("ru"));
+        assert_eq!(code("Бошингни кесаман"), Some("ru"));
+    }
+}
