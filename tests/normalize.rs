@@ -197,6 +197,100 @@ fn confusables_to_native_keep_cyrillic() {
     );
 }
 
+/// Normalisation must not break the letters of the languages modgate detects: every
+/// Kazakh and Uzbek Cyrillic letter Russian lacks, in both cases and inside sentences,
+/// survives the whole pipeline in the native view (lower-cased; ё read as е, as terms are).
+#[test]
+fn kazakh_uzbek_and_russian_letters_survive_normalisation() {
+    let flags = Flags::default();
+    let native = |t: &str| {
+        view(&prepare(t, &flags), &flags, Target::Native, 'i')
+            .text
+            .as_string()
+    };
+    let words = [
+        // Kazakh: ә ғ қ ң ө ұ ү һ і
+        "әже",
+        "ғалым",
+        "қала",
+        "көңіл",
+        "өмір",
+        "ұлт",
+        "үй",
+        "қаһарман",
+        "біз",
+        "Қазақстан",
+        "тұратыныңды",
+        "өлтіремін",
+        // Uzbek Cyrillic: ў қ ғ ҳ
+        "ўзбек",
+        "ҳаёт",
+        "қўл",
+        "ғалаба",
+        "тўғри",
+        "ўлдираман",
+        "ёқиб",
+        // Russian letters that have no Latin look-alike or are easy to fold wrongly
+        "йогурт",
+        "ёжик",
+        "съешь",
+        "щука",
+        "эхо",
+        "цыплёнок",
+    ];
+    for word in words {
+        let want = word.to_lowercase().replace('ё', "е");
+        assert_eq!(native(word), want, "{word}");
+        assert_eq!(
+            native(&word.to_uppercase()),
+            want,
+            "{}",
+            word.to_uppercase()
+        );
+        let sentence = format!("«{word}», — деді ол.");
+        assert_eq!(
+            native(&sentence),
+            format!("«{want}», — деді ол."),
+            "{sentence}"
+        );
+    }
+}
+
+/// Uzbek Latin oʻ and gʻ (and the tutuq belgisi) keep their letters whatever apostrophe is
+/// typed — ' ’ ʼ ` ‘ ʻ ´ — and read the same in both views, the apostrophe kept as '.
+#[test]
+fn uzbek_latin_letters_survive_normalisation_with_every_apostrophe() {
+    let flags = Flags::default();
+    let views = |t: &str| {
+        let prepared = prepare(t, &flags);
+        [Target::Latin, Target::Native].map(|target| {
+            let v = view(&prepared, &flags, target, 'i');
+            (v.text.as_string(), v.squeezed.as_string())
+        })
+    };
+    for a in ['\'', '’', 'ʼ', '`', '‘', 'ʻ', '´'] {
+        for (written, want) in [
+            (format!("O{a}zbekiston"), "o'zbekiston"),
+            (format!("G{a}alaba"), "g'alaba"),
+            (format!("to{a}g{a}ri"), "to'g'ri"),
+            (format!("qo{a}rqma"), "qo'rqma"),
+            (format!("ta{a}lim"), "ta'lim"),
+            (format!("SENI O{a}LDIRAMAN"), "seni o'ldiraman"),
+        ] {
+            for (target, (text, squeezed)) in ["latin", "native"].iter().zip(views(&written)) {
+                assert_eq!(text, want, "{target} view of {written:?}");
+                assert_eq!(squeezed, want, "{target} view of {written:?}, squeezed");
+            }
+        }
+    }
+    // Letters around the apostrophe are never taken for leetspeak or separators.
+    assert_eq!(normalized("o'g'il bola", Target::Latin), "o'g'il bola");
+    assert_eq!(
+        normalized("Shaharda choy ichdik", Target::Latin),
+        "shaharda choy ichdik"
+    );
+}
+
 #[test]
 fn whitespace() {
     check_table(

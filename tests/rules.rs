@@ -252,8 +252,34 @@ fn uzbek_apostrophes_match_each_other() {
     }
     let hits = rs.check("seni oʻldiraman", Some("uz"));
     assert!(hits.iter().any(|h| h.action == Action::Remove), "{hits:?}");
-    // Uzbek Latin lists are scoped to "uz".
-    assert!(rs.check("o'ldiraman", Some("en")).is_empty());
+    // Uzbek Latin insults and profanity are scoped to comments detected as "uz"; threats
+    // apply to every comment.
+    assert_eq!(rs.check("ahmoq", Some("uz")).len(), 1);
+    assert!(rs.check("ahmoq", Some("en")).is_empty());
+    assert_eq!(rs.check("o'ldiraman", Some("en")).len(), 1);
+    // A term written with one apostrophe matches text written with any other.
+    let rs_any = rules(
+        r#"
+[[rules.list]]
+name = "uz"
+category = "threat"
+action = "hold"
+terms = ["qoʻrqma", "g`alaba"]
+"#,
+    );
+    for text in [
+        "qo'rqma",
+        "qo’rqma",
+        "qoʼrqma",
+        "qo`rqma",
+        "qo‘rqma",
+        "QOʻRQMA",
+    ] {
+        assert_eq!(rs_any.check(text, Some("uz")).len(), 1, "{text}");
+    }
+    for text in ["gʻalaba", "g'alaba", "G’ALABA"] {
+        assert_eq!(rs_any.check(text, Some("uz")).len(), 1, "{text}");
+    }
     // "g'" inside a word is not a separator.
     let rs = rules(
         r#"
@@ -270,6 +296,78 @@ terms = ["bo", "og'ri"]
     );
     assert_eq!(rs.check("oʻgʻri", None).len(), 0, "o'g'ri is not og'ri");
     assert_eq!(rs.check("og`ri", None).len(), 1);
+}
+
+/// The default ru, kk and uz lists carry each language's threats (Uzbek in both scripts):
+/// each phrase hits its list with its action; ordinary sentences that share words do not.
+#[test]
+fn default_threat_lists_cover_each_language() {
+    let rs = default_rules();
+    let cases = [
+        // (language, text, list, action)
+        ("ru", "Я тебя убью", "threats_ru", Action::Remove),
+        ("ru", "Знаю, где ты живёшь", "threats_ru", Action::Hold),
+        ("ru", "Мы тебя найдём", "threats_ru", Action::Hold),
+        ("ru", "сожгу твой дом", "threats_ru", Action::Hold),
+        ("ru", "пулю в лоб получишь", "threats_ru", Action::Hold),
+        ("kk", "Сені өлтіремін", "threats_kk", Action::Remove),
+        ("kk", "СЕНІ АТЫП ТАСТАЙМЫН", "threats_kk", Action::Remove),
+        ("kk", "Басыңды кесемін", "threats_kk", Action::Hold),
+        ("kk", "үйіңді өртеймін", "threats_kk", Action::Hold),
+        ("kk", "олтиремин", "threats_kk", Action::Hold),
+        ("kk", "Бiз сенi өлтiремiз", "threats_kk", Action::Hold),
+        ("kk", "бәрін атып тастау керек", "threats_kk", Action::Hold),
+        ("uz", "Seni oʻldiraman", "threats_uz", Action::Remove),
+        ("uz", "seni otib tashlayman", "threats_uz", Action::Remove),
+        (
+            "uz",
+            "Qayerda yashashingni bilaman",
+            "threats_uz",
+            Action::Hold,
+        ),
+        ("uz", "uyingni yoqib yuboraman", "threats_uz", Action::Hold),
+        ("uz", "ularni o’ldirish kerak", "threats_uz", Action::Hold),
+        ("uz", "Сени ўлдираман", "threats_uz_cyrl", Action::Remove),
+        ("uz", "сени улдираман", "threats_uz_cyrl", Action::Remove),
+        (
+            "uz",
+            "Қаерда яшашингизни биламан",
+            "threats_uz_cyrl",
+            Action::Hold,
+        ),
+        (
+            "uz",
+            "уйингни ёқиб юбораман",
+            "threats_uz_cyrl",
+            Action::Hold,
+        ),
+        (
+            "uz",
+            "ҳаммасини отиб ташлаш керак",
+            "threats_uz_cyrl",
+            Action::Hold,
+        ),
+    ];
+    for (lang, text, list, action) in cases {
+        let hits = rs.check(text, Some(lang));
+        assert!(
+            hits.iter().any(|h| h.list == list && h.action == action),
+            "{text}: want {list} {action:?} in {hits:?}"
+        );
+        // Threat lists apply whatever language a comment is detected as.
+        assert!(!blocking(&rs.check(text, Some("en"))).is_empty(), "{text}");
+    }
+    for (lang, text) in [
+        ("kk", "Жұмыс күнің бітті ме?"),
+        ("kk", "Сен күлкіден өлесің, өте күлкілі кино."),
+        ("ru", "Я найду время прочитать статью."),
+        ("ru", "Найду тебе эту книгу завтра."),
+        ("uz", "Menga bu maqola juda yoqdi."),
+        ("uz", "Чироқни ёқиб қўйинг."),
+    ] {
+        let hits = rs.check(text, Some(lang));
+        assert!(blocking(&hits).is_empty(), "{text}: {hits:?}");
+    }
 }
 
 #[test]
