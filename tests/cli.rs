@@ -36,6 +36,7 @@ fn assert_verdict_shape(v: &Value) {
         keys,
         [
             "hits",
+            "language",
             "model_id",
             "reasons",
             "rules_version",
@@ -62,6 +63,10 @@ fn assert_verdict_shape(v: &Value) {
     assert!(v["hits"].is_array() && v["reasons"].is_array());
     assert!(!v["model_id"].as_str().unwrap().is_empty());
     assert!(v["rules_version"].is_string());
+    assert!(matches!(
+        v["language"].as_str(),
+        Some("en" | "ru" | "kk" | "uz")
+    ));
 }
 
 #[test]
@@ -80,6 +85,7 @@ fn score_prints_one_verdict() {
     );
     let v = stdout_json(&out);
     assert_verdict_shape(&v);
+    assert_eq!(v["language"], "en", "{v}");
     assert_ne!(v["verdict"], "published", "{v}");
     assert!(v["scores"]["toxic"].as_f64().unwrap() > 0.8);
     assert!(

@@ -17,7 +17,8 @@
 //! - **Latin text.** oʻ or gʻ written with ʻ or ‘ (or a ʼ between letters) mark Uzbek.
 //!   Written with a plain ' ’ ` ´ they mark it too, unless `whatlang` reliably reads the
 //!   text as English ("o'clock" is never a marker). Otherwise `whatlang`, restricted to
-//!   English and Uzbek, decides.
+//!   English and Uzbek, decides; it must be fairly sure of Uzbek ([`UZBEK_CONFIDENCE`]),
+//!   since on a word or two ("hi", "haha") its guess is noise, and English is the default.
 //! - Text without Latin or Cyrillic letters (emoji, digits, other scripts) has no language.
 //!
 //! Known blind spots: Kazakh typed without any Kazakh letter ("Рахмет") and Uzbek
@@ -228,6 +229,10 @@ fn cyrillic_text(words: &[Word]) -> Language {
     }
 }
 
+/// Confidence `whatlang` needs to call unmarked Latin text Uzbek. Hand-written short texts:
+/// "Boshingni kesaman" 0.78, "Yaxshi maqola" 0.65, but "Olga" 0.44, "hi" 0.01.
+pub const UZBEK_CONFIDENCE: f64 = 0.5;
+
 /// `whatlang` restricted to the two Latin-script languages of the four.
 static LATIN: LazyLock<whatlang::Detector> = LazyLock::new(|| {
     whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, whatlang::Lang::Uzb])
@@ -240,7 +245,7 @@ fn latin_text(text: &str, words: &[Word]) -> Language {
     let info = LATIN.detect(text);
     let uzbek = info
         .as_ref()
-        .is_some_and(|i| i.lang() == whatlang::Lang::Uzb);
+        .is_some_and(|i| i.lang() == whatlang::Lang::Uzb && i.confidence() >= UZBEK_CONFIDENCE);
     let surely_english = info
         .as_ref()
         .is_some_and(|i| i.lang() == whatlang::Lang::Eng && i.is_reliable());
@@ -283,7 +288,10 @@ mod tests {
             code("Thanks for the reporting, the timeline helps."),
             Some("en")
         );
-        assert_eq!(code("ok"), Some("en"));
+        // A word or two: English unless Uzbek letters say otherwise.
+        for short in ["ok", "hi", "haha", "Olga", "Tashkent", "lol"] {
+            assert_eq!(code(short), Some("en"), "{short}");
+        }
         assert_eq!(code("Уходите отсюда, вам здесь не рады"), Some("ru"));
         assert_eq!(code("OK, Москва"), Some("ru"));
         assert_eq!(code("Знаю, где ты живёшь."), Some("ru"));
@@ -325,6 +333,7 @@ mod tests {
         }
         assert_eq!(code("Maqola uchun rahmat, juda qiziqarli."), Some("uz"));
         assert_eq!(code("Boshingni kesaman"), Some("uz"));
+        assert_eq!(code("Yo'q"), Some("uz"));
     }
 
     #[test]
