@@ -13,6 +13,7 @@ mod common;
 
 use common::{TestApp, spawn_app, spawn_with, test_config};
 use modgate::config::PolicyConfig;
+use modgate::scoring::language;
 use modgate::store::{apikeys, moderators, moderators::Role};
 use serde_json::{Value, json};
 
@@ -76,6 +77,111 @@ const SMOKE: &[Smoke] = &[
     case("en", "en", "Thanks for the reporting, the timeline helps.", "published", None),
     case("en", "en", "We know where you live.", "pending", Some("threats_en")),
 ];
+
+/// HAND-WRITTEN SENTENCES for language detection alone (not evaluation data; see the top
+/// of this file): (what it is written in, text). Some are typed the way people type on a
+/// Russian keyboard, without Kazakh or Uzbek letters. README "Languages" quotes the result.
+#[rustfmt::skip]
+const DETECTION: &[(&str, &str)] = &[
+    ("en", "Thanks for the reporting, the timeline helps."),
+    ("en", "I will kill you if you come here again"),
+    ("en", "What kind of idiot name is foo?"),
+    ("en", "The article is wrong about the dates."),
+    ("en", "Great news for Almaty!"),
+    ("en", "You people are vermin."),
+    ("en", "Where is the source for these numbers?"),
+    ("en", "Nice"),
+    ("en", "I don't agree with the author at all"),
+    ("en", "We know where you live."),
+    ("ru", "Спасибо за статью, очень интересно."),
+    ("ru", "Я тебя убью, если ещё раз увижу."),
+    ("ru", "Знаю, где ты живёшь."),
+    ("ru", "Автор ничего не понимает в экономике."),
+    ("ru", "Это просто ужас какой-то"),
+    ("ru", "Ты труп"),
+    ("ru", "Хорошая новость для Алматы"),
+    ("ru", "Где источник этих цифр?"),
+    ("ru", "Согласен"),
+    ("ru", "Все они твари, надо их всех расстрелять"),
+    ("kk", "Қазақстан – ортақ үйіміз."),
+    ("kk", "Мақала үшін рахмет, өте қызықты екен."),
+    ("kk", "Сені өлтіремін!"),
+    ("kk", "Қайда тұратыныңды білемін."),
+    ("kk", "Бұл жаңалық маған ұнады"),
+    ("kk", "Автор дұрыс айтып отыр"),
+    ("kk", "Менің ойымша, бұл шешім дұрыс емес"),
+    ("kk", "Басыңды кесемін"),
+    ("kk", "Макала ушин рахмет, оте кызыкты екен"),
+    ("kk", "Сен акымаксын"),
+    ("kk", "Бiз бiргемiз"),
+    ("kk", "Рахмет"),
+    ("uz-Latn", "Maqola uchun rahmat, juda qiziqarli."),
+    ("uz-Latn", "Seni o'ldiraman!"),
+    ("uz-Latn", "Qayerda yashashingni bilaman."),
+    ("uz-Latn", "Bu yangilik menga yoqdi"),
+    ("uz-Latn", "Muallif haq gapni aytyapti"),
+    ("uz-Latn", "Oʻzbekiston – umumiy uyimiz."),
+    ("uz-Latn", "Boshingni kesaman"),
+    ("uz-Latn", "Men bu fikrga qo‘shilmayman"),
+    ("uz-Latn", "Sen ahmoqsan"),
+    ("uz-Latn", "G`alaba bizniki"),
+    ("uz-Latn", "Rahmat"),
+    ("uz-Latn", "Yaxshi maqola"),
+    ("uz-Cyrl", "Мақола учун раҳмат, жуда қизиқарли."),
+    ("uz-Cyrl", "Сени ўлдираман!"),
+    ("uz-Cyrl", "Қаерда яшашингни биламан."),
+    ("uz-Cyrl", "Бу янгилик менга ёқди"),
+    ("uz-Cyrl", "Муаллиф ҳақ гапни айтяпти"),
+    ("uz-Cyrl", "Ўзбекистон – умумий уйимиз."),
+    ("uz-Cyrl", "Бошингни кесаман"),
+    ("uz-Cyrl", "Мен бу фикрга қўшилмайман"),
+    ("uz-Cyrl", "Сен аҳмоқсан"),
+    ("uz-Cyrl", "Яхши мақола"),
+    ("uz-Cyrl", "Сени улдираман"),
+    ("uz-Cyrl", "Рахмат, яхши макола"),
+];
+
+/// Correct detections per language on `DETECTION`, as quoted in README "Languages". The
+/// misses are Kazakh and Uzbek Cyrillic typed without their own letters (read as Russian)
+/// and short unmarked Uzbek Latin (read as English).
+const DETECTED: [(&str, usize, usize); 5] = [
+    ("en", 10, 10),
+    ("ru", 10, 10),
+    ("kk", 9, 12),
+    ("uz-Latn", 9, 12),
+    ("uz-Cyrl", 9, 12),
+];
+
+#[test]
+fn detection_on_hand_written_sentences() {
+    let mut report = Vec::new();
+    for (written_in, want_right, want_total) in DETECTED {
+        let cases: Vec<&str> = DETECTION
+            .iter()
+            .filter(|(w, _)| *w == written_in)
+            .map(|(_, t)| *t)
+            .collect();
+        let expected = written_in.split('-').next().unwrap();
+        let misses: Vec<String> = cases
+            .iter()
+            .filter_map(|t| {
+                let got = language::detect(t).map_or("none", |l| l.code());
+                (got != expected).then(|| format!("{t:?} → {got}"))
+            })
+            .collect();
+        let right = cases.len() - misses.len();
+        report.push(format!(
+            "{written_in}: {right}/{} (README: {want_right}/{want_total}) misses {misses:?}",
+            cases.len()
+        ));
+        assert_eq!(
+            (right, cases.len()),
+            (want_right, want_total),
+            "detection changed; update README \"Languages\":\n{}",
+            report.join("\n")
+        );
+    }
+}
 
 async fn post(app: &TestApp, article: &str, author: &str, body: &str) -> (i64, String) {
     let (code, res) = app.post_comment(article, None, author, body).await;
