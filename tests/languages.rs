@@ -571,3 +571,30 @@ fn per_language_thresholds_are_validated_with_line_and_column() {
         "{shown:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescoring_sets_the_language_of_comments_stored_without_one() {
+    let app = spawn_app().await;
+    let (kk, _) = post(&app, "a", "r1", "Мақала үшін рахмет, өте қызықты екен.").await;
+    let (uz, _) = post(&app, "a", "r2", "Seni oʻldiraman!").await;
+    // As stored before detection existed.
+    sqlx::query("UPDATE comments SET language = NULL")
+        .execute(app.state.store.writer())
+        .await
+        .unwrap();
+    assert_eq!(stored_language(&app, kk).await, None);
+
+    let config = app.state.live().config.clone();
+    let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
+    let model = modgate::scoring::classifier::load(&config).unwrap();
+    let opts = modgate::rescore::RescoreRun {
+        status: None,
+        only_unscored: false,
+        dry_run: false,
+    };
+    modgate::rescore::run(&app.state.store, &scorer, model, &opts, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(stored_language(&app, kk).await.as_deref(), Some("kk"));
+    assert_eq!(stored_language(&app, uz).await.as_deref(), Some("uz"));
+}
