@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::api::auth::TokenCache;
 use crate::api::limits::Limits;
+use crate::api::thread_cache::ThreadCache;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scoring::Verdict;
@@ -32,6 +33,7 @@ pub struct Inner {
     pub limits: Limits,
     pub metrics: Metrics,
     pub token_cache: TokenCache,
+    pub thread_cache: ThreadCache,
     live: RwLock<Arc<Live>>,
 }
 
@@ -53,6 +55,10 @@ pub struct Scored {
 impl AppState {
     pub fn new(store: Store, batcher: Batcher, live: Live, metrics: Metrics) -> AppState {
         let limits = Limits::new(live.config.limits.clone());
+        let thread_cache = ThreadCache::new(
+            live.config.comments.thread_cache_mb.saturating_mul(1 << 20),
+            metrics.thread_cache(),
+        );
         AppState(Arc::new(Inner {
             writer: Writer::new(store.clone(), live.config.database.group_commit_max),
             store,
@@ -60,6 +66,7 @@ impl AppState {
             limits,
             metrics,
             token_cache: TokenCache::default(),
+            thread_cache,
             live: RwLock::new(Arc::new(live)),
         }))
     }
@@ -72,6 +79,8 @@ impl AppState {
     /// Swap in a new config and scorer (after a successful reload).
     pub fn replace_live(&self, live: Live) {
         self.limits.reconfigure(live.config.limits.clone());
+        self.thread_cache
+            .set_max_bytes(live.config.comments.thread_cache_mb.saturating_mul(1 << 20));
         *self.0.live.write().expect("live lock") = Arc::new(live);
     }
 

@@ -1,4 +1,5 @@
-//! Prometheus metrics: comments by verdict, queue sizes, scoring and HTTP latency.
+//! Prometheus metrics: comments by verdict, queue sizes, scoring and HTTP latency, the
+//! thread cache.
 
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ pub struct Metrics {
     scoring_seconds: Histogram,
     queue_size: Family<QueueLabels, Gauge>,
     http_seconds: Family<HttpLabels, Histogram>,
+    thread_cache: crate::api::thread_cache::CacheMetrics,
 }
 
 impl Default for Metrics {
@@ -103,6 +105,27 @@ impl Metrics {
             "HTTP request latency by route and status",
             http_seconds.clone(),
         );
+        let thread_cache = crate::api::thread_cache::CacheMetrics::default();
+        registry.register(
+            "thread_cache_hits",
+            "Public thread reads answered from the in-memory cache",
+            thread_cache.hits.clone(),
+        );
+        registry.register(
+            "thread_cache_misses",
+            "Public thread reads that went to the database",
+            thread_cache.misses.clone(),
+        );
+        registry.register(
+            "thread_cache_bytes",
+            "Memory held by cached public threads",
+            thread_cache.bytes.clone(),
+        );
+        registry.register(
+            "thread_cache_entries",
+            "Cached public threads (article and query)",
+            thread_cache.entries.clone(),
+        );
         Metrics {
             registry,
             comments,
@@ -112,7 +135,13 @@ impl Metrics {
             scoring_seconds,
             queue_size,
             http_seconds,
+            thread_cache,
         }
+    }
+
+    /// The thread cache's counters and gauges, for the cache to update.
+    pub fn thread_cache(&self) -> crate::api::thread_cache::CacheMetrics {
+        self.thread_cache.clone()
     }
 
     pub fn comment_received(&self, status: Status, duplicate: bool) {

@@ -84,6 +84,11 @@ impl Application {
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
         tokio::spawn(forget_old_ips(self.state.clone()));
+        // Cached threads: notice writes by other processes and settle unaccounted ones.
+        tokio::spawn(crate::store::versions::watch(
+            self.state.store.clone(),
+            crate::store::versions::WATCH_INTERVAL,
+        ));
         let webhooks = crate::webhooks::DeliveryWorker::spawn(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "modgate listening");
         axum::serve(

@@ -25,6 +25,7 @@ pub mod moderation;
 pub mod openapi;
 pub mod perspective;
 pub mod public;
+pub mod thread_cache;
 pub mod webhooks;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

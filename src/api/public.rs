@@ -1,7 +1,9 @@
 //! Readers' API: post a comment, read a thread, report a comment; the site sets article facts.
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
+use super::thread_cache::ThreadKey;
 use crate::app::AppState;
 use crate::config::BannedAction;
 use crate::domain::ArticleId;
@@ -151,7 +154,7 @@ pub(crate) async fn get_thread(
     State(app): State<AppState>,
     ApiPath(article_id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ThreadQuery>,
-) -> ApiResult<Json<comments::Thread>> {
+) -> ApiResult<Response> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
     let limit = match q.limit.as_deref() {
         None => 100,
@@ -172,6 +175,17 @@ pub(crate) async fn get_thread(
         })?),
     };
     let hide_reported = app.live().config.comments.hide_reported;
+    let key = ThreadKey {
+        article_id: article_id.as_str().to_string(),
+        after,
+        limit,
+        hide_reported,
+    };
+    // Taken before the database is read: a write committed after this moves it.
+    let version = app.store.versions().current(article_id.as_str());
+    if let Some(body) = app.thread_cache.get(&key, version) {
+        return Ok(json_response(body));
+    }
     let thread = comments::thread(
         app.store.reader(),
         article_id.as_str(),
@@ -180,7 +194,21 @@ pub(crate) async fn get_thread(
         limit,
     )
     .await?;
-    Ok(Json(thread))
+    let body = Bytes::from(serde_json::to_vec(&thread).map_err(ApiError::internal)?);
+    app.thread_cache.insert(key, version, body.clone());
+    Ok(json_response(body))
+}
+
+/// A serialised JSON body as `Json` would send it.
+fn json_response(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// `PUT /api/v1/articles/{article_id}`: title, URL and closing to new comments.

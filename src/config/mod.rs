@@ -106,6 +106,9 @@ pub struct CommentsConfig {
     pub hide_reported: bool,
     /// What happens to a banned author's new comments: `hold` or `reject`.
     pub banned_authors: BannedAction,
+    /// Memory (MiB) for serialised public threads kept until a write touches their
+    /// article; 0 turns the cache off.
+    pub thread_cache_mb: usize,
 }
 
 impl Default for CommentsConfig {
@@ -116,6 +119,7 @@ impl Default for CommentsConfig {
             reports_to_queue: 3,
             hide_reported: false,
             banned_authors: BannedAction::Hold,
+            thread_cache_mb: 32,
         }
     }
 }

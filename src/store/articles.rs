@@ -47,7 +47,7 @@ pub struct ArticleUpdate {
 }
 
 pub async fn upsert(
-    db: &sqlx::SqlitePool,
+    db: impl sqlx::Acquire<'_, Database = sqlx::Sqlite>,
     id: &str,
     update: &ArticleUpdate,
 ) -> Result<Article, DbError> {

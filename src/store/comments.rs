@@ -112,7 +112,7 @@ async fn find_duplicate(
 
 /// Store a scored comment and its verdict in one transaction.
 pub async fn insert(
-    db: &sqlx::SqlitePool,
+    db: impl sqlx::Acquire<'_, Database = sqlx::Sqlite>,
     new: &NewComment,
     verdict: &Verdict,
     meta: &IntakeMeta,

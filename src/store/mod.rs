@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -22,6 +23,7 @@ pub mod queue;
 pub mod reports;
 pub mod rescore;
 pub mod verdicts;
+pub mod versions;
 pub mod writer;
 
 pub use sqlx::Error as DbError;
@@ -32,6 +34,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Store {
     write: SqlitePool,
     read: SqlitePool,
+    versions: Arc<versions::ThreadVersions>,
 }
 
 impl Store {
@@ -51,11 +54,29 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         // No ping on every acquire (sqlx's default): an in-process SQLite connection cannot
         // drop, and the ping is one more round trip to the connection's worker thread.
+        // Every row this process changes goes through this one connection: its update
+        // hook feeds the thread versions (see `versions`). Kept open for good, so the
+        // `PRAGMA data_version` baseline stays meaningful.
+        let versions = Arc::new(versions::ThreadVersions::default());
+        let hooked = Arc::clone(&versions);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let versions = Arc::clone(&hooked);
+                Box::pin(async move {
+                    versions.connected();
+                    let mut handle = conn.lock_handle().await?;
+                    handle.set_update_hook(move |change| {
+                        versions.row_changed(change.table, change.rowid);
+                    });
+                    Ok(())
+                })
+            })
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await?;
@@ -65,7 +86,11 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { write, read })
+        Ok(Store {
+            write,
+            read,
+            versions,
+        })
     }
 
     pub fn writer(&self) -> &SqlitePool {
@@ -74,6 +99,11 @@ impl Store {
 
     pub fn reader(&self) -> &SqlitePool {
         &self.read
+    }
+
+    /// Versions of the public threads, for caching them (see `versions`).
+    pub fn versions(&self) -> &versions::ThreadVersions {
+        &self.versions
     }
 
     /// True when the database takes the write lock (for `/readyz`).

@@ -26,7 +26,7 @@ pub struct ReportOutcome {
 /// Record a report. Only published, visible comments can be reported; others are `NotFound`
 /// to readers.
 pub async fn add(
-    db: &sqlx::SqlitePool,
+    db: impl sqlx::Acquire<'_, Database = sqlx::Sqlite>,
     comment_id: i64,
     reason: &str,
     note: Option<&str>,

@@ -5,7 +5,14 @@
 //! writes up to `max_batch` of them in one transaction (a refused comment writes nothing,
 //! so it does not undo the others) and answers each only after COMMIT.
 //! With `synchronous = FULL` that is one fsync per batch instead of one per comment.
+//!
+//! Every write here that changes comments or articles is an accounted write (see
+//! [`super::versions`]): it holds the connection from before its first statement until
+//! after it has bumped the versions of the articles it changed, which happens after COMMIT
+//! and before the caller is answered. So a reader sees an accepted comment, a decision or a
+//! report on the next read, cached threads included.
 
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::articles::{self, Article, ArticleUpdate};
@@ -51,7 +58,14 @@ impl Writer {
         meta: IntakeMeta,
     ) -> Result<Inserted, IntakeError> {
         let Some(intake) = &self.intake else {
-            return comments::insert(self.store.writer(), &new, &verdict, &meta).await;
+            let mut conn = self.store.writer().acquire().await?;
+            let accounted = self.store.versions().begin();
+            let inserted = comments::insert(&mut *conn, &new, &verdict, &meta).await?;
+            match inserted.duplicate {
+                true => accounted.finish([], []),
+                false => accounted.finish([new.article_id.as_str()], [inserted.id]),
+            }
+            return Ok(inserted);
         };
         let (reply, rx) = oneshot::channel();
         let job = InsertJob {
@@ -72,7 +86,11 @@ impl Writer {
         id: &str,
         update: ArticleUpdate,
     ) -> Result<Article, DbError> {
-        articles::upsert(self.store.writer(), id, &update).await
+        let mut conn = self.store.writer().acquire().await?;
+        let accounted = self.store.versions().begin();
+        let article = articles::upsert(&mut *conn, id, &update).await?;
+        accounted.finish([id], []);
+        Ok(article)
     }
 
     pub async fn add_report(
@@ -83,15 +101,20 @@ impl Writer {
         client_ip: Option<String>,
         reports_to_queue: u32,
     ) -> Result<ReportOutcome, ReportError> {
-        reports::add(
-            self.store.writer(),
+        let mut conn = self.store.writer().acquire().await?;
+        let accounted = self.store.versions().begin();
+        let outcome = reports::add(
+            &mut *conn,
             comment_id,
             reason,
             note.as_deref(),
             client_ip.as_deref(),
             reports_to_queue,
         )
-        .await
+        .await?;
+        let articles = articles_of(&mut conn, &[comment_id]).await?;
+        accounted.finish(articles.iter().map(String::as_str), [comment_id]);
+        Ok(outcome)
     }
 
     /// Apply one decision to many comments in one transaction; one result per id, in order.
@@ -104,7 +127,9 @@ impl Writer {
         note: Option<String>,
         actor: Actor,
     ) -> Result<Vec<Result<DecisionOutcome, DecisionError>>, DbError> {
-        let mut tx = self.store.writer().begin().await?;
+        let mut conn = self.store.writer().acquire().await?;
+        let accounted = self.store.versions().begin();
+        let mut tx = conn.begin().await?;
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
             match moderation::decide_in(&mut tx, id, action, reason, note.as_deref(), &actor).await
@@ -114,9 +139,13 @@ impl Writer {
             }
         }
         tx.commit().await?;
+        let changed: Vec<i64> = results.iter().flatten().map(|o| o.id).collect();
+        let articles = articles_of(&mut conn, &changed).await?;
+        accounted.finish(articles.iter().map(String::as_str), changed);
         Ok(results)
     }
 
+    /// Changes only the author's row (no comment): not an accounted write.
     pub async fn set_author_standing(
         &self,
         author_key: String,
@@ -161,11 +190,30 @@ async fn group_commit(store: Store, mut rx: mpsc::Receiver<InsertJob>, max_batch
     }
 }
 
+/// The articles of these comments (an article id never changes).
+async fn articles_of(
+    conn: &mut sqlx::SqliteConnection,
+    comment_ids: &[i64],
+) -> Result<Vec<String>, DbError> {
+    if comment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(comment_ids).map_err(|e| DbError::Encode(Box::new(e)))?;
+    sqlx::query_scalar(
+        "SELECT DISTINCT article_id FROM comments WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 async fn commit_batch(
     store: &Store,
     batch: &[InsertJob],
 ) -> Result<Vec<Result<Inserted, IntakeError>>, DbError> {
-    let mut tx = store.writer().begin().await?;
+    let mut conn = store.writer().acquire().await?;
+    let accounted = store.versions().begin();
+    let mut tx = conn.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         // No savepoint per comment: `insert_in` refuses a comment only before its first
@@ -177,5 +225,12 @@ async fn commit_batch(
         }
     }
     tx.commit().await?;
+    let stored = || {
+        batch.iter().zip(&results).filter_map(|(job, r)| match r {
+            Ok(i) if !i.duplicate => Some((job.new.article_id.as_str(), i.id)),
+            _ => None,
+        })
+    };
+    accounted.finish(stored().map(|(a, _)| a), stored().map(|(_, id)| id));
     Ok(results)
 }
