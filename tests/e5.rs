@@ -1,0 +1,151 @@
+//! The multilingual e5-toxic model through the ONNX Runtime backend, against the real files
+//! `models/fetch-models.sh` builds: `models/e5-toxic/` (fp32), `models/e5-toxic-int8/` and
+//! `models/onnxruntime/`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use modgate::config::Config;
+use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
+use modgate::scoring::classifier::{self, Classifier, Label};
+use modgate::scoring::pipeline::Scorer;
+use modgate::scoring::policy::AuthorStanding;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(dir: &str) -> OnnxClassifier {
+    let options = OnnxOptions {
+        runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+        threads: 1,
+        ..OnnxOptions::default()
+    };
+    OnnxClassifier::load(&root().join(dir), &options)
+        .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"))
+}
+
+fn fp32() -> &'static OnnxClassifier {
+    static MODEL: OnceLock<OnnxClassifier> = OnceLock::new();
+    MODEL.get_or_init(|| load("models/e5-toxic"))
+}
+
+fn int8() -> &'static OnnxClassifier {
+    static MODEL: OnceLock<OnnxClassifier> = OnceLock::new();
+    MODEL.get_or_init(|| load("models/e5-toxic-int8"))
+}
+
+/// Texts, token ids and logits that models/build_e5_onnx.py computed with the Python
+/// `tokenizers` library and the float64 numpy reference forward pass (not ONNX Runtime).
+fn reference() -> Vec<(String, Vec<u32>, Vec<f32>)> {
+    let path = root().join("models/e5-toxic/provenance.json");
+    let prov: Value = serde_json::from_slice(&std::fs::read(&path).expect("provenance.json"))
+        .expect("provenance JSON");
+    let v = &prov["verified_logits"];
+    let texts = v["texts"].as_array().expect("texts");
+    (0..texts.len())
+        .map(|i| {
+            let ids = v["ids"][i].as_array().expect("ids");
+            let logits = v["logits"][i].as_array().expect("logits");
+            (
+                texts[i].as_str().unwrap().to_string(),
+                ids.iter().map(|x| x.as_u64().unwrap() as u32).collect(),
+                logits.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn tokens_and_logits_match_the_python_tokenizer_and_numpy_reference() {
+    let cases = reference();
+    assert!(cases.len() >= 4);
+    for (text, ids, logits) in cases {
+        let windows = fp32().windows(&text).expect("tokenise");
+        assert_eq!(windows.len(), 1, "{text:?} fits one window");
+        assert_eq!(windows[0].get_ids(), ids.as_slice(), "{text:?}: token ids");
+        let got = &fp32().window_logits(&text).expect("scoring")[0];
+        for (j, (g, w)) in got.iter().zip(&logits).enumerate() {
+            assert!((g - w).abs() <= 1e-4, "{text:?} label {j}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn the_tokenizer_adds_the_e5_prefix_and_keeps_cyrillic_and_uzbek_letters() {
+    let with = fp32().windows("Oʻzbekiston ғалаба").expect("tokenise");
+    let tokens = with[0].get_tokens().join(" ");
+    assert!(tokens.starts_with("<s> ▁que ry : ▁O"), "{tokens}");
+    assert!(!tokens.contains("<unk>"), "{tokens}");
+}
+
+#[test]
+fn int8_scores_stay_close_to_fp32() {
+    let texts: Vec<String> = reference().into_iter().map(|(t, _, _)| t).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let a = fp32().score_batch(&texts).expect("fp32");
+    let b = int8().score_batch(&texts).expect("int8");
+    for ((text, x), y) in texts.iter().zip(a).zip(b) {
+        for label in Label::ALL {
+            let (p, q) = (x.get(label), y.get(label));
+            assert!((p - q).abs() < 0.1, "{text:?} {label}: fp32 {p} int8 {q}");
+        }
+    }
+}
+
+/// Hand-written smoke cases (not evaluation data): a threat or insult must outscore a
+/// neutral comment on the same topic, in each language the site serves.
+#[test]
+fn abuse_outscores_neutral_comments_in_each_language() {
+    let pairs = [
+        (
+            "en",
+            "I will find you and kill you, you filthy animal.",
+            "Thank you for the report on the new water pipeline.",
+        ),
+        (
+            "ru",
+            "Я тебя найду и убью, мразь.",
+            "Спасибо за статью о новом водопроводе.",
+        ),
+        (
+            "kk",
+            "Сені өлтіремін, ақымақ мал.",
+            "Жаңа су құбыры туралы мақала үшін рахмет.",
+        ),
+        (
+            "uz",
+            "Seni oʻldiraman, ahmoq hayvon.",
+            "Yangi suv quvuri haqidagi maqola uchun rahmat.",
+        ),
+    ];
+    for (lang, abusive, neutral) in pairs {
+        let s = int8().score_batch(&[abusive, neutral]).expect("scoring");
+        let (a, n) = (s[0].get(Label::Toxic), s[1].get(Label::Toxic));
+        assert!(a > n + 0.2, "{lang}: toxic {a} (abusive) vs {n} (neutral)");
+    }
+}
+
+#[test]
+fn verdicts_carry_the_e5_model_id() {
+    let mut config = Config::load_file(&root().join("config.toml")).expect("config.toml");
+    config.model.backend = "onnx".into();
+    config.model.dir = root().join("models/e5-toxic-int8");
+    config.model.onnx_runtime = Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1"));
+    config.model.threads = 1;
+    let scorer = Scorer::from_config(&config).expect("scorer");
+    let model = classifier::load(&config).expect("e5-toxic-int8");
+    let verdict = scorer
+        .score_with(
+            model.as_ref(),
+            "Спасибо за статью.",
+            AuthorStanding::default(),
+        )
+        .expect("verdict");
+    assert!(
+        verdict.model_id.starts_with("onnx:e5-toxic-int8@"),
+        "{}",
+        verdict.model_id
+    );
+}
