@@ -22,7 +22,7 @@ use crate::domain::moderation::{parse_note, parse_report_reason};
 use crate::scoring::Status;
 use crate::store::articles::ArticleUpdate;
 use crate::store::comments::{self, IntakeError, IntakeMeta};
-use crate::store::{articles, authors, reports};
+use crate::store::{articles, reports};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -92,16 +92,14 @@ pub(crate) async fn post_comment(
     let new = NewComment::parse(&body, &live.config.comments)?;
     app.limits.check_post(ip.as_deref(), &new.author_key())?;
 
-    let store = &app.store;
-    let standing = authors::standing(store.reader(), &new.author_key()).await?;
+    // One read for both: standing and placement (re-checked by the writer).
+    let (standing, placement) = comments::intake_facts(app.store.reader(), &new).await?;
     if standing.banned && live.config.comments.banned_authors == BannedAction::Reject {
         return Err(
             ApiError::forbidden("this author may not post comments").with_field("author_name")
         );
     }
-    comments::check_placement(store.reader(), &new)
-        .await
-        .map_err(intake_error)?;
+    placement.map_err(intake_error)?;
 
     let scored = app.score_comment(&live, &new.body, standing).await;
     let meta = IntakeMeta {

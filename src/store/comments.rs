@@ -4,8 +4,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteExecutor};
 
-use super::{DbError, articles, authors, format_time, moderation, now, verdicts};
+use super::{DbError, format_time, now};
 use crate::domain::comment::NewComment;
+use crate::scoring::policy::AuthorStanding;
 use crate::scoring::{Status, Verdict};
 
 /// Why a comment cannot be accepted, found when checking it against stored state.
@@ -46,68 +47,56 @@ pub fn body_hash(body: &str) -> String {
     hex::encode(Sha256::digest(body.as_bytes()))
 }
 
-/// Checks that need stored state: article open, parent present and not removed.
-pub async fn check_placement(db: &sqlx::SqlitePool, new: &NewComment) -> Result<(), IntakeError> {
-    let mut conn = db.acquire().await?;
-    check_placement_on(&mut conn, new).await
+/// What intake needs to know before scoring, read in one query: the author's standing and
+/// whether the comment may be placed (article open, parent present and not removed).
+pub async fn intake_facts(
+    db: &sqlx::SqlitePool,
+    new: &NewComment,
+) -> Result<(AuthorStanding, Result<(), IntakeError>), DbError> {
+    let row = sqlx::query(
+        "SELECT (SELECT banned FROM authors WHERE key = ?1) AS banned,
+                (SELECT premoderated FROM authors WHERE key = ?1) AS premoderated,
+                (SELECT closed FROM articles WHERE id = ?2) AS closed,
+                (SELECT article_id FROM comments WHERE id = ?3) AS parent_article,
+                (SELECT status FROM comments WHERE id = ?3) AS parent_status",
+    )
+    .bind(new.author_key())
+    .bind(new.article_id.as_str())
+    .bind(new.parent_id)
+    .fetch_one(db)
+    .await?;
+    let standing = AuthorStanding {
+        banned: row.get::<Option<i64>, _>("banned").unwrap_or(0) != 0,
+        premoderated: row.get::<Option<i64>, _>("premoderated").unwrap_or(0) != 0,
+    };
+    let placement = placement(
+        new,
+        row.get::<Option<i64>, _>("closed").unwrap_or(0) != 0,
+        row.get("parent_article"),
+        row.get("parent_status"),
+    );
+    Ok((standing, placement))
 }
 
-async fn check_placement_on(
-    conn: &mut sqlx::SqliteConnection,
+/// The placement rules, given the stored facts.
+fn placement(
     new: &NewComment,
+    article_closed: bool,
+    parent_article: Option<&str>,
+    parent_status: Option<&str>,
 ) -> Result<(), IntakeError> {
-    if let Some(article) = articles::get(&mut *conn, new.article_id.as_str()).await?
-        && article.closed
-    {
+    if article_closed {
         return Err(IntakeError::ArticleClosed);
     }
-    if let Some(parent_id) = new.parent_id {
-        let row = sqlx::query("SELECT article_id, status FROM comments WHERE id = ?")
-            .bind(parent_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        match row {
+    if new.parent_id.is_some() {
+        match parent_article {
             None => return Err(IntakeError::ParentNotFound),
-            Some(r) if r.get::<&str, _>("article_id") != new.article_id.as_str() => {
-                return Err(IntakeError::ParentNotFound);
-            }
-            Some(r) if r.get::<&str, _>("status") == "removed" => {
-                return Err(IntakeError::ParentRemoved);
-            }
+            Some(a) if a != new.article_id.as_str() => return Err(IntakeError::ParentNotFound),
+            Some(_) if parent_status == Some("removed") => return Err(IntakeError::ParentRemoved),
             Some(_) => {}
         }
     }
     Ok(())
-}
-
-/// A recent identical comment by the same author on the same article, if any.
-async fn find_duplicate(
-    conn: &mut sqlx::SqliteConnection,
-    new: &NewComment,
-    hash: &str,
-    window_secs: u64,
-) -> Result<Option<Inserted>, DbError> {
-    if window_secs == 0 {
-        return Ok(None);
-    }
-    let since =
-        format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window_secs as i64));
-    let row = sqlx::query(
-        "SELECT id, status FROM comments
-         WHERE article_id = ? AND author_key = ? AND body_hash = ? AND created_at >= ?
-         ORDER BY id LIMIT 1",
-    )
-    .bind(new.article_id.as_str())
-    .bind(new.author_key())
-    .bind(hash)
-    .bind(since)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|r| Inserted {
-        id: r.get("id"),
-        status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
-        duplicate: true,
-    }))
 }
 
 /// Store a scored comment and its verdict in one transaction.
@@ -118,83 +107,236 @@ pub async fn insert(
     meta: &IntakeMeta,
 ) -> Result<Inserted, IntakeError> {
     let mut tx = db.begin().await?;
-    let inserted = insert_in(&mut tx, new, verdict, meta).await?;
+    let inserted = insert_group(&mut tx, &[(new, verdict, meta)]).await?;
     tx.commit().await?;
-    Ok(inserted)
+    inserted.into_iter().next().expect("one result per comment")
 }
 
-/// The body of [`insert`], for callers that commit many comments in one transaction.
-/// It refuses a comment (`ArticleClosed`, `ParentNotFound`, `ParentRemoved`) only before
-/// its first write: group commit relies on that to need no savepoint per comment.
-pub async fn insert_in(
+/// One comment of a commit group.
+pub type Intake<'a> = (&'a NewComment, &'a Verdict, &'a IntakeMeta);
+
+/// Check and store a group of scored comments inside the caller's transaction, in a fixed
+/// number of statements whatever the group's size: one query finds the refusals,
+/// duplicates and the next comment id; one multi-statement execution writes articles,
+/// authors, comments, verdicts and log rows for the whole group. One result per comment,
+/// in order. A refused comment writes nothing.
+///
+/// The placement is checked against committed comments only: a parent cannot be in the
+/// same group, since its id is first known from its own answer, sent after COMMIT.
+pub async fn insert_group(
     conn: &mut sqlx::SqliteConnection,
-    new: &NewComment,
-    verdict: &Verdict,
-    meta: &IntakeMeta,
-) -> Result<Inserted, IntakeError> {
-    let hash = body_hash(&new.body);
-    if let Some(dup) = find_duplicate(conn, new, &hash, meta.duplicate_window_secs).await? {
-        return Ok(dup);
-    }
-    // Re-checked inside the transaction: the parent may have been removed meanwhile.
-    check_placement_on(conn, new).await?;
-    articles::ensure(&mut *conn, new.article_id.as_str()).await?;
-    let author_key = new.author_key();
-    authors::ensure(&mut *conn, &author_key, &new.author_name).await?;
-    let t = now();
-    let max_score = verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
-    let id = sqlx::query(
-        "INSERT INTO comments (article_id, parent_id, author_key, author_name, author_email, body, body_hash,
-                               status, max_score, language, client_ip, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    group: &[Intake<'_>],
+) -> Result<Vec<Result<Inserted, IntakeError>>, DbError> {
+    let encode = |e: serde_json::Error| DbError::Encode(Box::new(e));
+    let hashes: Vec<String> = group
+        .iter()
+        .map(|(new, _, _)| body_hash(&new.body))
+        .collect();
+    let keys: Vec<String> = group.iter().map(|(new, _, _)| new.author_key()).collect();
+    let probe: Vec<serde_json::Value> = group
+        .iter()
+        .zip(hashes.iter().zip(&keys))
+        .map(|((new, _, _), (hash, key))| {
+            serde_json::json!([new.article_id.as_str(), new.parent_id, key, hash])
+        })
+        .collect();
+    // Duplicate detection is per comment (the window is the same for all in practice).
+    let window = group
+        .iter()
+        .map(|(_, _, meta)| meta.duplicate_window_secs)
+        .max()
+        .unwrap_or(0);
+    let since = (window > 0).then(|| {
+        format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window as i64))
+    });
+    let rows = sqlx::query(
+        "SELECT -1 AS idx, 'next_id' AS kind,
+                max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comments'), 0),
+                    coalesce((SELECT max(id) FROM comments), 0)) + 1 AS id,
+                NULL AS status
+         UNION ALL
+         SELECT j.key, 'closed', NULL, NULL FROM json_each(?1) j
+           JOIN articles a ON a.id = j.value ->> 0
+          WHERE a.closed = 1
+         UNION ALL
+         SELECT j.key,
+                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 0
+                     THEN 'parent_not_found' ELSE 'parent_removed' END,
+                NULL, NULL
+           FROM json_each(?1) j LEFT JOIN comments p ON p.id = j.value ->> 1
+          WHERE j.value ->> 1 IS NOT NULL
+            AND (p.id IS NULL OR p.article_id != j.value ->> 0 OR p.status = 'removed')
+         UNION ALL
+         SELECT j.key, 'duplicate', d.id, d.status FROM json_each(?1) j
+           JOIN comments d ON d.id = (
+                SELECT id FROM comments
+                 WHERE article_id = j.value ->> 0 AND author_key = j.value ->> 2
+                   AND body_hash = j.value ->> 3 AND created_at >= ?2
+                 ORDER BY id LIMIT 1)
+          WHERE ?2 IS NOT NULL",
     )
-    .bind(new.article_id.as_str())
-    .bind(new.parent_id)
-    .bind(&author_key)
-    .bind(&new.author_name)
-    .bind(&new.author_email)
-    .bind(&new.body)
-    .bind(&hash)
-    .bind(verdict.verdict.as_str())
-    .bind(max_score as f64)
-    .bind(&meta.language)
-    .bind(&meta.client_ip)
-    .bind(&t)
+    .bind(serde_json::to_string(&probe).map_err(encode)?)
+    .bind(&since)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    #[derive(Default, Clone, Copy)]
+    struct Found {
+        closed: bool,
+        parent_not_found: bool,
+        parent_removed: bool,
+        duplicate: Option<Inserted>,
+    }
+    let mut found = vec![Found::default(); group.len()];
+    let mut next_id: i64 = 1;
+    for r in &rows {
+        let idx: i64 = r.get("idx");
+        let kind: &str = r.get("kind");
+        if kind == "next_id" {
+            next_id = r.get("id");
+            continue;
+        }
+        let Some(f) = usize::try_from(idx).ok().and_then(|i| found.get_mut(i)) else {
+            continue;
+        };
+        match kind {
+            "closed" => f.closed = true,
+            "parent_not_found" => f.parent_not_found = true,
+            "parent_removed" => f.parent_removed = true,
+            _ => {
+                f.duplicate = Some(Inserted {
+                    id: r.get("id"),
+                    status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
+                    duplicate: true,
+                })
+            }
+        }
+    }
+
+    let t = now();
+    let mut results = Vec::with_capacity(group.len());
+    let mut rows = Vec::with_capacity(group.len());
+    // Accepted comments of this group by (article, author, body), for duplicates inside it.
+    let mut accepted: std::collections::HashMap<(&str, &str, &str), Inserted> =
+        std::collections::HashMap::new();
+    for (i, (new, verdict, meta)) in group.iter().enumerate() {
+        let f = found[i];
+        let dup_key = (
+            new.article_id.as_str(),
+            keys[i].as_str(),
+            hashes[i].as_str(),
+        );
+        let earlier = (meta.duplicate_window_secs > 0)
+            .then(|| accepted.get(&dup_key).copied())
+            .flatten();
+        let result = match (f.duplicate.or(earlier), f) {
+            (Some(dup), _) => Ok(Inserted {
+                duplicate: true,
+                ..dup
+            }),
+            (None, Found { closed: true, .. }) => Err(IntakeError::ArticleClosed),
+            (
+                None,
+                Found {
+                    parent_not_found: true,
+                    ..
+                },
+            ) => Err(IntakeError::ParentNotFound),
+            (
+                None,
+                Found {
+                    parent_removed: true,
+                    ..
+                },
+            ) => Err(IntakeError::ParentRemoved),
+            (None, _) => {
+                let id = next_id;
+                next_id += 1;
+                let max_score = verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
+                let (action, note) = match verdict.verdict {
+                    Status::Published => (None, None),
+                    status => {
+                        let summary = reasons_summary(&verdict.reasons);
+                        let action = match status {
+                            Status::Removed => "auto_remove",
+                            _ => "auto_hold",
+                        };
+                        (Some(action), (!summary.is_empty()).then_some(summary))
+                    }
+                };
+                rows.push(serde_json::json!([
+                    id,
+                    new.article_id.as_str(),
+                    new.parent_id,
+                    keys[i],
+                    new.author_name,
+                    new.author_email,
+                    new.body,
+                    hashes[i],
+                    verdict.verdict.as_str(),
+                    max_score as f64,
+                    meta.language,
+                    meta.client_ip,
+                    serde_json::to_string(&verdict.scores).map_err(encode)?,
+                    serde_json::to_string(&verdict.hits).map_err(encode)?,
+                    serde_json::to_string(&verdict.reasons).map_err(encode)?,
+                    verdict.model_id,
+                    verdict.rules_version,
+                    action,
+                    note,
+                ]));
+                let inserted = Inserted {
+                    id,
+                    status: verdict.verdict,
+                    duplicate: false,
+                };
+                accepted.entry(dup_key).or_insert(inserted);
+                Ok(inserted)
+            }
+        };
+        results.push(result);
+    }
+    if rows.is_empty() {
+        return Ok(results);
+    }
+    // Numbered parameters: every statement binds ?1 (the rows) and ?2 (the time).
+    sqlx::query(
+        "INSERT INTO articles (id, created_at)
+              SELECT DISTINCT value ->> 1, ?2 FROM json_each(?1) WHERE true
+             ON CONFLICT (id) DO NOTHING;
+         INSERT INTO authors (key, display_name, created_at, updated_at)
+              SELECT value ->> 3, value ->> 4, ?2, ?2 FROM json_each(?1) WHERE true
+             ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name;
+         INSERT INTO comments (id, article_id, parent_id, author_key, author_name, author_email,
+                               body, body_hash, status, max_score, language, client_ip,
+                               created_at, updated_at)
+              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                     value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9,
+                     value ->> 10, value ->> 11, ?2, ?2
+                FROM json_each(?1);
+         INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id,
+                               rules_version, decided_by, created_at)
+              SELECT value ->> 0, value ->> 8, value ->> 12, value ->> 13, value ->> 14,
+                     value ->> 15, value ->> 16, 'system', ?2
+                FROM json_each(?1);
+         INSERT INTO moderation_log (comment_id, actor, action, note, new_status, created_at)
+              SELECT value ->> 0, 'system', value ->> 17, value ->> 18, value ->> 8, ?2
+                FROM json_each(?1) WHERE value ->> 17 IS NOT NULL;",
+    )
+    .bind(serde_json::to_string(&rows).map_err(encode)?)
     .bind(&t)
     .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
-    verdicts::insert(&mut *conn, id, verdict).await?;
-    if verdict.verdict != Status::Published {
-        let summary = reasons_summary(&verdict.reasons);
-        moderation::append(
-            &mut *conn,
-            &moderation::LogEntry {
-                comment_id: Some(id),
-                author_key: None,
-                moderator_id: None,
-                actor: "system".into(),
-                action: match verdict.verdict {
-                    Status::Removed => "auto_remove".into(),
-                    _ => "auto_hold".into(),
-                },
-                reason: None,
-                note: (!summary.is_empty()).then_some(summary),
-                old_status: None,
-                new_status: Some(verdict.verdict.as_str().into()),
-            },
-        )
-        .await?;
-    }
+    .await?;
     // Webhook events commit with the comment, so none is lost or sent for a rollback.
-    if !meta.skip_webhook_events {
-        super::outbox::comment_created(&mut *conn, id, verdict).await?;
+    for ((_, verdict, meta), result) in group.iter().zip(&results) {
+        if let Ok(inserted) = result
+            && !inserted.duplicate
+            && !meta.skip_webhook_events
+        {
+            super::outbox::comment_created(&mut *conn, inserted.id, verdict).await?;
+        }
     }
-    Ok(Inserted {
-        id,
-        status: verdict.verdict,
-        duplicate: false,
-    })
+    Ok(results)
 }
 
 /// One line naming each reason, e.g. `threshold toxic; rule threats_en`.

@@ -3,7 +3,9 @@
 //!
 //! Comment intake uses group commit: concurrent inserts are queued to one task that
 //! writes up to `max_batch` of them in one transaction (a refused comment writes nothing,
-//! so it does not undo the others) and answers each only after COMMIT.
+//! so it does not undo the others) and answers each only after COMMIT. A group takes a
+//! fixed number of round trips to the connection's thread whatever its size
+//! ([`comments::insert_group`]), so the writer's serial work per comment stays small.
 //! With `synchronous = FULL` that is one fsync per batch instead of one per comment.
 //!
 //! Every write here that changes comments or articles is an accounted write (see
@@ -214,16 +216,12 @@ async fn commit_batch(
     let mut conn = store.writer().acquire().await?;
     let accounted = store.versions().begin();
     let mut tx = conn.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        // No savepoint per comment: `insert_in` refuses a comment only before its first
-        // write, so a refusal leaves nothing to undo (and each savepoint cost two more
-        // round trips to the writer thread per comment).
-        match comments::insert_in(&mut tx, &job.new, &job.verdict, &job.meta).await {
-            Err(IntakeError::Db(e)) => return Err(e),
-            result => results.push(result),
-        }
-    }
+    let group: Vec<comments::Intake<'_>> = batch
+        .iter()
+        .map(|job| (&job.new, &job.verdict, &job.meta))
+        .collect();
+    // A refused comment writes nothing, so it needs no savepoint to undo.
+    let results = comments::insert_group(&mut tx, &group).await?;
     tx.commit().await?;
     let stored = || {
         batch.iter().zip(&results).filter_map(|(job, r)| match r {
