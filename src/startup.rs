@@ -84,6 +84,14 @@ impl Application {
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
         tokio::spawn(forget_old_ips(self.state.clone()));
+        if let Err(e) = self
+            .state
+            .store
+            .checkpoint_in_background(Duration::from_millis(100))
+            .await
+        {
+            tracing::warn!(error = %e, "no background checkpointer; the writer checkpoints");
+        }
         // Cached threads: notice writes by other processes and settle unaccounted ones.
         tokio::spawn(crate::store::versions::watch(
             self.state.store.clone(),

@@ -100,7 +100,22 @@ async fn own_comments_replies_and_removals_show_on_the_next_read() {
         .post_comment("cache-other", None, "cy", "Another article entirely.")
         .await;
     assert_eq!(code, 201);
+    // Neither that write nor the WAL checkpoints and external-write polls that follow it
+    // retire this thread.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (hits, misses) = (
+        metric(&app, "modgate_thread_cache_hits_total").await,
+        metric(&app, "modgate_thread_cache_misses_total").await,
+    );
     assert_eq!(ids(&thread(&app, "cache-a").await), vec![first, reply]);
+    assert_eq!(
+        metric(&app, "modgate_thread_cache_hits_total").await,
+        hits + 1.0
+    );
+    assert_eq!(
+        metric(&app, "modgate_thread_cache_misses_total").await,
+        misses
+    );
 
     // A moderator removes the first comment: the next read shows the placeholder, and the
     // reply under it stays.
