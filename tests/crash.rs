@@ -25,12 +25,11 @@ fn load_config(dir: &std::path::Path) -> std::path::PathBuf {
     let mut table: toml::Table = text.parse().unwrap();
     let abs = |p: &str| root.join(p).to_string_lossy().into_owned();
     if let Some(model) = table.get_mut("model").and_then(|m| m.as_table_mut()) {
-        let d = model
-            .get("dir")
-            .and_then(|d| d.as_str())
-            .unwrap_or("models/bilstm")
-            .to_string();
-        model.insert("dir".into(), abs(&d).into());
+        // Durability is the subject here: the small BiLSTM keeps up with the load.
+        model.insert("backend".into(), "bilstm".into());
+        model.insert("dir".into(), abs("models/bilstm").into());
+        model.remove("onnx_runtime");
+        model.remove("languages");
     }
     if let Some(rules) = table.get_mut("rules").and_then(|r| r.as_table_mut())
         && let Some(includes) = rules.get_mut("include").and_then(|i| i.as_array_mut())

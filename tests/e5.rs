@@ -2,6 +2,8 @@
 //! `models/fetch-models.sh` builds: `models/e5-toxic/` (fp32), `models/e5-toxic-int8/` and
 //! `models/onnxruntime/`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -148,4 +150,64 @@ fn verdicts_carry_the_e5_model_id() {
         "{}",
         verdict.model_id
     );
+}
+
+/// The shipped config.toml: English goes to the BiLSTM, Russian, Kazakh and Uzbek to
+/// e5-toxic, and each stored verdict names the model that scored it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_config_scores_each_language_with_its_model() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let config = common::default_config(&dir.path().join("m.db"));
+    let app = common::spawn_with(config, dir.clone()).await;
+    let cases = [
+        ("en", "Thank you, a clear and useful article.", "bilstm"),
+        (
+            "ru",
+            "Спасибо, полезная и понятная статья.",
+            "onnx:e5-toxic-int8@",
+        ),
+        (
+            "kk",
+            "Рақмет, пайдалы және түсінікті мақала.",
+            "onnx:e5-toxic-int8@",
+        ),
+        (
+            "uz",
+            "Rahmat, foydali va tushunarli maqola, oʻqidim.",
+            "onnx:e5-toxic-int8@",
+        ),
+    ];
+    for (lang, body, model) in cases {
+        let (code, out) = app.post_comment("langs", None, "ann", body).await;
+        assert_eq!(code, 201, "{out}");
+        assert_eq!(out["status"], "published", "{lang}: {out}");
+        let (model_id, language): (String, Option<String>) = sqlx::query_as(
+            "SELECT v.model_id, c.language FROM verdicts v JOIN comments c ON c.id = v.comment_id \
+             WHERE c.id = ? ORDER BY v.id DESC LIMIT 1",
+        )
+        .bind(out["id"].as_i64().unwrap())
+        .fetch_one(app.state.store.reader())
+        .await
+        .unwrap();
+        assert!(model_id.starts_with(model), "{lang}: {model_id}");
+        assert_eq!(language.as_deref(), Some(lang));
+    }
+    // A Russian insult: the rule list only flags the word, the model holds the comment.
+    let (code, out) = app
+        .post_comment(
+            "langs",
+            None,
+            "bob",
+            "Заткнись, тупая скотина, никто тебя не спрашивал.",
+        )
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let (model_id, reasons): (String, String) = sqlx::query_as(
+        "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(out["id"].as_i64().unwrap())
+    .fetch_one(app.state.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "pending", "{out} {model_id} {reasons}");
 }

@@ -195,6 +195,24 @@ pub struct ModelConfig {
     /// `onnx` backend: tokens per window, overriding the model's own maximum.
     #[serde(default)]
     pub max_tokens: Option<usize>,
+    /// `[model.languages]`: comments detected as a language scored by another model, e.g.
+    /// `ru = { backend = "onnx", dir = "models/e5-toxic-int8" }`. The ONNX Runtime library
+    /// and thread count are the ones above.
+    #[serde(default)]
+    pub languages: BTreeMap<Spanned<String>, ModelRoute>,
+}
+
+/// One entry of `[model.languages]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRoute {
+    pub backend: String,
+    /// Model directory, relative to the config file.
+    pub dir: PathBuf,
+    #[serde(default)]
+    pub label_map: BTreeMap<String, String>,
+    #[serde(default)]
+    pub max_tokens: Option<usize>,
 }
 
 impl Default for ModelConfig {
@@ -209,6 +227,7 @@ impl Default for ModelConfig {
             threads: 0,
             label_map: BTreeMap::new(),
             max_tokens: None,
+            languages: BTreeMap::new(),
         }
     }
 }
@@ -489,6 +508,20 @@ impl Config {
                 for message in threshold_problems(&table, name.get_ref(), t.get_ref()) {
                     errors.push(at(name.span().start, message));
                 }
+            }
+        }
+        for code in self.model.languages.keys() {
+            if !Language::ALL.iter().any(|l| l.code() == code.get_ref()) {
+                errors.push(ConfigError::at_offset(
+                    path,
+                    source,
+                    code.span().start,
+                    format!(
+                        "model.languages: `{}` is not a detected language (expected one of {})",
+                        code.get_ref(),
+                        Language::codes()
+                    ),
+                ));
             }
         }
         if self.comments.max_chars == 0 {

@@ -214,10 +214,17 @@ fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) {
             for job in jobs {
                 let share = scores
                     .by_ref()
-                    .take(job.texts.len())
-                    .map(|scores| Scored {
-                        scores,
-                        model_id: Arc::clone(model_id),
+                    .zip(&job.texts)
+                    .map(|(scores, text)| {
+                        let id = classifier.model_id_for(text);
+                        Scored {
+                            scores,
+                            model_id: if id == &**model_id {
+                                Arc::clone(model_id)
+                            } else {
+                                id.into()
+                            },
+                        }
                     })
                     .collect();
                 // The caller may have given up (timeout); nothing to do then.

@@ -178,13 +178,16 @@ impl Scorer {
             counterfactuals[i] = Some(cf.with_scores(s));
         }
 
-        let model_id = classifier.model_id();
         Ok(scores
             .into_iter()
             .zip(hits)
             .zip(counterfactuals)
             .zip(languages)
-            .map(|(((s, h), cf), lang)| self.verdict(model_id, s, h, cf.as_ref(), author, lang))
+            .zip(texts)
+            .map(|((((s, h), cf), lang), text)| {
+                let model_id = classifier.model_id_for(text);
+                self.verdict(model_id, s, h, cf.as_ref(), author, lang)
+            })
             .collect())
     }
 }

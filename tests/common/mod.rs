@@ -23,8 +23,20 @@ pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The project's config.toml with a temporary database and a random port.
+/// The project's config.toml with a temporary database and a random port, scoring with the
+/// BiLSTM: these tests are about the service, and the small model keeps them fast and their
+/// expected verdicts stable. The models of `[model.languages]` have their own tests
+/// (tests/e5.rs).
 pub fn test_config(db: &Path) -> Config {
+    let mut config = default_config(db);
+    config.model.backend = "bilstm".into();
+    config.model.dir = project_root().join("models/bilstm");
+    config.model.languages.clear();
+    config
+}
+
+/// The project's config.toml as shipped, with a temporary database and a random port.
+pub fn default_config(db: &Path) -> Config {
     let path = project_root().join("config.toml");
     let mut config = Config::load_file(&path).unwrap_or_else(|e| panic!("config.toml: {e:?}"));
     config.database.path = db.to_path_buf();

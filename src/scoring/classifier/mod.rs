@@ -1,12 +1,17 @@
 //! Classifier interface: texts in, per-label probabilities out. Backends live in submodules.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub mod bilstm;
+pub mod by_language;
 pub mod onnx;
+
+use crate::scoring::language::Language;
 
 /// The six labels modgate decides on (Jigsaw / Detoxify naming), in model output order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -112,21 +117,57 @@ pub enum ClassifierError {
 pub trait Classifier: Send + Sync {
     /// Identity stored with every verdict: backend, name and a hash of the weights.
     fn model_id(&self) -> &str;
+    /// The model that scores `text`; differs from `model_id` only when models are chosen
+    /// per language (`by_language`).
+    fn model_id_for(&self, _text: &str) -> &str {
+        self.model_id()
+    }
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError>;
 }
 
-/// Loads the backend named by `config.model.backend` from `config.model_dir()`.
-pub fn load(
+/// Loads the backend named by `config.model.backend` from `config.model_dir()`, and the
+/// models of `[model.languages]` (each directory once) behind a `ByLanguage` router.
+pub fn load(config: &crate::config::Config) -> Result<Arc<dyn Classifier>, ClassifierError> {
+    let options = onnx::OnnxOptions::from_config(config);
+    let default = load_one(config, &config.model.backend, &config.model_dir(), &options)?;
+    if config.model.languages.is_empty() {
+        return Ok(default);
+    }
+    let mut loaded: Vec<(String, PathBuf, Arc<dyn Classifier>)> = Vec::new();
+    let mut routes = Vec::new();
+    for (code, route) in &config.model.languages {
+        let Some(lang) = Language::parse(code.get_ref()) else {
+            continue; // rejected by config validation
+        };
+        let dir = config.resolve(&route.dir);
+        let same = |b: &str, d: &PathBuf| b == route.backend && *d == dir;
+        let model = match loaded.iter().find(|(b, d, _)| same(b, d)) {
+            Some((_, _, m)) => Arc::clone(m),
+            None => {
+                let options = onnx::OnnxOptions {
+                    label_map: route.label_map.clone(),
+                    max_tokens: route.max_tokens,
+                    ..options.clone()
+                };
+                let m = load_one(config, &route.backend, &dir, &options)?;
+                loaded.push((route.backend.clone(), dir, Arc::clone(&m)));
+                m
+            }
+        };
+        routes.push((lang, model));
+    }
+    Ok(Arc::new(by_language::ByLanguage::new(default, routes)))
+}
+
+fn load_one(
     config: &crate::config::Config,
-) -> Result<std::sync::Arc<dyn Classifier>, ClassifierError> {
-    match config.model.backend.as_str() {
-        "bilstm" => Ok(std::sync::Arc::new(bilstm::BiLstm::load(
-            &config.model_dir(),
-        )?)),
-        "onnx" => Ok(std::sync::Arc::new(onnx::OnnxClassifier::load(
-            &config.model_dir(),
-            &onnx::OnnxOptions::from_config(config),
-        )?)),
+    backend: &str,
+    dir: &Path,
+    options: &onnx::OnnxOptions,
+) -> Result<Arc<dyn Classifier>, ClassifierError> {
+    match backend {
+        "bilstm" => Ok(Arc::new(bilstm::BiLstm::load(dir)?)),
+        "onnx" => Ok(Arc::new(onnx::OnnxClassifier::load(dir, options)?)),
         other => Err(ClassifierError::Load {
             path: config.source.display().to_string(),
             message: format!(

@@ -1,0 +1,89 @@
+//! `[model.languages]`: one model per detected language, behind the one `Classifier`
+//! the batcher holds. A batch is split by language, each part scored by its model, and the
+//! scores put back in order; each verdict records the model that scored its text.
+
+use std::sync::Arc;
+
+use super::{Classifier, ClassifierError, Scores};
+use crate::scoring::language::{self, Language};
+
+pub struct ByLanguage {
+    default: Arc<dyn Classifier>,
+    routes: Vec<(Language, Arc<dyn Classifier>)>,
+    model_id: String,
+}
+
+impl ByLanguage {
+    /// `routes` name the languages that do not go to `default`.
+    pub fn new(default: Arc<dyn Classifier>, routes: Vec<(Language, Arc<dyn Classifier>)>) -> Self {
+        // "bilstm:…@…; kk,ru,uz=onnx:e5-toxic-int8@…": readable in logs and /readyz.
+        let mut parts: Vec<(String, String)> = Vec::new();
+        for (lang, model) in &routes {
+            match parts.iter_mut().find(|(_, id)| id == model.model_id()) {
+                Some((langs, _)) => {
+                    langs.push(',');
+                    langs.push_str(lang.code());
+                }
+                None => parts.push((lang.code().to_string(), model.model_id().to_string())),
+            }
+        }
+        let mut model_id = default.model_id().to_string();
+        for (langs, id) in parts {
+            model_id.push_str(&format!("; {langs}={id}"));
+        }
+        ByLanguage {
+            default,
+            routes,
+            model_id,
+        }
+    }
+
+    fn model_for(&self, text: &str) -> &Arc<dyn Classifier> {
+        let lang = language::detect(text);
+        self.routes
+            .iter()
+            .find(|(l, _)| Some(*l) == lang)
+            .map_or(&self.default, |(_, m)| m)
+    }
+}
+
+impl Classifier for ByLanguage {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn model_id_for(&self, text: &str) -> &str {
+        self.model_for(text).model_id()
+    }
+
+    fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+        let chosen: Vec<&Arc<dyn Classifier>> = texts.iter().map(|t| self.model_for(t)).collect();
+        let mut out = vec![Scores::default(); texts.len()];
+        let mut done = vec![false; texts.len()];
+        for i in 0..texts.len() {
+            if done[i] {
+                continue;
+            }
+            // Every text going to the same model as text i, in one call.
+            let model = chosen[i];
+            let members: Vec<usize> = (i..texts.len())
+                .filter(|&j| !done[j] && Arc::ptr_eq(chosen[j], model))
+                .collect();
+            let part: Vec<&str> = members.iter().map(|&j| texts[j]).collect();
+            let scores = model.score_batch(&part)?;
+            if scores.len() != part.len() {
+                return Err(ClassifierError::Inference(format!(
+                    "{} returned {} scores for {} texts",
+                    model.model_id(),
+                    scores.len(),
+                    part.len()
+                )));
+            }
+            for (j, s) in members.into_iter().zip(scores) {
+                out[j] = s;
+                done[j] = true;
+            }
+        }
+        Ok(out)
+    }
+}
