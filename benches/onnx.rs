@@ -1,9 +1,10 @@
-//! Comments per second of the ONNX Runtime backend (minilm-toxic, fp32 and int8) at batch 1
+//! Comments per second of the ONNX Runtime backend (minilm-toxic and e5-toxic, fp32 and int8) at batch 1
 //! and 32, and, in the same run, ONNX Runtime's own Python API on the same model, texts,
 //! batch sizes and thread count (`models/bench_onnx.py`, tokenisation included on both sides).
 //!
 //! `models/fetch-models.sh && cargo bench --bench onnx`
-//! Threads: `MODGATE_BENCH_THREADS` (default 1).
+//! Threads: `MODGATE_BENCH_THREADS` (default 1). Models: `MODGATE_BENCH_MODELS`, a comma
+//! list of directories under models/ (default: all four).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,9 @@ fn bench(c: &mut Criterion) {
         threads,
         ..OnnxOptions::default()
     };
-    for variant in ["minilm-toxic", "minilm-toxic-int8"] {
+    let variants = std::env::var("MODGATE_BENCH_MODELS")
+        .unwrap_or_else(|_| "minilm-toxic,minilm-toxic-int8,e5-toxic,e5-toxic-int8".into());
+    for variant in variants.split(',').map(str::trim).filter(|v| !v.is_empty()) {
         let dir = root().join("models").join(variant);
         let model = OnnxClassifier::load(&dir, &options)
             .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"));
