@@ -178,6 +178,8 @@ fn model_id_names_backend_model_and_weights_hash() {
 
 fn project_config(backend: &str) -> Config {
     let mut config = Config::load_file(&root().join("config.toml")).expect("config.toml");
+    // One model for every language: the subject is the backend.
+    config.model.languages.clear();
     if backend == "onnx" {
         config.model.backend = "onnx".into();
         config.model.dir = model_dir();

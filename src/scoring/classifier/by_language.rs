@@ -87,3 +87,48 @@ impl Classifier for ByLanguage {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores every text with one constant, so the output shows which model ran.
+    struct Constant(&'static str, f32);
+
+    impl Classifier for Constant {
+        fn model_id(&self) -> &str {
+            self.0
+        }
+        fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+            Ok(texts.iter().map(|_| Scores([self.1; 6])).collect())
+        }
+    }
+
+    #[test]
+    fn a_mixed_batch_is_split_by_language_and_put_back_in_order() {
+        let cyrillic: Arc<dyn Classifier> = Arc::new(Constant("multi", 0.9));
+        let router = ByLanguage::new(
+            Arc::new(Constant("english", 0.1)),
+            vec![
+                (Language::Ru, Arc::clone(&cyrillic)),
+                (Language::Kk, cyrillic),
+            ],
+        );
+        assert_eq!(router.model_id(), "english; ru,kk=multi");
+        let texts = [
+            "Thank you for the article",
+            "Спасибо за статью",
+            "A second English comment",
+            "Мақала үшін рақмет, өте қызық",
+        ];
+        let got: Vec<f32> = router
+            .score_batch(&texts)
+            .unwrap()
+            .iter()
+            .map(|s| s.0[0])
+            .collect();
+        assert_eq!(got, [0.1, 0.9, 0.1, 0.9]);
+        let ids: Vec<&str> = texts.iter().map(|t| router.model_id_for(t)).collect();
+        assert_eq!(ids, ["english", "multi", "english", "multi"]);
+    }
+}
