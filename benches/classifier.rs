@@ -96,7 +96,8 @@ fn bench(c: &mut Criterion) {
     }
 
     // End to end through the dynamic batcher: 64 concurrent single-comment requests, as
-    // the HTTP handlers make them (default batch_size 32, batch_wait 2 ms).
+    // the HTTP handlers make them (batch_size 32 as by default; batch_wait 2 ms, the
+    // default until the writer stopped being the bottleneck, see docs/performance.md).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .build()

@@ -177,6 +177,8 @@ pub struct ModelConfig {
     /// Model directory, relative to the config file.
     pub dir: PathBuf,
     /// Dynamic batching: most texts per forward pass, and longest wait for a batch to fill.
+    /// With 0 (the default) the scoring worker takes what is queued and never waits:
+    /// batches still fill under load, while one batch is being scored.
     pub batch_size: usize,
     pub batch_wait_ms: u64,
     /// Scoring budget per request; over it the comment is stored as pending/unscored.
@@ -221,7 +223,7 @@ impl Default for ModelConfig {
             backend: "bilstm".into(),
             dir: PathBuf::from("models/bilstm"),
             batch_size: 32,
-            batch_wait_ms: 2,
+            batch_wait_ms: 0,
             timeout_ms: 2000,
             onnx_runtime: None,
             threads: 0,
