@@ -102,6 +102,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--repeat-ru", type=int, default=1, help="show each Russian training row this many times per epoch")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many rows")
     args = ap.parse_args()
 
@@ -135,6 +136,9 @@ def main() -> None:
     held = rng.random(len(texts)) < HELD_OUT
     train_idx = np.flatnonzero(~held)
     held_idx = np.flatnonzero(held)
+    # Russian is 8% of the rows; repeating them gives the one non-English language more say.
+    ru_train = train_idx[lang[train_idx] == "ru"]
+    train_idx = np.concatenate([train_idx] + [ru_train] * (args.repeat_ru - 1))
 
     # Trainable parameters: the top layers (pretrained) and a linear head on [mean, max].
     def layer_params(i):
@@ -325,7 +329,7 @@ def main() -> None:
         "trained_on": "data.json",
         "head_sha256": hashlib.sha256(open(head_path, "rb").read()).hexdigest(),
         "method": f"top {args.train_layers} encoder layers and a linear head trained with AdamW (lr {args.lr}, head {args.head_lr}, "
-        f"{args.epochs} epochs, batch {BATCH}, warm-up + cosine decay), masked binary cross-entropy with positive weights "
+        f"{args.epochs} epochs, batch {BATCH}, warm-up + cosine decay, Russian rows x{args.repeat_ru}), masked binary cross-entropy with positive weights "
         f"(rare labels, capped at 10), texts cut at {MAX_TOKENS} tokens; held-out 15% for operating points",
         "operating_points": {k: list(v) for k, v in OPERATING_POINT.items()},
         "default_hold_thresholds": DEFAULT_HOLD,
