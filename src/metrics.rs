@@ -112,6 +112,11 @@ impl Metrics {
             thread_cache.hits.clone(),
         );
         registry.register(
+            "thread_cache_joined",
+            "Public thread reads answered by a concurrent database read of the same thread",
+            thread_cache.joined.clone(),
+        );
+        registry.register(
             "thread_cache_misses",
             "Public thread reads that went to the database",
             thread_cache.misses.clone(),

@@ -13,7 +13,7 @@ use super::client_ip::ClientIp;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
-use super::thread_cache::ThreadKey;
+use super::thread_cache::{self, Lookup, ThreadKey};
 use crate::app::AppState;
 use crate::config::BannedAction;
 use crate::domain::ArticleId;
@@ -181,19 +181,31 @@ pub(crate) async fn get_thread(
     };
     // Taken before the database is read: a write committed after this moves it.
     let version = app.store.versions().current(article_id.as_str());
-    if let Some(body) = app.thread_cache.get(&key, version) {
-        return Ok(json_response(body));
-    }
-    let thread = comments::thread(
-        app.store.reader(),
-        article_id.as_str(),
-        hide_reported,
-        after,
-        limit,
-    )
-    .await?;
-    let body = Bytes::from(serde_json::to_vec(&thread).map_err(ApiError::internal)?);
-    app.thread_cache.insert(key, version, body.clone());
+    let load = || async {
+        let thread = comments::thread(
+            app.store.reader(),
+            article_id.as_str(),
+            hide_reported,
+            after,
+            limit,
+        )
+        .await?;
+        let body = serde_json::to_vec(&thread).map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(Bytes::from(body))
+    };
+    let body = match app.thread_cache.lookup(&key, version) {
+        Lookup::Hit(body) => body,
+        Lookup::Wait(flight) => match thread_cache::wait(flight).await {
+            Some(body) => body,
+            None => load().await?,
+        },
+        Lookup::Load(loading) => {
+            let body = load().await?;
+            loading.finish(body.clone());
+            body
+        }
+        Lookup::Uncached => load().await?,
+    };
     Ok(json_response(body))
 }
 
