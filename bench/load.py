@@ -1,5 +1,6 @@
 """Load harness for modgate: end-to-end comment intake and thread reads against the release
-binary on 127.0.0.1, with the batching and group-commit baselines measured in the same run.
+binary on 127.0.0.1, with the batching and group-commit baselines (and optionally another
+build, --compare-binary) measured in the same run.
 
     bench/load.sh [--duration 10] [--out results.json]     (see bench/README.md)
 
@@ -17,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tomllib
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -31,14 +34,25 @@ ROOT = Path(__file__).resolve().parent.parent
 POST_PATH = "/api/v1/comments"
 THREAD_ARTICLE = "bench-thread"
 THREAD_SIZE = 500
+HOT_POST_RATE = 200  # comments/s posted to the thread while it is read in the last step
 MAX_CONNECTIONS = 64  # enough in flight to fill a batch of 32 and a commit group of 64
+# A closed loop of 64 connections measures 64 / latency, not what the server can sustain:
+# the default scenario also runs at maximum rate with this many connections.
+WIDE_CONNECTIONS = 256
 
 # name, config overrides, fixed rates (req/s); every scenario also runs at maximum rate.
+# The first is the reference for the ratios: the shipped config with one model, the BiLSTM,
+# for every language. config.toml may send some languages to a transformer
+# ([model.languages]); that costs far more per comment and is measured on its own.
+ONE_MODEL = {"languages": None}
 SCENARIOS = [
-    ("default (batch 32, group commit 64)", {}, [500, 1000, 2000]),
-    ("baseline: batching off (batch_size 1)", {"model": {"batch_size": 1}}, [1000]),
-    ("baseline: sync per comment (group_commit_max 1)", {"database": {"group_commit_max": 1}}, [1000]),
+    ("default, BiLSTM for every language", {"model": ONE_MODEL}, [500, 1000, 2000, 3000]),
+    ("shipped config.toml, [model.languages] as configured", {}, [500, 1000]),
+    ("baseline: batching off (batch_size 1)", {"model": {**ONE_MODEL, "batch_size": 1}}, [1000]),
+    ("baseline: sync per comment (group_commit_max 1)", {"model": ONE_MODEL, "database": {"group_commit_max": 1}}, [1000]),
 ]
+SHIPPED = SCENARIOS[1][0]
+COMPARE = "before: --compare-binary"
 
 
 def machine() -> dict:
@@ -106,11 +120,14 @@ def format_row(r: dict) -> str:
     )
 
 
-def intake(server: Server, body_file: str, rates: list[int], seconds: float) -> list[dict]:
+def intake(server: Server, body_file: str, rates: list[int], seconds: float, wide: bool) -> list[dict]:
     url = server.base + POST_PATH
     oha.run(url, 3, MAX_CONNECTIONS, bodies=body_file)  # warm-up, not reported
     rows = [step(server, f"POST at {r}/s", url, seconds, rate=r, bodies=body_file) for r in rates]
     rows.append(step(server, "POST at max", url, seconds, bodies=body_file))
+    if wide:
+        name = f"POST at max, {WIDE_CONNECTIONS} conn."
+        rows.append(step(server, name, url, seconds, bodies=body_file, connections=WIDE_CONNECTIONS))
     return rows
 
 
@@ -149,17 +166,41 @@ def seed_thread(server: Server, mix: list[dict]) -> int:
         return json.load(r)["count"]
 
 
-def thread_reads(server: Server, mix: list[dict], seconds: float) -> list[dict]:
+def thread_reads(server: Server, mix: list[dict], seconds: float, tmp: Path) -> list[dict]:
     count = seed_thread(server, mix)
     rows = []
-    for name, query in [(f"GET thread ({count}), all", "?limit=500"), ("GET thread, first page", "")]:
+    for name, query in [("GET thread, all", "?limit=500"), ("GET thread, first page", "")]:
         url = f"{server.base}/api/v1/articles/{THREAD_ARTICLE}/comments{query}"
         with urllib.request.urlopen(url) as r:
             size = len(r.read())
         oha.run(url, 2, 32)  # warm-up
         row = step(server, name, url, seconds, connections=32)
         row["response_bytes"] = size
+        row["thread_comments"] = count
         rows.append(row)
+    # A story that is being commented on while it is read: every commit retires the
+    # cached thread, and the thread grows by HOT_POST_RATE comments a second.
+    hot = tmp / f"hot-{server.name}.jsonl"
+    bodies_mod.write_jsonl(
+        [{**b, "article_id": THREAD_ARTICLE, "author_name": f"hot reader {i}"} for i, b in enumerate(mix[:4000])],
+        hot,
+    )
+    url = f"{server.base}/api/v1/articles/{THREAD_ARTICLE}/comments?limit=500"
+    posted: dict = {}
+    poster = threading.Thread(
+        target=lambda: posted.update(r=oha.run(server.base + POST_PATH, seconds, MAX_CONNECTIONS, rate=HOT_POST_RATE, bodies=str(hot)))
+    )
+    poster.start()
+    row = step(server, f"GET thread, all, {HOT_POST_RATE} posts/s to it", url, seconds, connections=32)
+    poster.join()
+    p = posted["r"]
+    row["concurrent_posts"] = asdict(p)
+    print(
+        f"    ... meanwhile POST to that article: {p.rps:.0f}/s, p99 {p.p99_ms:.1f} ms, non-2xx/errors {p.requests - p.ok}",
+        file=sys.stderr,
+        flush=True,
+    )
+    rows.append(row)
     return rows
 
 
@@ -187,7 +228,26 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
     out.append("")
     # Ratios within a round only: the machine's other load drifts between rounds.
     defaults = {n: rows for n, scenario, rows in runs if scenario == SCENARIOS[0][0]}
+    compared = [(n, rows) for n, scenario, rows in runs if scenario == COMPARE]
+    if compared:
+        out.append(f"- this build vs {info['compare']}, step by step (median over rounds; req/s ratio per round):")
+        for name in [r["step"] for r in compared[0][1]]:
+            pairs = [(by_step(defaults.get(n, []), name), by_step(rows, name)) for n, rows in compared]
+            pairs = [(a, b) for a, b in pairs if a and b]
+            if not pairs:
+                continue
+            med = lambda rows, k: statistics.median(r[k] for r in rows)  # noqa: E731
+            after, before = [a for a, _ in pairs], [b for _, b in pairs]
+            rps = [a["rps"] / b["rps"] for a, b in pairs]
+            out.append(
+                f"  - {name}: req/s {med(before, 'rps'):.0f} -> {med(after, 'rps'):.0f} "
+                f"(x{statistics.median(rps):.2f}; {', '.join(f'x{r:.2f}' for r in rps)}), "
+                f"p99 {med(before, 'p99_ms'):.1f} -> {med(after, 'p99_ms'):.1f} ms, "
+                f"CPU {med(before, 'server_cpu_ms_per_request'):.3f} -> {med(after, 'server_cpu_ms_per_request'):.3f} ms/request"
+            )
     for scenario, _, _ in SCENARIOS[1:]:
+        if scenario == SHIPPED:
+            continue
         for name, what in [("POST at max", "throughput"), ("POST at 1000/s", "p99 at 1000/s")]:
             ratios = []
             for n, sc, rows in runs:
@@ -196,8 +256,9 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
                     ratios.append(a["rps"] / b["rps"] if what == "throughput" else b["p99_ms"] / a["p99_ms"])
             if ratios:
                 each = ", ".join(f"x{r:.2f}" for r in ratios)
-                out.append(f"- default vs {scenario}: {what} x{statistics.median(ratios):.2f} (per round: {each})")
-    out.append(f"- server peak resident set (VmHWM) over the whole run: {info['vm_hwm_mb']:.0f} MB")
+                out.append(f"- {SCENARIOS[0][0]} vs {scenario}: {what} x{statistics.median(ratios):.2f} (per round: {each})")
+    for scenario, mb in info["vm_hwm_mb"].items():
+        out.append(f"- server peak resident set (VmHWM), {scenario}: {mb:.0f} MB")
     return "\n".join(out)
 
 
@@ -215,6 +276,13 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    ap.add_argument(
+        "--compare-binary",
+        type=Path,
+        help="also run the default scenario with this binary (e.g. a build of the previous commit) "
+        "in every round, right after this build's, and report the ratios",
+    )
+    ap.add_argument("--compare-config", type=Path, help="config.toml for --compare-binary (default: --config)")
     ap.add_argument("--perf", type=Path, help="record `perf` profiles of the server's maximum-rate steps in this folder")
     args = ap.parse_args()
     global PERF_DIR
@@ -224,7 +292,20 @@ def main() -> None:
 
     oha.find_oha()
     info = {"machine": machine(), "load_start": loadavg(), "duration_s": args.duration}
-    scenarios = SCENARIOS[:1] if args.only in ("default", "intake", "thread") else SCENARIOS
+    with args.config.open("rb") as f:
+        configured = tomllib.load(f)
+    has_languages = bool(configured.get("model", {}).get("languages"))
+    scenarios = [
+        (name, overrides, rates, args.binary, args.config)
+        for name, overrides, rates in SCENARIOS
+        if name != SHIPPED or has_languages  # without [model.languages] it is the first
+    ]
+    if args.only in ("default", "intake", "thread"):
+        scenarios = scenarios[:1]
+    if args.compare_binary:
+        info["compare"] = str(args.compare_binary)
+        compare_config = args.compare_config or args.config
+        scenarios.insert(1, (COMPARE, {"model": ONE_MODEL}, SCENARIOS[0][2], args.compare_binary, compare_config))
     with tempfile.TemporaryDirectory(prefix="modgate-bench-") as tmp:
         tmp = Path(tmp)
         mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir)
@@ -233,20 +314,24 @@ def main() -> None:
         body_file = str(tmp / "bodies.jsonl")
         bodies_mod.write_jsonl(mix, Path(body_file))
 
-        runs, hwm = [], 0.0
+        runs, hwm = [], {}
         for n in range(1, args.rounds + 1):
-            for i, (name, overrides, rates) in enumerate(scenarios):
-                if args.only == "baselines" and i == 0:
+            for i, (name, overrides, rates, binary, config_path) in enumerate(scenarios):
+                if name == SHIPPED and n > 1:
+                    continue  # slow, and only shown for its order of magnitude
+                full = name in (SCENARIOS[0][0], COMPARE)
+                if args.only == "baselines":
                     rates = [1000]
                 print(f"round {n}, {name}:", file=sys.stderr, flush=True)
-                config = bench_config(args.config, overrides)
+                config = bench_config(config_path, overrides)
                 tag = f"r{n}s{i}"
-                with Server(args.binary, config, tmp / tag, tag) as server:
+                with Server(binary, config, tmp / tag, tag) as server:
                     server.wait_ready()
-                    rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration)
-                    if i == 0 and args.only != "intake":
-                        rows += thread_reads(server, mix, args.duration)
-                    hwm = max(hwm, server.stop()["vm_hwm_mb"])
+                    wide = full and args.only != "baselines"
+                    rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration, wide)
+                    if full and args.only not in ("intake", "baselines"):
+                        rows += thread_reads(server, mix, args.duration, tmp)
+                    hwm[name] = max(hwm.get(name, 0.0), server.stop()["vm_hwm_mb"])
                 runs.append((n, name, rows))
         info["load_end"] = loadavg()
         info["vm_hwm_mb"] = hwm

@@ -15,7 +15,8 @@ from pathlib import Path
 
 def bench_config(source: Path, overrides: dict) -> dict:
     """`source` parsed, relative paths made absolute (the copy lives elsewhere), abuse
-    limits off, then `overrides` ({"model": {"batch_size": 1}, ...}) applied."""
+    limits off, then `overrides` ({"model": {"batch_size": 1}, ...}; None removes a key)
+    applied."""
     with source.open("rb") as f:
         config = tomllib.load(f)
     base = source.resolve().parent
@@ -27,6 +28,10 @@ def bench_config(source: Path, overrides: dict) -> dict:
     model["dir"] = absolute(model.get("dir", "models/bilstm"))
     if "onnx_runtime" in model:
         model["onnx_runtime"] = absolute(model["onnx_runtime"])
+    for per_language in model.get("languages", {}).values():  # [model.languages] entries
+        for key in ("dir", "onnx_runtime"):
+            if key in per_language:
+                per_language[key] = absolute(per_language[key])
     rules = config.setdefault("rules", {})
     rules["include"] = [absolute(p) for p in rules.get("include", [])]
     # The load comes from one IP and repeats texts: rate limits and duplicate detection
@@ -35,7 +40,12 @@ def bench_config(source: Path, overrides: dict) -> dict:
         posts_per_minute_per_ip=0, posts_per_minute_per_author=0, duplicate_window_secs=0
     )
     for section, values in overrides.items():
-        config.setdefault(section, {}).update(values)
+        table = config.setdefault(section, {})
+        for key, value in values.items():
+            if value is None:  # None removes the key (e.g. [model.languages])
+                table.pop(key, None)
+            else:
+                table[key] = value
     return config
 
 
