@@ -14,7 +14,6 @@ against the numpy reference forward (minilm_graph.reference_forward) to 1e-4.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import numpy as np
 import onnx
 from safetensors.numpy import load_file
 
+from build_minilm_onnx import sha256_file, write_int8, write_provenance
 from e5_q4 import E5Q4
 from minilm_graph import Head, build_graph, reference_forward
 
@@ -35,14 +35,6 @@ VERIFY_TEXTS = [
     "Ты тупой идиот, я тебя найду.",
     "Men seni oʻldiraman. Бюджет на дороги слишком мал.",
 ]
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
@@ -148,31 +140,9 @@ def main() -> None:
         "builder": "models/build_e5_onnx.py",
     }
 
-    def finish(out_dir: str, prov: dict) -> None:
-        prov = dict(prov)
-        prov["converted_files"] = {
-            n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
-        }
-        json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
-
-    finish(args.out, provenance)
-
+    write_provenance(args.out, provenance)
     if args.int8_out:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        os.makedirs(args.int8_out, exist_ok=True)
-        for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
-            shutil.copy(os.path.join(args.out, n), os.path.join(args.int8_out, n))
-        q_path = os.path.join(args.int8_out, "model.onnx")
-        # Encoder MatMuls only; the head stays fp32 (see build_minilm_onnx.py).
-        head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
-        quantize_dynamic(model_path, q_path, per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
-        q_prov = dict(provenance, name=args.name + "-int8",
-                      quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")
-        q_prov.pop("verified_logits")
-        finish(args.int8_out, q_prov)
-        print(f"{q_path}: written")
+        write_int8(model, args.out, args.int8_out, provenance)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,36 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+def write_provenance(out_dir: str, prov: dict) -> None:
+    """provenance.json with the sha256 of every file the directory ships."""
+    prov = dict(prov)
+    prov["converted_files"] = {
+        n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
+    }
+    json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
+
+
+def write_int8(model: onnx.ModelProto, out: str, int8_out: str, provenance: dict) -> None:
+    """The per-channel dynamic int8 copy of the model in `out`, with its own provenance."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    os.makedirs(int8_out, exist_ok=True)
+    for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
+        shutil.copy(os.path.join(out, n), os.path.join(int8_out, n))
+    q_path = os.path.join(int8_out, "model.onnx")
+    # Only the encoder's MatMuls: the embedding tables and the head stay as they are. (With
+    # the head quantised too, its per-tensor activation scale, set by the token-max
+    # features, wiped out the unit-length mean embedding: HateCheck AUC 0.80 -> 0.65.)
+    head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
+    quantize_dynamic(os.path.join(out, "model.onnx"), q_path, per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
+    q_prov = {k: v for k, v in provenance.items() if k != "verified_logits"}
+    q_prov.update(name=provenance["name"] + "-int8",
+                  quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")
+    write_provenance(int8_out, q_prov)
+    print(f"{q_path}: written")
+
+
 def read_head(head_dir: str) -> tuple[Head, dict]:
     meta = json.load(open(os.path.join(head_dir, "head.json")))
     tensors = load_file(os.path.join(head_dir, "head.safetensors"))
@@ -147,32 +177,9 @@ def main() -> None:
         "converted_files": {},
     }
 
-    def finish(out_dir: str, prov: dict) -> None:
-        prov = dict(prov)
-        prov["converted_files"] = {
-            n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
-        }
-        json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
-
-    finish(args.out, provenance)
-
+    write_provenance(args.out, provenance)
     if args.int8_out:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        os.makedirs(args.int8_out, exist_ok=True)
-        for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
-            shutil.copy(os.path.join(args.out, n), os.path.join(args.int8_out, n))
-        q_path = os.path.join(args.int8_out, "model.onnx")
-        # Only the encoder's MatMuls: the embedding tables and the head stay fp32. (With the
-        # head quantised too, its per-tensor activation scale, set by the token-max
-        # features, wiped out the unit-length mean embedding: HateCheck AUC 0.80 -> 0.65.)
-        head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
-        quantize_dynamic(model_path, q_path, per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
-        q_prov = dict(provenance, name=args.name + "-int8",
-                      quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")
-        finish(args.int8_out, q_prov)
-        print(f"{q_path}: written")
+        write_int8(model, args.out, args.int8_out, provenance)
 
 
 if __name__ == "__main__":
