@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from safetensors.numpy import load_file
 
-from build_minilm_onnx import sha256_file, write_int8, write_provenance
+from build_minilm_onnx import encode_batch, sha256_file, write_int8, write_provenance
 from e5_q4 import E5Q4
 from minilm_graph import Head, build_graph, reference_forward
 
@@ -41,20 +41,6 @@ def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
     tok = q4.tokenizer_json()
     tok["normalizer"]["normalizers"].append({"type": "Prepend", "prepend": prefix})
     return tok
-
-
-def encode_batch(tokenizer_json: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(tokenizer_json)
-    enc = tok.encode_batch(texts)
-    n = max(len(e.ids) for e in enc)
-    ids = np.zeros((len(texts), n), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for i, e in enumerate(enc):
-        ids[i, : len(e.ids)] = e.ids
-        mask[i, : len(e.ids)] = 1
-    return ids, mask
 
 
 def main() -> None:

