@@ -53,6 +53,7 @@ SCENARIOS = [
 ]
 SHIPPED = SCENARIOS[1][0]
 COMPARE = "before: --compare-binary"
+COMPARE_SHIPPED = "before: --compare-binary, shipped config.toml"
 
 
 def machine() -> dict:
@@ -129,6 +130,36 @@ def intake(server: Server, body_file: str, rates: list[int], seconds: float, wid
         name = f"POST at max, {WIDE_CONNECTIONS} conn."
         rows.append(step(server, name, url, seconds, bodies=body_file, connections=WIDE_CONNECTIONS))
     return rows
+
+
+def by_language(server: Server, tmp: Path, mix: list[dict], total: int, seconds: float) -> list[dict]:
+    """English and Russian comments at `total`/s together, in the mix's proportions, as two
+    load generators: one row each, so the English latency shows whether it waits on the
+    Russian model."""
+    en = [b for b in mix if b["_source"] != "ru"]
+    ru = [b for b in mix if b["_source"] == "ru"]
+    rates = {"en": round(total * len(en) / len(mix)), "ru": round(total * len(ru) / len(mix))}
+    files = {}
+    for lang, bodies in (("en", en), ("ru", ru)):
+        files[lang] = tmp / f"{server.name}-{lang}.jsonl"
+        bodies_mod.write_jsonl(bodies, files[lang])
+    url = server.base + POST_PATH
+    side: dict = {}
+    other = threading.Thread(
+        target=lambda: side.update(r=oha.run(url, seconds, MAX_CONNECTIONS, rate=rates["ru"], bodies=str(files["ru"])))
+    )
+    other.start()
+    row = step(server, f"POST en at {rates['en']}/s (+ ru at {rates['ru']}/s)", url, seconds, rate=rates["en"], bodies=str(files["en"]))
+    other.join()
+    r = side["r"]
+    ru_row = {
+        **{k: v for k, v in row.items() if k not in asdict(r)},
+        **asdict(r),
+        "step": f"POST ru at {rates['ru']}/s (+ en at {rates['en']}/s)",
+        "rate": rates["ru"],
+        "server_cpu_ms_per_request": float("nan"),  # the server's CPU is shared by both
+    }
+    return [row, ru_row]
 
 
 def post(base: str, body: dict) -> dict:
@@ -229,6 +260,9 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
     # Ratios within a round only: the machine's other load drifts between rounds.
     defaults = {n: rows for n, scenario, rows in runs if scenario == SCENARIOS[0][0]}
     compared = [(n, rows) for n, scenario, rows in runs if scenario == COMPARE]
+    if not compared:  # --only shipped: this build's shipped scenario against the other build's
+        defaults = {n: rows for n, scenario, rows in runs if scenario == SHIPPED}
+        compared = [(n, rows) for n, scenario, rows in runs if scenario == COMPARE_SHIPPED]
     if compared:
         out.append(f"- this build vs {info['compare']}, step by step (median over rounds; req/s ratio per round):")
         for name in [r["step"] for r in compared[0][1]]:
@@ -270,9 +304,10 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
     ap.add_argument(
         "--only",
-        choices=["default", "baselines", "intake", "thread"],
+        choices=["default", "baselines", "intake", "thread", "shipped"],
         help="default: the default config only; baselines: every scenario at 1000/s and max only; "
-        "intake: the default config without thread reads; thread: only the thread reads",
+        "intake: the default config without thread reads; thread: only the thread reads; "
+        "shipped: config.toml as configured (with --compare-binary: against that build)",
     )
     ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
@@ -302,10 +337,17 @@ def main() -> None:
     ]
     if args.only in ("default", "intake", "thread"):
         scenarios = scenarios[:1]
+    if args.only == "shipped":
+        if not has_languages:
+            sys.exit(f"{args.config} has no [model.languages]: --only shipped has nothing to measure")
+        scenarios = [s for s in scenarios if s[0] == SHIPPED]
     if args.compare_binary:
         info["compare"] = str(args.compare_binary)
         compare_config = args.compare_config or args.config
-        scenarios.insert(1, (COMPARE, {"model": ONE_MODEL}, SCENARIOS[0][2], args.compare_binary, compare_config))
+        if args.only == "shipped":
+            scenarios.insert(1, (COMPARE_SHIPPED, {}, SCENARIOS[1][2], args.compare_binary, compare_config))
+        else:
+            scenarios.insert(1, (COMPARE, {"model": ONE_MODEL}, SCENARIOS[0][2], args.compare_binary, compare_config))
     with tempfile.TemporaryDirectory(prefix="modgate-bench-") as tmp:
         tmp = Path(tmp)
         mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir)
@@ -317,7 +359,7 @@ def main() -> None:
         runs, hwm = [], {}
         for n in range(1, args.rounds + 1):
             for i, (name, overrides, rates, binary, config_path) in enumerate(scenarios):
-                if name == SHIPPED and n > 1:
+                if name == SHIPPED and n > 1 and args.only != "shipped":
                     continue  # slow, and only shown for its order of magnitude
                 full = name in (SCENARIOS[0][0], COMPARE)
                 if args.only == "baselines":
@@ -329,6 +371,8 @@ def main() -> None:
                     server.wait_ready()
                     wide = full and args.only != "baselines"
                     rows = [] if args.only == "thread" else intake(server, body_file, rates, args.duration, wide)
+                    if name in (SHIPPED, COMPARE_SHIPPED):
+                        rows += by_language(server, tmp, mix, 1000, args.duration)
                     if full and args.only not in ("intake", "baselines"):
                         rows += thread_reads(server, mix, args.duration, tmp)
                     hwm[name] = max(hwm.get(name, 0.0), server.stop()["vm_hwm_mb"])

@@ -110,6 +110,7 @@ fn bench(c: &mut Criterion) {
                 batch_wait: Duration::from_millis(2),
                 workers: 1,
                 queue_capacity: 4096,
+                max_queue_wait: None,
             },
         )
         .expect("batcher"),

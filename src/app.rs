@@ -10,7 +10,8 @@ use crate::api::thread_cache::ThreadCache;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scoring::Verdict;
-use crate::scoring::batcher::Batcher;
+use crate::scoring::batcher::{BatchError, Batcher};
+use crate::scoring::classifier::{Classifier, ClassifierError, Scores};
 use crate::scoring::language;
 use crate::scoring::pipeline::Scorer;
 use crate::scoring::policy::AuthorStanding;
@@ -128,6 +129,17 @@ impl AppState {
         }
     }
 
+    /// The scoring lanes as a blocking [`Classifier`], for background re-scoring (inside
+    /// `block_in_place`): its texts queue behind the comments being posted, under the same
+    /// admission limit, instead of taking the model from them.
+    pub fn queued_classifier(&self) -> QueuedClassifier {
+        QueuedClassifier {
+            state: self.clone(),
+            classifier: self.batcher.classifier(),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
     async fn classify(
         &self,
         text: &str,
@@ -137,6 +149,35 @@ impl AppState {
             Ok(Ok(scored)) => Ok((scored.scores, scored.model_id.to_string())),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("timeout after {} ms", budget.as_millis())),
+        }
+    }
+}
+
+/// See [`AppState::queued_classifier`].
+pub struct QueuedClassifier {
+    state: AppState,
+    /// The model in use when this was made: its ids answer for the texts scored.
+    classifier: Arc<dyn Classifier>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Classifier for QueuedClassifier {
+    fn model_id(&self) -> &str {
+        self.classifier.model_id()
+    }
+
+    fn model_id_for(&self, text: &str) -> &str {
+        self.classifier.model_id_for(text)
+    }
+
+    fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+        let texts = texts.iter().map(|t| t.to_string()).collect();
+        match self.runtime.block_on(self.state.batcher.score_many(texts)) {
+            Ok(scored) => Ok(scored.into_iter().map(|s| s.scores).collect()),
+            Err(BatchError::Overloaded) => {
+                Err(ClassifierError::Busy(BatchError::Overloaded.to_string()))
+            }
+            Err(e) => Err(ClassifierError::Inference(e.to_string())),
         }
     }
 }

@@ -173,6 +173,11 @@ impl Metrics {
         self.scoring_failures.inc();
     }
 
+    /// Comments stored unscored since start (model error, timeout or full queue).
+    pub fn scoring_failures(&self) -> u64 {
+        self.scoring_failures.get()
+    }
+
     pub fn scoring_latency(&self, d: Duration) {
         self.scoring_seconds.observe(d.as_secs_f64());
     }

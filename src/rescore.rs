@@ -22,6 +22,8 @@ pub struct RescoreRun {
     pub status: Option<Status>,
     pub only_unscored: bool,
     pub dry_run: bool,
+    /// Comments read and scored at a time.
+    pub page_size: i64,
 }
 
 /// Re-score every candidate; returns the comments whose status changes (or would change),
@@ -33,13 +35,17 @@ pub async fn run(
     opts: &RescoreRun,
     mut on_change: impl FnMut(&Change),
 ) -> Result<usize, RescoreError> {
-    const PAGE: i64 = 256;
     let mut after = 0;
     let mut changed = 0;
     loop {
-        let page =
-            rescore::candidates(store.reader(), opts.status, opts.only_unscored, after, PAGE)
-                .await?;
+        let page = rescore::candidates(
+            store.reader(),
+            opts.status,
+            opts.only_unscored,
+            after,
+            opts.page_size.max(1),
+        )
+        .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         let verdicts = score_page(scorer, classifier.clone(), &page).await?;

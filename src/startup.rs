@@ -13,7 +13,9 @@ use crate::app::{AppState, Live};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scoring::batcher::{Batcher, BatcherConfig};
-use crate::scoring::classifier::{self, Classifier, UNAVAILABLE_MODEL_ID, Unavailable};
+use crate::scoring::classifier::{
+    self, Classifier, ClassifierError, UNAVAILABLE_MODEL_ID, Unavailable,
+};
 use crate::scoring::pipeline::Scorer;
 use crate::store::Store;
 
@@ -130,11 +132,16 @@ fn load_classifier(config: &Config) -> Arc<dyn Classifier> {
 }
 
 /// While no model is loaded, retry loading it; once one is, re-score the comments that
-/// were stored unscored (pending with reason `unscored`).
+/// were stored unscored (pending with reason `unscored`). Not while comments are still
+/// being stored unscored: under overload re-scoring would take the cores from new comments.
 async fn recover_unscored(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut failures = state.metrics.scoring_failures();
     loop {
         tick.tick().await;
+        let now = state.metrics.scoring_failures();
+        let overloaded = now != failures;
+        failures = now;
         let live = state.live();
         if state.batcher.model_id().as_ref() == UNAVAILABLE_MODEL_ID {
             let config = live.config.clone();
@@ -146,23 +153,23 @@ async fn recover_unscored(state: AppState) {
                 }
                 _ => continue,
             }
+        } else if overloaded {
+            continue;
         }
+        // Small pages through the scoring lanes: a page waits its turn like a comment.
         let opts = crate::rescore::RescoreRun {
             status: Some(crate::scoring::Status::Pending),
             only_unscored: true,
             dry_run: false,
+            page_size: 16,
         };
-        match crate::rescore::run(
-            &state.store,
-            &live.scorer,
-            state.batcher.classifier(),
-            &opts,
-            |_| {},
-        )
-        .await
-        {
+        let classifier = Arc::new(state.queued_classifier());
+        match crate::rescore::run(&state.store, &live.scorer, classifier, &opts, |_| {}).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
+            Err(crate::rescore::RescoreError::Classifier(ClassifierError::Busy(_))) => {
+                tracing::debug!("re-scoring unscored comments deferred: the model is busy");
+            }
             Err(e) => tracing::warn!(error = %e, "re-scoring unscored comments failed"),
         }
     }

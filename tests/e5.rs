@@ -211,3 +211,123 @@ async fn the_shipped_config_scores_each_language_with_its_model() {
     .unwrap();
     assert_eq!(out["status"], "pending", "{out} {model_id} {reasons}");
 }
+
+/// A burst of Russian comments far beyond what the transformer scores within the budget:
+/// English comments posted meanwhile are still scored (their model has its own lane); the
+/// Russian ones over the limit are stored at once as pending/unscored, not after a
+/// timeout; and once the burst is over every one of them is re-scored by e5-toxic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = common::default_config(&dir.path().join("m.db"));
+    // A queue limit of 200 ms: 64 Russian comments in flight would need e5 at 3 ms each.
+    config.model.timeout_ms = 400;
+    config.limits.posts_per_minute_per_ip = 0;
+    config.limits.posts_per_minute_per_author = 0;
+    config.limits.duplicate_window_secs = 0;
+    let app = std::sync::Arc::new(common::spawn_with(config, dir.clone()).await);
+
+    let topics = [
+        "налоги",
+        "дороги",
+        "школы",
+        "больницы",
+        "транспорт",
+        "погода",
+        "цены",
+        "выборы",
+    ];
+    let russian: Vec<String> = (0..256)
+        .map(|i| {
+            format!(
+                "Комментарий {i}. Статья про {} написана подробно, но автор не упомянул, \
+                 что в нашем районе всё совсем иначе: люди ждут перемен уже много лет, а \
+                 чиновники только обещают. Хотелось бы продолжения с мнениями жителей.",
+                topics[i % topics.len()]
+            )
+        })
+        .collect();
+    let burst = {
+        let app = std::sync::Arc::clone(&app);
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for chunk in russian.chunks(64) {
+                let posts = chunk.iter().enumerate().map(|(i, body)| {
+                    let app = std::sync::Arc::clone(&app);
+                    let body = body.clone();
+                    async move {
+                        app.post_comment("burst", None, &format!("ru{i}"), &body)
+                            .await
+                    }
+                });
+                let mut set = tokio::task::JoinSet::new();
+                for p in posts {
+                    set.spawn(p);
+                }
+                while let Some(done) = set.join_next().await {
+                    let (code, out) = done.unwrap();
+                    assert_eq!(code, 201, "{out}");
+                    ids.push(out["id"].as_i64().unwrap());
+                }
+            }
+            ids
+        })
+    };
+    let mut english = Vec::new();
+    for i in 0..20 {
+        let body =
+            format!("Thanks for reporting on the roads, comment number {i} from the east side.");
+        let (code, out) = app
+            .post_comment("burst", None, &format!("en{i}"), &body)
+            .await;
+        assert_eq!(code, 201, "{out}");
+        english.push(out["id"].as_i64().unwrap());
+    }
+    let russian_ids = burst.await.unwrap();
+    assert!(
+        app.state.metrics.scoring_failures() > 0,
+        "the burst should overflow the Russian model's queue"
+    );
+
+    let latest = |id: i64| {
+        let app = std::sync::Arc::clone(&app);
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_one(app.state.store.reader())
+            .await
+            .unwrap()
+        }
+    };
+    for id in english {
+        let (model_id, reasons) = latest(id).await;
+        assert!(model_id.starts_with("bilstm"), "{model_id} {reasons}");
+        assert!(
+            !reasons.contains("unscored"),
+            "English waited on the Russian model: {reasons}"
+        );
+    }
+    // The background job re-scores the unscored ones once comments stop overflowing.
+    let mut left = russian_ids.clone();
+    for _ in 0..360 {
+        let mut still = Vec::new();
+        for &id in &left {
+            let (model_id, reasons) = latest(id).await;
+            if reasons.contains("\"unscored\"") || !model_id.starts_with("onnx:e5-toxic-int8@") {
+                still.push(id);
+            }
+        }
+        left = still;
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        left.is_empty(),
+        "{} Russian comments never re-scored",
+        left.len()
+    );
+}

@@ -591,6 +591,7 @@ async fn rescoring_sets_the_language_of_comments_stored_without_one() {
         status: None,
         only_unscored: false,
         dry_run: false,
+        page_size: 256,
     };
     modgate::rescore::run(&app.state.store, &scorer, model, &opts, |_| {})
         .await

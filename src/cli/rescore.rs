@@ -44,6 +44,7 @@ pub fn run(config: Option<&Path>, args: RescoreArgs) -> Result<ExitCode> {
             status: args.state.as_deref().and_then(Status::parse),
             only_unscored: args.unscored,
             dry_run: args.dry_run,
+            page_size: 256,
         };
         let changed = rescore::run(&store, &scorer, model, &opts, |change| {
             println!(

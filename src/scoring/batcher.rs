@@ -2,11 +2,14 @@
 //! worker threads (inference is CPU-bound, so not tokio tasks) collect up to `batch_size`
 //! texts — waiting at most `batch_wait` after the first — and score them in one call.
 //!
-//! A panicking or failing classifier fails only the requests of that batch; the worker
-//! keeps serving. The classifier can be swapped at run time (model reload); every result
+//! Each model has its own lane (queue and workers), so a slow model for some languages
+//! does not hold up the texts of a fast one; a job whose caller has stopped waiting is
+//! dropped unscored. A panicking or failing classifier fails only the requests of that
+//! batch; the worker keeps serving. The classifier can be swapped at run time (model reload); every result
 //! carries the model id of the classifier that produced it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -47,6 +50,11 @@ pub struct BatcherConfig {
     pub workers: usize,
     /// Requests (not texts) that may wait before `Overloaded` is returned.
     pub queue_capacity: usize,
+    /// Longest a text may be expected to wait for its scores (the lane's unanswered text,
+    /// its own included, × the lane's measured time per byte); a text that would wait
+    /// longer gets `Overloaded` at once rather than a timeout later. `None`: no limit but
+    /// `queue_capacity`.
+    pub max_queue_wait: Option<Duration>,
 }
 
 impl From<&ModelConfig> for BatcherConfig {
@@ -56,6 +64,9 @@ impl From<&ModelConfig> for BatcherConfig {
             batch_wait: Duration::from_millis(m.batch_wait_ms),
             workers: 1,
             queue_capacity: m.batch_size.max(1) * 64,
+            // Half the scoring budget: the rest is for the batch being scored when the
+            // text arrives and for a counterfactual pass.
+            max_queue_wait: Some(Duration::from_millis(m.timeout_ms / 2)),
         }
     }
 }
@@ -65,33 +76,129 @@ type Current = (Arc<dyn Classifier>, Arc<str>);
 
 struct Job {
     texts: Vec<String>,
+    /// Bytes of `texts`: what the job adds to its lane's load.
+    bytes: usize,
     reply: oneshot::Sender<Result<Vec<Scored>, BatchError>>,
 }
 
-pub struct Batcher {
+/// One queue and its workers per model: texts for a slow model (a transformer for some
+/// languages) never wait behind, or hold up, texts for a fast one.
+struct Lane {
+    model_id: Arc<str>,
     tx: SyncSender<Job>,
+    load: Arc<LaneLoad>,
+}
+
+/// What a lane has to do and how fast it does it. Counted in bytes of text, not texts: a
+/// transformer's time grows with the length of the comment (9 ms to 60 ms here).
+#[derive(Default)]
+struct LaneLoad {
+    /// Bytes submitted and not yet answered (queued or being scored).
+    unanswered: AtomicUsize,
+    /// Moving average of a worker's wall time per byte, in picoseconds (0 until the
+    /// first batch).
+    picos_per_byte: AtomicU64,
+}
+
+impl LaneLoad {
+    /// How long a job of `bytes` can expect to wait for its scores.
+    fn expected_wait(&self, bytes: usize) -> Duration {
+        let ahead = (self.unanswered.load(Ordering::Relaxed) + bytes) as u128;
+        let picos = ahead * u128::from(self.picos_per_byte.load(Ordering::Relaxed));
+        Duration::from_nanos((picos / 1000).min(u128::from(u64::MAX)) as u64)
+    }
+
+    fn record(&self, bytes: usize, took: Duration) {
+        let sample =
+            (took.as_nanos() * 1000 / bytes.max(1) as u128).min(u128::from(u64::MAX)) as u64;
+        let old = self.picos_per_byte.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            old / 5 * 4 + sample / 5
+        };
+        self.picos_per_byte.store(new, Ordering::Relaxed);
+    }
+}
+
+pub struct Batcher {
+    lanes: Mutex<Vec<Lane>>,
     current: Arc<RwLock<Current>>,
+    config: BatcherConfig,
 }
 
 impl Batcher {
-    /// Starts the worker threads; they stop when the `Batcher` is dropped and the queue
-    /// has drained.
+    /// Starts the first lane's worker threads; lanes for the other models of `classifier`
+    /// start when a text first needs them. Workers stop when the `Batcher` is dropped and
+    /// their queue has drained.
     pub fn new(classifier: Arc<dyn Classifier>, config: BatcherConfig) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel(config.queue_capacity.max(1));
+        let current = with_id(classifier);
+        let first = current.0.model_id().to_string();
+        let batcher = Batcher {
+            lanes: Mutex::new(Vec::new()),
+            current: Arc::new(RwLock::new(current)),
+            config,
+        };
+        batcher.lane(&first)?;
+        Ok(batcher)
+    }
+
+    /// The lane for `model_id`, started if it is the first text for it.
+    fn lane(&self, model_id: &str) -> std::io::Result<(SyncSender<Job>, Arc<LaneLoad>)> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lane) = lanes.iter().find(|l| &*l.model_id == model_id) {
+            return Ok((lane.tx.clone(), Arc::clone(&lane.load)));
+        }
+        let (tx, rx) = mpsc::sync_channel(self.config.queue_capacity.max(1));
         let rx = Arc::new(Mutex::new(rx));
-        let current = Arc::new(RwLock::new(with_id(classifier)));
-        for n in 0..config.workers.max(1) {
+        let load = Arc::new(LaneLoad::default());
+        for n in 0..self.config.workers.max(1) {
             let worker = Worker {
                 rx: Arc::clone(&rx),
-                current: Arc::clone(&current),
-                batch_size: config.batch_size.max(1),
-                batch_wait: config.batch_wait,
+                current: Arc::clone(&self.current),
+                load: Arc::clone(&load),
+                batch_size: self.config.batch_size.max(1),
+                batch_wait: self.config.batch_wait,
             };
             std::thread::Builder::new()
-                .name(format!("modgate-scoring-{n}"))
+                .name(format!("modgate-scoring-{}-{n}", lanes.len()))
                 .spawn(move || worker.run())?;
         }
-        Ok(Batcher { tx, current })
+        tracing::debug!(model_id, lane = lanes.len(), "scoring lane started");
+        lanes.push(Lane {
+            model_id: model_id.into(),
+            tx: tx.clone(),
+            load: Arc::clone(&load),
+        });
+        Ok((tx, load))
+    }
+
+    /// Queues `texts` on the lane for `model_id`.
+    fn submit(&self, model_id: &str, texts: Vec<String>) -> Result<Answer, BatchError> {
+        let (tx, load) = self.lane(model_id).map_err(|_| BatchError::Closed)?;
+        let bytes = texts.iter().map(String::len).sum::<usize>().max(1);
+        // An idle lane takes any job: the limit is for waiting behind others.
+        if let Some(limit) = self.config.max_queue_wait
+            && load.unanswered.load(Ordering::Relaxed) > 0
+            && load.expected_wait(bytes) > limit
+        {
+            return Err(BatchError::Overloaded);
+        }
+        let (reply, rx) = oneshot::channel();
+        load.unanswered.fetch_add(bytes, Ordering::Relaxed);
+        let job = Job {
+            texts,
+            bytes,
+            reply,
+        };
+        tx.try_send(job).map_err(|e| {
+            load.unanswered.fetch_sub(bytes, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => BatchError::Overloaded,
+                TrySendError::Disconnected(_) => BatchError::Closed,
+            }
+        })?;
+        Ok(rx)
     }
 
     /// Scores one text.
@@ -100,19 +207,45 @@ impl Batcher {
         scored.pop().ok_or(BatchError::Closed)
     }
 
-    /// Scores several texts; results are in input order.
+    /// Scores several texts; results are in input order. Texts for different models go to
+    /// their lanes as separate jobs.
     pub async fn score_many(&self, texts: Vec<String>) -> Result<Vec<Scored>, BatchError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .try_send(Job { texts, reply })
-            .map_err(|e| match e {
-                TrySendError::Full(_) => BatchError::Overloaded,
-                TrySendError::Disconnected(_) => BatchError::Closed,
-            })?;
-        rx.await.map_err(|_| BatchError::Closed)?
+        let classifier = self.classifier();
+        // (lane, positions of its texts in `texts`)
+        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let id = classifier.model_id_for(text);
+            match groups.iter_mut().find(|(g, _)| *g == id) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((id, vec![i])),
+            }
+        }
+        if let [(id, _)] = groups.as_slice() {
+            return self
+                .submit(id, texts)?
+                .await
+                .map_err(|_| BatchError::Closed)?;
+        }
+        // Every job is queued before the first answer is awaited.
+        let mut texts: Vec<Option<String>> = texts.into_iter().map(Some).collect();
+        let mut pending = Vec::with_capacity(groups.len());
+        for (id, members) in &groups {
+            let part = members.iter().filter_map(|&i| texts[i].take()).collect();
+            pending.push(self.submit(id, part)?);
+        }
+        let mut out: Vec<Option<Scored>> = vec![None; texts.len()];
+        for ((_, members), rx) in groups.iter().zip(pending) {
+            let scored = rx.await.map_err(|_| BatchError::Closed)??;
+            for (&i, s) in members.iter().zip(scored) {
+                out[i] = Some(s);
+            }
+        }
+        out.into_iter()
+            .map(|s| s.ok_or(BatchError::Closed))
+            .collect()
     }
 
     /// Uses `classifier` for batches started from now on; returns the previous one.
@@ -121,7 +254,6 @@ impl Batcher {
         std::mem::replace(&mut *current, with_id(classifier)).0
     }
 
-    /// The classifier new batches go to.
     pub fn classifier(&self) -> Arc<dyn Classifier> {
         Arc::clone(
             &self
@@ -143,6 +275,8 @@ impl Batcher {
     }
 }
 
+type Answer = oneshot::Receiver<Result<Vec<Scored>, BatchError>>;
+
 fn with_id(classifier: Arc<dyn Classifier>) -> Current {
     let id: Arc<str> = classifier.model_id().into();
     (classifier, id)
@@ -151,6 +285,7 @@ fn with_id(classifier: Arc<dyn Classifier>) -> Current {
 struct Worker {
     rx: Arc<Mutex<Receiver<Job>>>,
     current: Arc<RwLock<Current>>,
+    load: Arc<LaneLoad>,
     batch_size: usize,
     batch_wait: Duration,
 }
@@ -163,7 +298,11 @@ impl Worker {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
+            let bytes = jobs.iter().map(|j| j.bytes).sum();
+            let started = Instant::now();
             answer(jobs, classifier.as_ref(), &model_id);
+            self.load.record(bytes, started.elapsed());
+            self.load.unanswered.fetch_sub(bytes, Ordering::Relaxed);
         }
     }
 
@@ -173,7 +312,15 @@ impl Worker {
         // Holding the lock while gathering keeps batches whole when there are several
         // workers; the others are idle anyway until jobs arrive.
         let rx = self.rx.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = rx.recv().ok()?;
+        // A caller that gave up (its scoring budget ran out while it queued) is not
+        // scored: under overload that work would only delay the callers still waiting.
+        let first = loop {
+            let job = rx.recv().ok()?;
+            if !job.reply.is_closed() {
+                break job;
+            }
+            self.load.unanswered.fetch_sub(job.bytes, Ordering::Relaxed);
+        };
         let deadline = Instant::now() + self.batch_wait;
         let mut count = first.texts.len();
         let mut jobs = vec![first];
@@ -185,6 +332,10 @@ impl Worker {
                 rx.recv_timeout(left).ok()
             };
             let Some(job) = next else { break };
+            if job.reply.is_closed() {
+                self.load.unanswered.fetch_sub(job.bytes, Ordering::Relaxed);
+                continue;
+            }
             count += job.texts.len();
             jobs.push(job);
         }
@@ -297,6 +448,7 @@ mod tests {
             batch_wait: Duration::from_millis(wait_ms),
             workers: 1,
             queue_capacity: 1024,
+            max_queue_wait: None,
         }
     }
 
@@ -430,5 +582,151 @@ mod tests {
         release.send(()).expect("release b");
         assert!(a.await.expect("task").is_ok());
         assert!(b.await.is_ok());
+    }
+
+    /// Two models behind one classifier: texts starting with "slow" go to a model that
+    /// holds each batch until the test lets it go; every text scored is recorded.
+    struct TwoModels {
+        entered: tokio::sync::mpsc::UnboundedSender<()>,
+        release: Mutex<mpsc::Receiver<()>>,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Classifier for TwoModels {
+        fn model_id(&self) -> &str {
+            "fast; slow"
+        }
+        fn model_id_for(&self, text: &str) -> &str {
+            if text.starts_with("slow") {
+                "slow"
+            } else {
+                "fast"
+            }
+        }
+        fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+            let mut seen = texts.iter().map(|t| t.to_string()).collect();
+            self.seen.lock().expect("lock").append(&mut seen);
+            if texts.iter().any(|t| t.starts_with("slow")) {
+                let _ = self.entered.send(());
+                let _ = self.release.lock().expect("lock").recv();
+            }
+            Ok(texts
+                .iter()
+                .map(|t| Scores([t.len() as f32, 0.0, 0.0, 0.0, 0.0, 0.0]))
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_slow_model_does_not_hold_up_the_fast_one_nor_score_abandoned_texts() {
+        let (entered, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (release, release_rx) = mpsc::channel();
+        let models = Arc::new(TwoModels {
+            entered,
+            release: Mutex::new(release_rx),
+            seen: Mutex::new(Vec::new()),
+        });
+        let batcher = Arc::new(Batcher::new(models.clone(), config(8, 0)).expect("start"));
+
+        let slow = tokio::spawn({
+            let b = Arc::clone(&batcher);
+            async move { b.score("slow one".into()).await }
+        });
+        entered_rx.recv().await.expect("the slow model is busy");
+        // The fast lane answers while the slow model is still held.
+        let fast = batcher.score("fast".into()).await.expect("fast lane");
+        assert_eq!((&*fast.model_id, fast.scores.0[0]), ("fast", 4.0));
+        // A caller that stops waiting (its budget ran out) leaves its text unscored.
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(20),
+            batcher.score("slow abandoned".into()),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the slow lane should still be busy");
+
+        release.send(()).expect("release the first batch");
+        assert_eq!(
+            &*slow.await.expect("task").expect("scored").model_id,
+            "slow"
+        );
+        release.send(()).expect("release the next batch");
+        let mixed = batcher
+            .score_many(vec!["fast a".into(), "slow b".into(), "fast cc".into()])
+            .await
+            .expect("mixed");
+        let got: Vec<(&str, f32)> = mixed
+            .iter()
+            .map(|s| (&*s.model_id, s.scores.0[0]))
+            .collect();
+        assert_eq!(got, [("fast", 6.0), ("slow", 6.0), ("fast", 7.0)]);
+
+        let seen = models.seen.lock().expect("lock").clone();
+        assert!(!seen.contains(&"slow abandoned".to_string()), "{seen:?}");
+        for text in ["slow one", "fast", "fast a", "slow b", "fast cc"] {
+            assert!(
+                seen.contains(&text.to_string()),
+                "{text} not scored: {seen:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_text_that_would_queue_past_the_limit_is_refused_at_once() {
+        /// At least 60 ms per text; holds a batch with "hold" until the test lets it go.
+        struct Slow {
+            entered: tokio::sync::mpsc::UnboundedSender<()>,
+            release: Mutex<mpsc::Receiver<()>>,
+        }
+        impl Classifier for Slow {
+            fn model_id(&self) -> &str {
+                "slow"
+            }
+            fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+                std::thread::sleep(Duration::from_millis(60) * texts.len() as u32);
+                if texts.contains(&"hold") {
+                    let _ = self.entered.send(());
+                    let _ = self.release.lock().expect("lock").recv();
+                }
+                Ok(vec![Scores::default(); texts.len()])
+            }
+        }
+        let (entered, mut entered_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (release, release_rx) = mpsc::channel();
+        let slow = Arc::new(Slow {
+            entered,
+            release: Mutex::new(release_rx),
+        });
+        let config = BatcherConfig {
+            max_queue_wait: Some(Duration::from_secs(1)),
+            ..config(1, 0)
+        };
+        let batcher = Arc::new(Batcher::new(slow, config).expect("start"));
+        // The lane learns its time per byte (≥ 12 ms) from a first batch of 5 bytes.
+        batcher.score("first".into()).await.expect("scored");
+
+        let held = tokio::spawn({
+            let b = Arc::clone(&batcher);
+            async move { b.score("hold".into()).await }
+        });
+        entered_rx.recv().await.expect("the lane is busy");
+        // "hold" and "queued", 10 bytes: ≥ 120 ms expected, well under the limit, so it
+        // waits its turn.
+        let queued = tokio::spawn({
+            let b = Arc::clone(&batcher);
+            async move { b.score("queued".into()).await }
+        });
+        let load = Arc::clone(&batcher.lanes.lock().expect("lock")[0].load);
+        while load.unanswered.load(Ordering::Relaxed) < "hold".len() + "queued".len() {
+            tokio::task::yield_now().await;
+        }
+        // 100 more bytes would wait ≥ 1.3 s: refused now, not timed out later.
+        assert_eq!(
+            batcher.score("x".repeat(100)).await,
+            Err(BatchError::Overloaded)
+        );
+
+        release.send(()).expect("release");
+        assert!(held.await.expect("task").is_ok());
+        assert!(queued.await.expect("task").is_ok());
     }
 }

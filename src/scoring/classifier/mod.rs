@@ -110,6 +110,9 @@ pub enum ClassifierError {
     Load { path: String, message: String },
     #[error("inference failed: {0}")]
     Inference(String),
+    /// The model has more queued than it can score in time; try again later.
+    #[error("the model is busy: {0}")]
+    Busy(String),
 }
 
 /// A loaded model. Shared immutably across threads; `score_batch` must give the same
