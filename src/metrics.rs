@@ -1,6 +1,7 @@
 //! Prometheus metrics: comments by verdict, queue sizes, scoring and HTTP latency, the
 //! thread cache.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -29,6 +30,11 @@ struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub method: String,
     pub route: String,
@@ -48,6 +54,7 @@ pub struct Metrics {
     scoring_failures: Counter,
     scoring_seconds: Histogram,
     queue_size: Family<QueueLabels, Gauge>,
+    scoring_wait: Family<ModelLabels, Gauge<f64, AtomicU64>>,
     http_seconds: Family<HttpLabels, Histogram>,
     thread_cache: crate::api::thread_cache::CacheMetrics,
 }
@@ -82,7 +89,7 @@ impl Metrics {
         let scoring_failures = Counter::default();
         registry.register(
             "scoring_failures",
-            "Comments stored unscored because the classifier failed or timed out",
+            "Comments stored unscored: the classifier failed or timed out, or its queue was full",
             scoring_failures.clone(),
         );
         let scoring_seconds = latency_histogram();
@@ -96,6 +103,13 @@ impl Metrics {
             "queue_size",
             "Comments in each moderation queue",
             queue_size.clone(),
+        );
+        let scoring_wait = Family::<ModelLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "scoring_queue_seconds",
+            "Expected wait of a comment joining each model's scoring queue now (over half of \
+             [model] timeout_ms: stored unscored)",
+            scoring_wait.clone(),
         );
         let http_seconds = Family::<HttpLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
@@ -139,6 +153,7 @@ impl Metrics {
             scoring_failures,
             scoring_seconds,
             queue_size,
+            scoring_wait,
             http_seconds,
             thread_cache,
         }
@@ -194,6 +209,14 @@ impl Metrics {
                 queue: queue.to_string(),
             })
             .set(n);
+    }
+
+    pub fn set_scoring_wait(&self, model: &str, wait: Duration) {
+        self.scoring_wait
+            .get_or_create(&ModelLabels {
+                model: model.to_string(),
+            })
+            .set(wait.as_secs_f64());
     }
 
     /// The Prometheus text exposition.

@@ -330,4 +330,30 @@ async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
         "{} Russian comments never re-scored",
         left.len()
     );
+
+    // Operators see each model's queue; drained, the expected wait is back to 0.
+    let mut waits = Vec::new();
+    for _ in 0..100 {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        waits = text
+            .lines()
+            .filter(|l| l.starts_with("modgate_scoring_queue_seconds{model="))
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+            .collect();
+        let models = ["model=\"bilstm", "model=\"onnx:e5-toxic-int8@"];
+        assert!(models.iter().all(|m| text.contains(m)), "{text}");
+        if waits.iter().all(|&w| w == 0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(waits.iter().all(|&w| w == 0.0), "{waits:?}");
 }

@@ -51,6 +51,9 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             app.metrics.set_queue_size(state.as_str(), n);
         }
     }
+    for (model, wait) in app.batcher.expected_waits() {
+        app.metrics.set_scoring_wait(&model, wait);
+    }
     (
         [(
             header::CONTENT_TYPE,

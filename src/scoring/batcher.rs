@@ -248,6 +248,15 @@ impl Batcher {
             .collect()
     }
 
+    /// Per model (lane): how long a text joining its queue now can expect to wait.
+    pub fn expected_waits(&self) -> Vec<(Arc<str>, Duration)> {
+        let lanes = self.lanes.lock().unwrap_or_else(PoisonError::into_inner);
+        lanes
+            .iter()
+            .map(|l| (Arc::clone(&l.model_id), l.load.expected_wait(0)))
+            .collect()
+    }
+
     /// Uses `classifier` for batches started from now on; returns the previous one.
     pub fn swap(&self, classifier: Arc<dyn Classifier>) -> Arc<dyn Classifier> {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
