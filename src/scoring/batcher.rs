@@ -133,7 +133,8 @@ impl Batcher {
     /// their queue has drained.
     pub fn new(classifier: Arc<dyn Classifier>, config: BatcherConfig) -> std::io::Result<Self> {
         let current = with_id(classifier);
-        let first = current.0.model_id().to_string();
+        // The lane of text in no particular language: the default model's.
+        let first = current.0.model_id_for("").to_string();
         let batcher = Batcher {
             lanes: Mutex::new(Vec::new()),
             current: Arc::new(RwLock::new(current)),
