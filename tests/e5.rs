@@ -334,15 +334,7 @@ async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
     // Operators see each model's queue; drained, the expected wait is back to 0.
     let mut waits = Vec::new();
     for _ in 0..100 {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics_text().await;
         waits = text
             .lines()
             .filter(|l| l.starts_with("modgate_scoring_queue_seconds{model="))

@@ -37,15 +37,7 @@ fn node(thread: &Value, id: i64) -> Option<Value> {
 }
 
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     text.lines()
         .find_map(|l| {
             let (n, v) = l.rsplit_once(' ')?;
