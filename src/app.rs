@@ -170,14 +170,29 @@ impl Classifier for QueuedClassifier {
         self.classifier.model_id_for(text)
     }
 
+    /// One text at a time: each waits its turn behind the comments being posted and adds
+    /// at most one comment's work to the queue they join (a page at once would have them
+    /// refused while it is scored).
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
-        let texts = texts.iter().map(|t| t.to_string()).collect();
-        match self.runtime.block_on(self.state.batcher.score_many(texts)) {
-            Ok(scored) => Ok(scored.into_iter().map(|s| s.scores).collect()),
-            Err(BatchError::Overloaded) => {
-                Err(ClassifierError::Busy(BatchError::Overloaded.to_string()))
+        let mut out = Vec::with_capacity(texts.len());
+        for text in texts {
+            let scored = match self
+                .runtime
+                .block_on(self.state.batcher.score(text.to_string()))
+            {
+                Ok(scored) => scored,
+                Err(BatchError::Overloaded) => {
+                    return Err(ClassifierError::Busy(BatchError::Overloaded.to_string()));
+                }
+                Err(e) => return Err(ClassifierError::Inference(e.to_string())),
+            };
+            // The verdict will name the model of this snapshot: a reload since means
+            // another model scored the text, so leave it for the next run.
+            if *scored.model_id != *self.classifier.model_id_for(text) {
+                return Err(ClassifierError::Busy("the model was replaced".into()));
             }
-            Err(e) => Err(ClassifierError::Inference(e.to_string())),
+            out.push(scored.scores);
         }
+        Ok(out)
     }
 }

@@ -177,7 +177,7 @@ impl Batcher {
     /// Queues `texts` on the lane for `model_id`.
     fn submit(&self, model_id: &str, texts: Vec<String>) -> Result<Answer, BatchError> {
         let (tx, load) = self.lane(model_id).map_err(|_| BatchError::Closed)?;
-        let bytes = texts.iter().map(String::len).sum::<usize>().max(1);
+        let bytes = texts.iter().map(|t| job_bytes(t)).sum::<usize>();
         // An idle lane takes any job: the limit is for waiting behind others.
         if let Some(limit) = self.config.max_queue_wait
             && load.unanswered.load(Ordering::Relaxed) > 0
@@ -310,8 +310,14 @@ impl Worker {
                 .clone();
             let bytes = jobs.iter().map(|j| j.bytes).sum();
             let started = Instant::now();
-            answer(jobs, classifier.as_ref(), &model_id);
-            self.load.record(bytes, started.elapsed());
+            // `answer` catches the classifier's panics; this one is for the rest (a reply
+            // not sent is an error for its caller), so the lane's count stays right.
+            let answered = catch_unwind(AssertUnwindSafe(|| {
+                answer(jobs, classifier.as_ref(), &model_id)
+            }));
+            if matches!(answered, Ok(true)) {
+                self.load.record(bytes, started.elapsed());
+            }
             self.load.unanswered.fetch_sub(bytes, Ordering::Relaxed);
         }
     }
@@ -354,7 +360,15 @@ impl Worker {
 }
 
 /// Scores all texts of `jobs` in one call and replies to each job with its share.
-fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) {
+/// A text's weight in its lane's load: its length, but at least 64 bytes, since every
+/// text costs a fixed part too (a transformer's special and prefix tokens, the call), and
+/// a batch of very short texts would otherwise make the time per byte look huge.
+fn job_bytes(text: &str) -> usize {
+    text.len().max(64)
+}
+
+/// Scores a batch and sends every job its share; `true` when the classifier succeeded.
+fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) -> bool {
     let texts: Vec<&str> = jobs
         .iter()
         .flat_map(|j| j.texts.iter().map(String::as_str))
@@ -375,6 +389,7 @@ fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) {
             for job in jobs {
                 let share = scores
                     .by_ref()
+                    .take(job.texts.len())
                     .zip(&job.texts)
                     .map(|(scores, text)| {
                         let id = classifier.model_id_for(text);
@@ -391,12 +406,14 @@ fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) {
                 // The caller may have given up (timeout); nothing to do then.
                 let _ = job.reply.send(Ok(share));
             }
+            true
         }
         Err(e) => {
             tracing::error!(model_id = %model_id, texts = texts.len(), error = %e, "scoring batch failed");
             for job in jobs {
                 let _ = job.reply.send(Err(e.clone()));
             }
+            false
         }
     }
 }
@@ -711,7 +728,8 @@ mod tests {
             ..config(1, 0)
         };
         let batcher = Arc::new(Batcher::new(slow, config).expect("start"));
-        // The lane learns its time per byte (≥ 12 ms) from a first batch of 5 bytes.
+        // The lane learns its time per byte from a first batch: ≥ 60 ms for one text,
+        // which counts as 64 bytes (`job_bytes`).
         batcher.score("first".into()).await.expect("scored");
 
         let held = tokio::spawn({
@@ -719,19 +737,19 @@ mod tests {
             async move { b.score("hold".into()).await }
         });
         entered_rx.recv().await.expect("the lane is busy");
-        // "hold" and "queued", 10 bytes: ≥ 120 ms expected, well under the limit, so it
+        // "hold" and "queued", 128 bytes: ≥ 120 ms expected, well under the limit, so it
         // waits its turn.
         let queued = tokio::spawn({
             let b = Arc::clone(&batcher);
             async move { b.score("queued".into()).await }
         });
         let load = Arc::clone(&batcher.lanes.lock().expect("lock")[0].load);
-        while load.unanswered.load(Ordering::Relaxed) < "hold".len() + "queued".len() {
+        while load.unanswered.load(Ordering::Relaxed) < job_bytes("hold") + job_bytes("queued") {
             tokio::task::yield_now().await;
         }
-        // 100 more bytes would wait ≥ 1.3 s: refused now, not timed out later.
+        // 2,000 more bytes would wait ≥ 2 s: refused now, not timed out later.
         assert_eq!(
-            batcher.score("x".repeat(100)).await,
+            batcher.score("x".repeat(2000)).await,
             Err(BatchError::Overloaded)
         );
 
