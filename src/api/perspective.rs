@@ -182,7 +182,9 @@ async fn classify(
     texts: Vec<String>,
     budget: Duration,
 ) -> Result<(Vec<crate::scoring::classifier::Scores>, String), PerspectiveError> {
-    let scored = tokio::time::timeout(budget, app.batcher.score_many(texts))
+    // Half the budget for waiting in the queue, as for comments: over it, 429 at once.
+    let scored = app.batcher.score_many_within(texts, Some(budget / 2));
+    let scored = tokio::time::timeout(budget, scored)
         .await
         .map_err(|_| {
             PerspectiveError::unavailable(format!(

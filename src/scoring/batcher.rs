@@ -174,12 +174,18 @@ impl Batcher {
         Ok((tx, load))
     }
 
-    /// Queues `texts` on the lane for `model_id`.
-    fn submit(&self, model_id: &str, texts: Vec<String>) -> Result<Answer, BatchError> {
+    /// Queues `texts` on the lane for `model_id`, unless they would wait longer than
+    /// `limit` there.
+    fn submit(
+        &self,
+        model_id: &str,
+        texts: Vec<String>,
+        limit: Option<Duration>,
+    ) -> Result<Answer, BatchError> {
         let (tx, load) = self.lane(model_id).map_err(|_| BatchError::Closed)?;
         let bytes = texts.iter().map(|t| job_bytes(t)).sum::<usize>();
         // An idle lane takes any job: the limit is for waiting behind others.
-        if let Some(limit) = self.config.max_queue_wait
+        if let Some(limit) = limit
             && load.unanswered.load(Ordering::Relaxed) > 0
             && load.expected_wait(bytes) > limit
         {
@@ -211,6 +217,21 @@ impl Batcher {
     /// Scores several texts; results are in input order. Texts for different models go to
     /// their lanes as separate jobs.
     pub async fn score_many(&self, texts: Vec<String>) -> Result<Vec<Scored>, BatchError> {
+        self.score_many_within(texts, self.config.max_queue_wait)
+            .await
+    }
+
+    /// [`Batcher::score_many`] for a caller with its own budget: `Overloaded` at once if
+    /// the texts can expect to wait longer than `max_wait` (or the configured limit).
+    pub async fn score_many_within(
+        &self,
+        texts: Vec<String>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<Scored>, BatchError> {
+        let limit = match (max_wait, self.config.max_queue_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -226,7 +247,7 @@ impl Batcher {
         }
         if let [(id, _)] = groups.as_slice() {
             return self
-                .submit(id, texts)?
+                .submit(id, texts, limit)?
                 .await
                 .map_err(|_| BatchError::Closed)?;
         }
@@ -235,7 +256,7 @@ impl Batcher {
         let mut pending = Vec::with_capacity(groups.len());
         for (id, members) in &groups {
             let part = members.iter().filter_map(|&i| texts[i].take()).collect();
-            pending.push(self.submit(id, part)?);
+            pending.push(self.submit(id, part, limit)?);
         }
         let mut out: Vec<Option<Scored>> = vec![None; texts.len()];
         for ((_, members), rx) in groups.iter().zip(pending) {
@@ -747,6 +768,11 @@ mod tests {
         while load.unanswered.load(Ordering::Relaxed) < job_bytes("hold") + job_bytes("queued") {
             tokio::task::yield_now().await;
         }
+        // A caller with a budget of its own is held to it: ≥ 180 ms expected > 100 ms.
+        let short = batcher
+            .score_many_within(vec!["y".into()], Some(Duration::from_millis(100)))
+            .await;
+        assert_eq!(short, Err(BatchError::Overloaded));
         // 2,000 more bytes would wait ≥ 2 s: refused now, not timed out later.
         assert_eq!(
             batcher.score("x".repeat(2000)).await,
