@@ -128,19 +128,23 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the first lane's worker threads; lanes for the other models of `classifier`
-    /// start when a text first needs them. Workers stop when the `Batcher` is dropped and
+    /// Starts a lane (queue and worker threads) for each model of `classifier`. Workers
+    /// stop when their lane is dropped (the `Batcher`, or a swap to other models) and
     /// their queue has drained.
     pub fn new(classifier: Arc<dyn Classifier>, config: BatcherConfig) -> std::io::Result<Self> {
-        let current = with_id(classifier);
-        // The lane of text in no particular language: the default model's.
-        let first = current.0.model_id_for("").to_string();
+        let ids: Vec<String> = classifier
+            .model_ids()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let batcher = Batcher {
             lanes: Mutex::new(Vec::new()),
-            current: Arc::new(RwLock::new(current)),
+            current: Arc::new(RwLock::new(with_id(classifier))),
             config,
         };
-        batcher.lane(&first)?;
+        for id in ids {
+            batcher.lane(&id)?;
+        }
         Ok(batcher)
     }
 
@@ -280,9 +284,27 @@ impl Batcher {
     }
 
     /// Uses `classifier` for batches started from now on; returns the previous one.
+    /// The lanes of models no longer in use are closed; those of new ones start.
     pub fn swap(&self, classifier: Arc<dyn Classifier>) -> Arc<dyn Classifier> {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *current, with_id(classifier)).0
+        let ids: Vec<String> = classifier
+            .model_ids()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let previous = {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *current, with_id(classifier)).0
+        };
+        self.lanes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|lane| ids.iter().any(|id| *id == *lane.model_id));
+        for id in ids {
+            if let Err(e) = self.lane(&id) {
+                tracing::error!(model_id = %id, error = %e, "cannot start a scoring lane");
+            }
+        }
+        previous
     }
 
     pub fn classifier(&self) -> Arc<dyn Classifier> {
@@ -574,6 +596,13 @@ mod tests {
         let previous = batcher.swap(Echo::new("new"));
         assert_eq!(previous.model_id(), "old");
         assert_eq!(&*batcher.model_id(), "new");
+        // The old model's lane is closed, the new one's started.
+        let lanes: Vec<Arc<str>> = batcher
+            .expected_waits()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(lanes, [Arc::from("new")]);
         assert_eq!(
             &*batcher.score("a".into()).await.expect("scored").model_id,
             "new"
@@ -650,6 +679,9 @@ mod tests {
             } else {
                 "fast"
             }
+        }
+        fn model_ids(&self) -> Vec<&str> {
+            vec!["fast", "slow"]
         }
         fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
             let mut seen = texts.iter().map(|t| t.to_string()).collect();

@@ -56,6 +56,16 @@ impl Classifier for ByLanguage {
         self.model_for(text).model_id()
     }
 
+    fn model_ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.default.model_id()];
+        for (_, model) in &self.routes {
+            if !ids.contains(&model.model_id()) {
+                ids.push(model.model_id());
+            }
+        }
+        ids
+    }
+
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
         let chosen: Vec<&Arc<dyn Classifier>> = texts.iter().map(|t| self.model_for(t)).collect();
         let mut out = vec![Scores::default(); texts.len()];
@@ -130,5 +140,6 @@ mod tests {
         assert_eq!(got, [0.1, 0.9, 0.1, 0.9]);
         let ids: Vec<&str> = texts.iter().map(|t| router.model_id_for(t)).collect();
         assert_eq!(ids, ["english", "multi", "english", "multi"]);
+        assert_eq!(router.model_ids(), ["english", "multi"]);
     }
 }

@@ -125,6 +125,10 @@ pub trait Classifier: Send + Sync {
     fn model_id_for(&self, _text: &str) -> &str {
         self.model_id()
     }
+    /// Every id `model_id_for` can answer.
+    fn model_ids(&self) -> Vec<&str> {
+        vec![self.model_id()]
+    }
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError>;
 }
 
