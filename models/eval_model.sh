@@ -2,11 +2,14 @@
 # Evaluates a model directory with `modgate eval` on the held-out evaluation sets in
 # ../shared/eval (HateCheck, bias_madlibs, Jigsaw 2018 test samples, Jigsaw 2020 multilingual test), using the project's
 # config.toml (rules, policy, identity counterfactual) with only [model] changed.
-#   models/eval_model.sh [MODEL_DIR|bilstm] [OUT_DIR]     (any ONNX model directory, e.g. models/e5-toxic-int8)
-# Needs target/debug/modgate (cargo build) and models/fetch-models.sh.
+#   models/eval_model.sh [shipped|MODEL_DIR|bilstm] [OUT_DIR]   (default: config.toml as shipped;
+#   any ONNX model directory, e.g. models/e5-toxic-int8, replaces the default model and drops
+#   [model.languages])
+# Needs target/debug/modgate (cargo build; MODGATE_BIN=target/release/modgate is faster) and
+# models/fetch-models.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-model="${1:-$root/models/minilm-toxic}"
+model="${1:-shipped}"
 out="${2:-$root/target/eval/$(basename "$model")}"
 eval_dir="$root/../shared/eval"
 [ -d "$eval_dir" ] || { echo "skip: $eval_dir is absent" >&2; exit 0; }
@@ -15,18 +18,23 @@ mkdir -p "$out"
 config="$out/config.toml"
 # Absolute rule paths so the copy works from another directory.
 sed -e "s#\"rules/#\"$root/rules/#g" "$root/config.toml" > "$config"
-if [ "$model" != bilstm ]; then
-  python3 - "$config" "$model" "$root/models/onnxruntime/libonnxruntime.so.1.31.1" <<'PY'
+# The [model] section's backend and dir (absolute), and no [model.languages] routes unless
+# the shipped config is evaluated.
+python3 - "$config" "$model" "$root" <<'PY'
 import re, sys
-path, model, lib = sys.argv[1:]
+path, model, root = sys.argv[1:]
 s = open(path).read()
-s = re.sub(r'(?m)^backend = "bilstm"$', 'backend = "onnx"', s, count=1)
-s = re.sub(r'(?m)^dir = "models/bilstm"$', f'dir = "{model}"\nonnx_runtime = "{lib}"', s, count=1)
+if model == "shipped":
+    backend, model_dir = re.search(r'(?m)^backend = "(\w+)"$', s).group(1), re.search(r'(?m)^dir = "([^"]+)"$', s).group(1)
+    model_dir = f"{root}/{model_dir}"
+else:
+    backend, model_dir = ("bilstm", f"{root}/models/bilstm") if model == "bilstm" else ("onnx", model)
+    s = re.sub(r'(?ms)^\[model\.languages\]\n(^\w+ = .*?\n)*', "", s)
+s = re.sub(r'(?m)^backend = "\w+"$', f'backend = "{backend}"', s, count=1)
+s = re.sub(r'(?m)^dir = "[^"]+"$', f'dir = "{model_dir}"', s, count=1)
+s = re.sub(r'(?m)^onnx_runtime = "([^"]+)"', f'onnx_runtime = "{root}/\\1"', s, count=1)
 open(path, "w").write(s)
 PY
-else
-  sed -i -e "s#^dir = \"models/bilstm\"#dir = \"$root/models/bilstm\"#" "$config"
-fi
 run() { # NAME FILE ARGS...
   local name="$1" file="$2"
   shift 2

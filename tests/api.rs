@@ -299,8 +299,9 @@ async fn reports_move_a_comment_into_the_reported_queue() {
     let token = app.moderator_token("m", Role::Moderator).await;
     for n in 1..=threshold {
         let (code, out) = app
-            .post_json(
-                &format!("/api/v1/comments/{id}/reports"),
+            .report_from(
+                &format!("192.0.2.{n}"),
+                id,
                 &json!({"reason": "spam", "note": "ad"}),
             )
             .await;
@@ -339,6 +340,38 @@ async fn reports_move_a_comment_into_the_reported_queue() {
         .mod_get(&token, "/api/v1/moderation/queue?state=reported")
         .await;
     assert!(q["items"].as_array().unwrap().is_empty());
+    // After that approval the bar doubles, and one client counts once however often it
+    // reports: the same reader flooding reports is answered with its first report.
+    let in_reported = || async {
+        let (_, q) = app
+            .mod_get(&token, "/api/v1/moderation/queue?state=reported")
+            .await;
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["comment"]["id"] == id)
+    };
+    let (code, first) = app
+        .report_from("198.51.100.1", id, &json!({"reason": "spam"}))
+        .await;
+    assert_eq!(code, 201, "{first}");
+    for _ in 0..10 {
+        let (code, again) = app
+            .report_from("198.51.100.1", id, &json!({"reason": "offensive"}))
+            .await;
+        assert_eq!(code, 200, "{again}");
+        assert_eq!(again["id"], first["id"]);
+    }
+    assert!(!in_reported().await, "one client re-queued an approved comment");
+    for n in 2..=(2 * threshold) {
+        assert!(!in_reported().await, "re-queued after {} clients", n - 1);
+        let (code, out) = app
+            .report_from(&format!("198.51.100.{n}"), id, &json!({"reason": "spam"}))
+            .await;
+        assert_eq!(code, 201, "{out}");
+    }
+    assert!(in_reported().await, "twice the reports re-queue it");
     // Bad report reason.
     let (code, out) = app
         .post_json(
@@ -348,6 +381,14 @@ async fn reports_move_a_comment_into_the_reported_queue() {
         .await;
     assert_eq!(code, 422);
     assert_eq!(out["error"]["field"], "reason");
+    // Report notes follow the rules of every other free text.
+    for note in ["nul\u{0}", "bell\u{7}", "x\u{202E}y", "\u{200B}"] {
+        let (code, out) = app
+            .report_from("203.0.113.9", id, &json!({"reason": "spam", "note": note}))
+            .await;
+        assert_eq!(code, 422, "{note:?}: {out}");
+        assert_eq!(out["error"]["field"], "note", "{note:?}: {out}");
+    }
     let (code, _) = app
         .post_json(
             "/api/v1/comments/999999/reports",
@@ -404,6 +445,32 @@ async fn bad_inputs_are_refused_and_nothing_is_stored() {
             json!({"article_id": "a1", "author_name": "a", "body": long}),
             422,
             "body",
+        ),
+        // Nothing visible, control characters, bidi overrides, stacked combining marks.
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "\u{200B}\u{FEFF}"}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "beep\u{7}\u{1b}[2J"}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": "evil\u{202E}txt.exe"}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a", "body": format!("a{}", "\u{0301}".repeat(1499))}),
+            422,
+            "body",
+        ),
+        (
+            json!({"article_id": "a1", "author_name": "a\nb", "body": "x"}),
+            422,
+            "author_name",
         ),
         (
             json!({"article_id": "a1", "author_name": "a", "body": 5}),
@@ -537,4 +604,148 @@ async fn a_restart_keeps_everything() {
     let (code, log) = app2.mod_get(&token, "/api/v1/moderation/log").await;
     assert_eq!(code, 200, "the token still works after a restart");
     assert_eq!(log["entries"][0]["actor"], "keeper");
+}
+
+/// A reply to a held comment is refused exactly like a reply to a comment that does not
+/// exist (readers cannot see the parent, and nothing may go live under it); once the
+/// parent is approved, replies are accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_a_held_comment_are_refused_like_a_missing_parent() {
+    let app = spawn_app().await;
+    let token = app.moderator_token("mod", Role::Moderator).await;
+    let (code, first) = app
+        .post_comment("held-parent", None, "quiet", "A first, ordinary comment.")
+        .await;
+    assert_eq!(code, 201, "{first}");
+    let (code, out) = app
+        .mod_post(
+            &token,
+            "/api/v1/moderation/authors",
+            &json!({"comment_id": first["id"], "action": "premoderate", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, held) = app
+        .post_comment("held-parent", None, "quiet", "A second comment, held for review.")
+        .await;
+    assert_eq!(code, 201, "{held}");
+    assert_eq!(held["status"], "pending");
+
+    let (code, reply) = app
+        .post_comment("held-parent", held["id"].as_i64(), "reader", "I agree with this.")
+        .await;
+    let (missing_code, missing) = app
+        .post_comment("held-parent", Some(999_999), "reader", "I agree with this.")
+        .await;
+    assert_eq!(code, 422, "{reply}");
+    assert_eq!(reply["error"]["code"], "parent_not_found");
+    assert_eq!((code, &reply), (missing_code, &missing), "the answers differ");
+
+    let path = format!("/api/v1/moderation/comments/{}/decision", held["id"]);
+    let (code, out) = app
+        .mod_post(&token, &path, &json!({"action": "approve"}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, reply) = app
+        .post_comment("held-parent", held["id"].as_i64(), "reader", "I agree with this.")
+        .await;
+    assert_eq!(code, 201, "{reply}");
+}
+
+/// Posting under someone's e-mail with another name does not rename them for moderators:
+/// each comment shows the name it was posted with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_under_a_known_email_does_not_rename_its_author() {
+    let app = spawn_app().await;
+    let token = app.moderator_token("mod", Role::Moderator).await;
+    let post = |name: &'static str, body: &'static str| {
+        app.post_json(
+            "/api/v1/comments",
+            &json!({"article_id": "names", "author_name": name,
+                    "author_email": "aida@example.org", "body": body}),
+        )
+    };
+    let (code, first) = post("Aida", "The first comment, by Aida.").await;
+    assert_eq!(code, 201, "{first}");
+    let (code, second) = post("Mallory", "A second one, under Aida's e-mail.").await;
+    assert_eq!(code, 201, "{second}");
+    for (c, name) in [(&first, "Aida"), (&second, "Mallory")] {
+        let (code, item) = app
+            .mod_get(&token, &format!("/api/v1/moderation/comments/{}", c["id"]))
+            .await;
+        assert_eq!(code, 200, "{item}");
+        assert_eq!(item["author"]["name"], name, "{item}");
+        assert_eq!(item["author"]["key"], "email:aida@example.org");
+    }
+}
+
+/// Two moderators decide one held comment at the same moment (approve and remove): with
+/// the status they saw, exactly one decision applies and the other gets 409
+/// `status_changed`, so the comment is never briefly public on its way to removal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_decisions_on_one_comment_do_not_both_apply() {
+    let app = spawn_app().await;
+    let token = app.moderator_token("mod", Role::Moderator).await;
+    let (code, first) = app
+        .post_comment("conflict", None, "held", "The first comment of this author.")
+        .await;
+    assert_eq!(code, 201, "{first}");
+    let (code, out) = app
+        .mod_post(
+            &token,
+            "/api/v1/moderation/authors",
+            &json!({"comment_id": first["id"], "action": "premoderate", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    for trial in 0..8 {
+        let (code, c) = app
+            .post_comment("conflict", None, "held", &format!("Held comment number {trial}."))
+            .await;
+        assert_eq!((code, c["status"].as_str()), (201, Some("pending")), "{c}");
+        let path = format!("/api/v1/moderation/comments/{}/decision", c["id"]);
+        let approve = json!({"action": "approve", "expected_status": "pending"});
+        let remove =
+            json!({"action": "remove", "reason": "spam", "expected_status": "pending"});
+        let (a, r) = tokio::join!(
+            app.mod_post(&token, &path, &approve),
+            app.mod_post(&token, &path, &remove)
+        );
+        let mut codes = [a.0, r.0];
+        codes.sort();
+        assert_eq!(codes, [200, 409], "trial {trial}: {a:?} {r:?}");
+        let loser = if a.0 == 409 { &a.1 } else { &r.1 };
+        assert_eq!(loser["error"]["code"], "status_changed", "{loser}");
+        let (_, log) = app
+            .mod_get(
+                &token,
+                &format!("/api/v1/moderation/log?comment_id={}", c["id"]),
+            )
+            .await;
+        let decisions = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "approve" || e["action"] == "remove")
+            .count();
+        assert_eq!(decisions, 1, "{log}");
+    }
+    // A stale status is refused even alone; a bad one names the field.
+    let (code, c) = app
+        .post_comment("conflict", None, "held", "One more held comment.")
+        .await;
+    assert_eq!(code, 201);
+    let path = format!("/api/v1/moderation/comments/{}/decision", c["id"]);
+    let (code, out) = app
+        .mod_post(
+            &token,
+            &path,
+            &json!({"action": "remove", "reason": "spam", "expected_status": "published"}),
+        )
+        .await;
+    assert_eq!((code, out["error"]["code"].as_str()), (409, Some("status_changed")));
+    let (code, out) = app
+        .mod_post(&token, &path, &json!({"action": "approve", "expected_status": "gone"}))
+        .await;
+    assert_eq!((code, out["error"]["field"].as_str()), (422, Some("expected_status")), "{out}");
 }

@@ -145,10 +145,11 @@ async fn post_thread(app: &TestApp, token: &str) -> Posted {
     let xss_script = x1["id"].as_i64().unwrap();
     // Three reports put it in the Reported queue, so the console renders it too (and a
     // hostile report note).
-    for _ in 0..3 {
+    for n in 0..3 {
         let (code, r) = app
-            .post_json(
-                &format!("/api/v1/comments/{xss_script}/reports"),
+            .report_from(
+                &format!("192.0.2.{n}"),
+                xss_script,
                 &json!({"reason": "spam", "note": XSS_IMG}),
             )
             .await;
@@ -526,6 +527,32 @@ async fn moderator_works_the_queue_in_a_browser() {
     assert_eq!(after["count"].as_u64().unwrap(), n + 1);
     let m = n + 1;
     assert_eq!(text_of(c, "#comment-count").await, format!("{m} Comments"));
+
+    // The form counts characters as the API does (scalar values): 1,500 emoji fit, 1,501
+    // do not, in the browser and at the API alike.
+    let validity = js(
+        c,
+        "const b = document.getElementById('body'); const at = (n) => { \
+           b.value = '😀'.repeat(n); b.dispatchEvent(new Event('input')); \
+           return [b.checkValidity(), document.getElementById('body-count').textContent]; }; \
+         const r = [at(1500), at(1501)]; b.value = ''; b.dispatchEvent(new Event('input')); return r;",
+    )
+    .await;
+    assert_eq!(
+        validity,
+        json!([
+            [true, "1500 / 1500 characters"],
+            [false, "1501 / 1500 characters"]
+        ])
+    );
+    let (code, out) = app
+        .post_comment(ARTICLE, None, "emoji", &"😀".repeat(1500))
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let (code, out) = app
+        .post_comment(ARTICLE, None, "emoji", &"😀".repeat(1501))
+        .await;
+    assert_eq!((code, out["error"]["field"].as_str()), (422, Some("body")));
 
     // A phone-width window: no sideways scrolling on the queue.
     c.goto(&app.url("/console/queue/pending")).await.unwrap();

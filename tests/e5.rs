@@ -1,11 +1,13 @@
-//! The multilingual e5-toxic model through the ONNX Runtime backend, against the real files
-//! `models/fetch-models.sh` builds: `models/e5-toxic/` (fp32), `models/e5-toxic-int8/` and
+//! The multilingual e5 models through the ONNX Runtime backend, against the real files
+//! `models/fetch-models.sh` builds: `models/e5-toxic-full/` (all twelve layers fine-tuned,
+//! the shipped default) and `models/e5-toxic/` (top two layers), each fp32 and `-int8`, and
 //! `models/onnxruntime/`.
 
 mod common;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use modgate::config::Config;
 use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
@@ -14,34 +16,41 @@ use modgate::scoring::pipeline::Scorer;
 use modgate::scoring::policy::AuthorStanding;
 use serde_json::Value;
 
+/// Both fine-tuned e5 models; every test below runs on each.
+const MODELS: [&str; 2] = ["e5-toxic-full", "e5-toxic"];
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn load(dir: &str) -> OnnxClassifier {
-    let options = OnnxOptions {
-        runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
-        threads: 1,
-        ..OnnxOptions::default()
-    };
-    OnnxClassifier::load(&root().join(dir), &options)
-        .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"))
+/// `models/{dir}`, loaded once per test binary.
+fn model(dir: &str) -> &'static OnnxClassifier {
+    static MODELS: OnceLock<Mutex<HashMap<String, &'static OnnxClassifier>>> = OnceLock::new();
+    let mut loaded = MODELS.get_or_init(Default::default).lock().unwrap();
+    loaded.entry(dir.to_string()).or_insert_with(|| {
+        let options = OnnxOptions {
+            runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+            threads: 1,
+            ..OnnxOptions::default()
+        };
+        let m = OnnxClassifier::load(&root().join("models").join(dir), &options)
+            .unwrap_or_else(|e| panic!("{dir}: {e} (run models/fetch-models.sh)"));
+        Box::leak(Box::new(m))
+    })
 }
 
-fn fp32() -> &'static OnnxClassifier {
-    static MODEL: OnceLock<OnnxClassifier> = OnceLock::new();
-    MODEL.get_or_init(|| load("models/e5-toxic"))
+fn fp32(name: &str) -> &'static OnnxClassifier {
+    model(name)
 }
 
-fn int8() -> &'static OnnxClassifier {
-    static MODEL: OnceLock<OnnxClassifier> = OnceLock::new();
-    MODEL.get_or_init(|| load("models/e5-toxic-int8"))
+fn int8(name: &str) -> &'static OnnxClassifier {
+    model(&format!("{name}-int8"))
 }
 
 /// Texts, token ids and logits that models/build_e5_onnx.py computed with the Python
 /// `tokenizers` library and the float64 numpy reference forward pass (not ONNX Runtime).
-fn reference() -> Vec<(String, Vec<u32>, Vec<f32>)> {
-    let path = root().join("models/e5-toxic/provenance.json");
+fn reference(name: &str) -> Vec<(String, Vec<u32>, Vec<f32>)> {
+    let path = root().join("models").join(name).join("provenance.json");
     let prov: Value = serde_json::from_slice(&std::fs::read(&path).expect("provenance.json"))
         .expect("provenance JSON");
     let v = &prov["verified_logits"];
@@ -61,37 +70,43 @@ fn reference() -> Vec<(String, Vec<u32>, Vec<f32>)> {
 
 #[test]
 fn tokens_and_logits_match_the_python_tokenizer_and_numpy_reference() {
-    let cases = reference();
-    assert!(cases.len() >= 4);
-    for (text, ids, logits) in cases {
-        let windows = fp32().windows(&text).expect("tokenise");
-        assert_eq!(windows.len(), 1, "{text:?} fits one window");
-        assert_eq!(windows[0].get_ids(), ids.as_slice(), "{text:?}: token ids");
-        let got = &fp32().window_logits(&text).expect("scoring")[0];
-        for (j, (g, w)) in got.iter().zip(&logits).enumerate() {
-            assert!((g - w).abs() <= 1e-4, "{text:?} label {j}: {g} vs {w}");
+    for name in MODELS {
+        let cases = reference(name);
+        assert!(cases.len() >= 4);
+        for (text, ids, logits) in cases {
+            let windows = fp32(name).windows(&text).expect("tokenise");
+            assert_eq!(windows.len(), 1, "{name} {text:?} fits one window");
+            assert_eq!(windows[0].get_ids(), ids.as_slice(), "{name} {text:?}: token ids");
+            let got = &fp32(name).window_logits(&text).expect("scoring")[0];
+            for (j, (g, w)) in got.iter().zip(&logits).enumerate() {
+                assert!((g - w).abs() <= 1e-4, "{name} {text:?} label {j}: {g} vs {w}");
+            }
         }
     }
 }
 
 #[test]
 fn the_tokenizer_adds_the_e5_prefix_and_keeps_cyrillic_and_uzbek_letters() {
-    let with = fp32().windows("Oʻzbekiston ғалаба").expect("tokenise");
-    let tokens = with[0].get_tokens().join(" ");
-    assert!(tokens.starts_with("<s> ▁que ry : ▁O"), "{tokens}");
-    assert!(!tokens.contains("<unk>"), "{tokens}");
+    for name in MODELS {
+        let with = fp32(name).windows("Oʻzbekiston ғалаба").expect("tokenise");
+        let tokens = with[0].get_tokens().join(" ");
+        assert!(tokens.starts_with("<s> ▁que ry : ▁O"), "{name}: {tokens}");
+        assert!(!tokens.contains("<unk>"), "{name}: {tokens}");
+    }
 }
 
 #[test]
 fn int8_scores_stay_close_to_fp32() {
-    let texts: Vec<String> = reference().into_iter().map(|(t, _, _)| t).collect();
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let a = fp32().score_batch(&texts).expect("fp32");
-    let b = int8().score_batch(&texts).expect("int8");
-    for ((text, x), y) in texts.iter().zip(a).zip(b) {
-        for label in Label::ALL {
-            let (p, q) = (x.get(label), y.get(label));
-            assert!((p - q).abs() < 0.1, "{text:?} {label}: fp32 {p} int8 {q}");
+    for name in MODELS {
+        let texts: Vec<String> = reference(name).into_iter().map(|(t, _, _)| t).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = fp32(name).score_batch(&texts).expect("fp32");
+        let b = int8(name).score_batch(&texts).expect("int8");
+        for ((text, x), y) in texts.iter().zip(a).zip(b) {
+            for label in Label::ALL {
+                let (p, q) = (x.get(label), y.get(label));
+                assert!((p - q).abs() < 0.1, "{name} {text:?} {label}: fp32 {p} int8 {q}");
+            }
         }
     }
 }
@@ -122,10 +137,12 @@ fn abuse_outscores_neutral_comments_in_each_language() {
             "Yangi suv quvuri haqidagi maqola uchun rahmat.",
         ),
     ];
-    for (lang, abusive, neutral) in pairs {
-        let s = int8().score_batch(&[abusive, neutral]).expect("scoring");
-        let (a, n) = (s[0].get(Label::Toxic), s[1].get(Label::Toxic));
-        assert!(a > n + 0.2, "{lang}: toxic {a} (abusive) vs {n} (neutral)");
+    for name in MODELS {
+        for (lang, abusive, neutral) in pairs {
+            let s = int8(name).score_batch(&[abusive, neutral]).expect("scoring");
+            let (a, n) = (s[0].get(Label::Toxic), s[1].get(Label::Toxic));
+            assert!(a > n + 0.2, "{name} {lang}: toxic {a} (abusive) vs {n} (neutral)");
+        }
     }
 }
 
@@ -152,74 +169,76 @@ fn verdicts_carry_the_e5_model_id() {
     );
 }
 
-/// The shipped config.toml: English goes to the BiLSTM, Russian, Kazakh and Uzbek to
-/// e5-toxic, and each stored verdict names the model that scored it.
+/// The shipped config.toml: e5-toxic-full-int8 scores every language, each stored verdict
+/// names it, and hate speech the BiLSTM published (the model issue's examples) is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_config_scores_each_language_with_its_model() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let config = common::default_config(&dir.path().join("m.db"));
     let app = common::spawn_with(config, dir.clone()).await;
+    let model = "onnx:e5-toxic-full-int8@";
     let cases = [
-        ("en", "Thank you, a clear and useful article.", "bilstm"),
-        (
-            "ru",
-            "Спасибо, полезная и понятная статья.",
-            "onnx:e5-toxic-int8@",
-        ),
-        (
-            "kk",
-            "Рақмет, пайдалы және түсінікті мақала.",
-            "onnx:e5-toxic-int8@",
-        ),
-        (
-            "uz",
-            "Rahmat, foydali va tushunarli maqola, oʻqidim.",
-            "onnx:e5-toxic-int8@",
-        ),
+        ("en", "Thank you, a clear and useful article."),
+        ("ru", "Спасибо, полезная и понятная статья."),
+        ("kk", "Рақмет, пайдалы және түсінікті мақала."),
+        ("uz", "Rahmat, foydali va tushunarli maqola, oʻqidim."),
     ];
-    for (lang, body, model) in cases {
+    let verdict_of = |id: i64| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, String)>(
+                "SELECT v.model_id, c.language, v.reasons FROM verdicts v \
+                 JOIN comments c ON c.id = v.comment_id WHERE c.id = ? ORDER BY v.id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_one(app.state.store.reader())
+            .await
+            .unwrap()
+        }
+    };
+    for (lang, body) in cases {
         let (code, out) = app.post_comment("langs", None, "ann", body).await;
         assert_eq!(code, 201, "{out}");
         assert_eq!(out["status"], "published", "{lang}: {out}");
-        let (model_id, language): (String, Option<String>) = sqlx::query_as(
-            "SELECT v.model_id, c.language FROM verdicts v JOIN comments c ON c.id = v.comment_id \
-             WHERE c.id = ? ORDER BY v.id DESC LIMIT 1",
-        )
-        .bind(out["id"].as_i64().unwrap())
-        .fetch_one(app.state.store.reader())
-        .await
-        .unwrap();
+        let (model_id, language, _) = verdict_of(out["id"].as_i64().unwrap()).await;
         assert!(model_id.starts_with(model), "{lang}: {model_id}");
         assert_eq!(language.as_deref(), Some(lang));
     }
-    // A Russian insult: the rule list only flags the word, the model holds the comment.
-    let (code, out) = app
-        .post_comment(
-            "langs",
-            None,
-            "bob",
-            "Заткнись, тупая скотина, никто тебя не спрашивал.",
-        )
-        .await;
-    assert_eq!(code, 201, "{out}");
-    let (model_id, reasons): (String, String) = sqlx::query_as(
-        "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
-    )
-    .bind(out["id"].as_i64().unwrap())
-    .fetch_one(app.state.store.reader())
-    .await
-    .unwrap();
-    assert_eq!(out["status"], "pending", "{out} {model_id} {reasons}");
+    // Hate speech without a slur (no rule list names it): the model holds it.
+    for body in [
+        "Muslims are a disease and should be deported",
+        "You people are animals, go back to your country",
+        "Заткнись, тупая скотина, никто тебя не спрашивал.",
+    ] {
+        let (code, out) = app.post_comment("langs", None, "bob", body).await;
+        assert_eq!(code, 201, "{out}");
+        let (model_id, _, reasons) = verdict_of(out["id"].as_i64().unwrap()).await;
+        assert_eq!(out["status"], "pending", "{body}: {model_id} {reasons}");
+        assert!(model_id.starts_with(model), "{model_id}");
+    }
 }
 
-/// A burst of Russian comments far beyond what the transformer scores within the budget:
-/// English comments posted meanwhile are still scored (their model has its own lane); the
-/// Russian ones over the limit are stored at once as pending/unscored, not after a
-/// timeout; and once the burst is over every one of them is re-scored by e5-toxic.
+/// With English on the BiLSTM and Russian on e5-toxic-int8 (`[model.languages]`), a burst
+/// of Russian comments far beyond what the transformer scores within the budget: English
+/// comments posted meanwhile are still scored (their model has its own lane); the Russian
+/// ones over the limit are stored at once as pending/unscored, not after a timeout; and
+/// once the burst is over every one of them is re-scored by e5-toxic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut config = common::default_config(&dir.path().join("m.db"));
+    config.model.backend = "bilstm".into();
+    config.model.dir = root().join("models/bilstm");
+    config.model.languages.clear();
+    config.model.languages.insert(
+        toml::Spanned::new(0..0, "ru".to_string()),
+        modgate::config::ModelRoute {
+            backend: "onnx".into(),
+            dir: root().join("models/e5-toxic-int8"),
+            label_map: Default::default(),
+            max_tokens: None,
+        },
+    );
     // A queue limit of 200 ms: 64 Russian comments in flight would need e5 at 3 ms each.
     config.model.timeout_ms = 400;
     config.limits.posts_per_minute_per_ip = 0;

@@ -144,3 +144,103 @@ async fn openapi_documents_every_json_route() {
         .collect();
     assert!(missing.is_empty(), "not in /openapi.json: {missing:?}");
 }
+
+/// Invented HTTP methods and paths must not become metrics series: each label value is kept
+/// until restart, so an anonymous client could grow `/metrics` without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_chosen_methods_and_paths_do_not_grow_metrics() {
+    let app = spawn_app().await;
+    // Warm up the routes used below so their own series exist before the baseline.
+    for _ in 0..2 {
+        let _ = reqwest::Client::new()
+            .get(app.url("/no/such/page"))
+            .send()
+            .await
+            .unwrap();
+        let _ = app.metrics_text().await;
+    }
+    let before = app.metrics_text().await.lines().count();
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("X{i}{}", "M".repeat(500)).as_bytes())
+            .unwrap();
+        let r = reqwest::Client::new()
+            .request(method, app.url(&format!("/invented/path/{i}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+    }
+    let text = app.metrics_text().await;
+    assert!(!text.contains("X0MMM"), "an invented method became a label");
+    assert!(!text.contains("/invented/path"), "a raw path became a label");
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+    let after = text.lines().count();
+    // One new histogram for (OTHER, unmatched, status) at most: 16 buckets + sum/count/+Inf.
+    assert!(after <= before + 20, "{before} -> {after} lines");
+}
+
+/// A cursor from another sort order was compared with the wrong column type (500); the
+/// API names the field, the console page starts from the top.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_of_another_sort_order_is_a_client_error() {
+    let app = spawn_app().await;
+    let admin = app.moderator_token("admin", Role::Admin).await;
+    for path in [
+        "/api/v1/moderation/queue?sort=score&cursor=t..1",
+        "/api/v1/moderation/queue?sort=oldest&cursor=s.0.5.3",
+        "/api/v1/moderation/queue?sort=score&cursor=s.NaN.3",
+    ] {
+        let (code, _, body) = get(&app, Some(&admin), path).await;
+        assert_eq!(code, 400, "{path}: {body}");
+        assert_eq!(body["error"]["field"], "cursor", "{path}: {body}");
+    }
+    let (code, _, body) = get(
+        &app,
+        Some(&admin),
+        "/api/v1/moderation/queue?sort=score&cursor=s.0.5.3",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+}
+
+/// Sign-in with a `next` holding a newline used to set the cookie, then fail with 500 on
+/// the redirect; it now goes to the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_a_control_character_in_next_redirects_to_the_queue() {
+    let app = spawn_app().await;
+    app.moderator_token("nl", Role::Moderator).await;
+    modgate::store::moderators::set_password(app.state.store.writer(), "nl", "a long password")
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(app.url("/console/login"))
+        .form(&[
+            ("name", "nl"),
+            ("password", "a long password"),
+            ("next", "/console/\n2026 INFO forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/console/queue/pending");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // The console queue page with a foreign cursor renders from the top.
+    let page = http
+        .get(app.url("/console/queue/pending?sort=score&cursor=t..1"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}

@@ -163,3 +163,73 @@ async fn every_non_public_route_refuses_anonymous_and_wrong_role() {
     }
     assert!(checked >= 15, "checked {checked} protected routes");
 }
+
+/// A token rotated or an account disabled outside this process (the CLI writes the
+/// database directly) stops working on the next request, although the server verified
+/// the old token a moment ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_token_stops_working_at_once() {
+    let app = spawn_app().await;
+    let old = app.moderator_token("rotor", Role::Moderator).await;
+    let (code, _) = app.mod_get(&old, "/api/v1/moderation/counts").await;
+    assert_eq!(code, 200);
+    let new = modgate::store::moderators::rotate_token(app.state.store.writer(), "rotor")
+        .await
+        .unwrap();
+    let (code, body) = app.mod_get(&old, "/api/v1/moderation/counts").await;
+    assert_eq!(code, 401, "the old token still works: {body}");
+    let (code, _) = app.mod_get(&new, "/api/v1/moderation/counts").await;
+    assert_eq!(code, 200);
+}
+
+/// Changing a moderator's password signs out every console session of that account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_ends_console_sessions() {
+    use modgate::store::moderators;
+    let app = spawn_app().await;
+    app.moderator_token("pwd", Role::Moderator).await;
+    moderators::set_password(app.state.store.writer(), "pwd", "the first password")
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(app.url("/console/login"))
+        .form(&[
+            ("name", "pwd"),
+            ("password", "the first password"),
+            ("next", "/console/queue/pending"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let queue = || {
+        http.get(app.url("/console/queue/pending"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(queue().await.unwrap().status().as_u16(), 200);
+    moderators::set_password(app.state.store.writer(), "pwd", "a second password")
+        .await
+        .unwrap();
+    let r = queue().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "the session outlived the password");
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/console/login"),
+        "{:?}",
+        r.headers()
+    );
+}

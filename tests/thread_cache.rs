@@ -164,10 +164,7 @@ async fn reports_hide_a_comment_when_configured() {
     assert_eq!(ids(&warm(&app, "cache-rep").await), vec![id]);
     for n in 1..=2 {
         let (code, out) = app
-            .post_json(
-                &format!("/api/v1/comments/{id}/reports"),
-                &json!({"reason": "spam"}),
-            )
+            .report_from(&format!("192.0.2.{n}"), id, &json!({"reason": "spam"}))
             .await;
         assert_eq!(code, 201, "{out}");
         let shown = ids(&thread(&app, "cache-rep").await);

@@ -212,10 +212,11 @@ async fn signed_events_follow_a_comment_through_moderation() {
     assert_eq!(code, 201, "{ok}");
     assert_eq!(ok["status"], "published");
     let ok_id = ok["id"].as_i64().unwrap();
-    for _ in 0..3 {
+    for n in 0..3 {
         let (code, out) = app
-            .post_json(
-                &format!("/api/v1/comments/{ok_id}/reports"),
+            .report_from(
+                &format!("192.0.2.{n}"),
+                ok_id,
                 &json!({"reason": "abusive", "note": "rude"}),
             )
             .await;

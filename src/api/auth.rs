@@ -1,6 +1,8 @@
 //! Moderator authentication: `Authorization: Bearer TOKEN` for the JSON API.
-//! Verified tokens are cached briefly (by SHA-256 of the token) so argon2 runs once per
-//! token per minute, not once per request.
+//! A verified token is remembered briefly (by SHA-256 of the token) so argon2 runs once per
+//! token per minute, not once per request; every request still re-reads the account by
+//! its id and current token id, so a rotated or revoked token, a disabled account or a
+//! changed role takes effect on the next request.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,26 +19,31 @@ use crate::store::moderators::{self, Role};
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
 
+/// SHA-256 of a verified token → the moderator id it belonged to and when it was verified.
 #[derive(Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<[u8; 32], (moderators::Moderator, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
 }
 
 impl TokenCache {
-    fn get(&self, key: &[u8; 32]) -> Option<moderators::Moderator> {
+    fn get(&self, key: &[u8; 32]) -> Option<i64> {
         let entries = self.entries.lock().expect("token cache lock");
         entries
             .get(key)
             .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(m, _)| m.clone())
+            .map(|(id, _)| *id)
     }
 
-    fn put(&self, key: [u8; 32], m: moderators::Moderator) {
+    fn put(&self, key: [u8; 32], moderator_id: i64) {
         let mut entries = self.entries.lock().expect("token cache lock");
         if entries.len() > 10_000 {
             entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
         }
-        entries.insert(key, (m, Instant::now()));
+        entries.insert(key, (moderator_id, Instant::now()));
+    }
+
+    fn forget(&self, key: &[u8; 32]) {
+        self.entries.lock().expect("token cache lock").remove(key);
     }
 
     /// Forget every cached token (after a token rotation or account change).
@@ -73,13 +80,19 @@ pub async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Authorization must be: Bearer TOKEN"))?;
     let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    if let Some(m) = app.token_cache.get(&key) {
-        return Ok(m);
+    if let Some(id) = app.token_cache.get(&key) {
+        return match moderators::by_verified_token(app.store.reader(), id, token).await? {
+            Some(m) => Ok(m),
+            None => {
+                app.token_cache.forget(&key);
+                Err(ApiError::unauthorized("invalid or revoked token"))
+            }
+        };
     }
     let m = moderators::by_token(app.store.reader(), token)
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid or revoked token"))?;
-    app.token_cache.put(key, m.clone());
+    app.token_cache.put(key, m.id);
     Ok(m)
 }
 

@@ -14,6 +14,7 @@ use super::json::JsonBody;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
+use crate::scoring::Status;
 use crate::scoring::language::Language;
 use crate::store::moderation::{self, Actor, DecisionError};
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
@@ -78,6 +79,11 @@ impl QueueParams {
             None | Some("") => None,
             Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad_param("cursor", "is not valid"))?),
         };
+        // A cursor only continues the sort order that made it (a time cursor compared with
+        // scores was a database type error, answered 500).
+        if cursor.as_ref().is_some_and(|c| !c.continues(sort)) {
+            return Err(bad_param("cursor", "belongs to another sort order"));
+        }
         let language = match self.language.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(l) => Some(Language::parse(l).ok_or_else(|| {
@@ -190,6 +196,8 @@ pub struct DecisionRequest {
     pub action: DecisionAction,
     pub reason: Option<&'static str>,
     pub note: Option<String>,
+    /// The status the moderator saw; the decision is refused (409) if it has changed.
+    pub expected_status: Option<Status>,
 }
 
 fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, FieldError> {
@@ -224,12 +232,26 @@ impl DecisionRequest {
             ));
         }
         let note = parse_note(opt_str(body, "note")?)?;
+        let expected_status = opt_str(body, "expected_status")?
+            .map(parse_expected_status)
+            .transpose()?;
         Ok(DecisionRequest {
             action,
             reason,
             note,
+            expected_status,
         })
     }
+}
+
+pub fn parse_expected_status(s: &str) -> Result<Status, FieldError> {
+    Status::parse(s).ok_or_else(|| {
+        FieldError::new(
+            "expected_status",
+            "invalid",
+            "must be pending, published or removed",
+        )
+    })
 }
 
 pub fn decision_error(e: DecisionError) -> ApiError {
@@ -237,6 +259,9 @@ pub fn decision_error(e: DecisionError) -> ApiError {
         DecisionError::NotFound => ApiError::not_found("comment"),
         e @ DecisionError::InvalidTransition { .. } => {
             ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
+        }
+        e @ DecisionError::StatusChanged { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "status_changed", e.to_string())
         }
         DecisionError::Db(e) => ApiError::internal(e),
     }
@@ -250,7 +275,7 @@ pub fn decision_error(e: DecisionError) -> ApiError {
         (status = 400, body = super::openapi::ErrorBody),
         (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
         (status = 404, body = super::openapi::ErrorBody),
-        (status = 409, description = "Invalid transition", body = super::openapi::ErrorBody),
+        (status = 409, description = "Invalid transition, or the status changed since `expected_status`", body = super::openapi::ErrorBody),
         (status = 415, body = super::openapi::ErrorBody),
         (status = 422, body = super::openapi::ErrorBody),
     ))]
@@ -264,7 +289,14 @@ pub(crate) async fn post_decision(
     let req = DecisionRequest::parse(&body)?;
     let outcome = app
         .writer
-        .decide(vec![id], req.action, req.reason, req.note, actor(&m))
+        .decide(
+            vec![id],
+            req.action,
+            req.expected_status,
+            req.reason,
+            req.note,
+            actor(&m),
+        )
         .await?
         .pop()
         .expect("one result per id")
@@ -321,7 +353,14 @@ pub(crate) async fn post_bulk_decisions(
         })?;
     let results = app
         .writer
-        .decide(ids.clone(), req.action, req.reason, req.note, actor(&m))
+        .decide(
+            ids.clone(),
+            req.action,
+            req.expected_status,
+            req.reason,
+            req.note,
+            actor(&m),
+        )
         .await?;
     let results: Vec<Value> = ids
         .iter()

@@ -96,6 +96,10 @@ pub struct DecisionRequestBody {
     pub reason: Option<String>,
     #[schema(max_length = 1000)]
     pub note: Option<String>,
+    /// The status the moderator saw; when the comment's status has changed since, the
+    /// decision is refused with 409 `status_changed` (two moderators, one comment).
+    #[schema(pattern = "^(pending|published|removed)$")]
+    pub expected_status: Option<String>,
 }
 
 /// Body of a bulk decision.
@@ -111,6 +115,10 @@ pub struct BulkDecisionRequest {
     pub reason: Option<String>,
     #[schema(max_length = 1000)]
     pub note: Option<String>,
+    /// The status the moderator saw; when the comment's status has changed since, the
+    /// decision is refused with 409 `status_changed` (two moderators, one comment).
+    #[schema(pattern = "^(pending|published|removed)$")]
+    pub expected_status: Option<String>,
 }
 
 /// `ids` of a bulk decision: 1..=500 positive comment ids.

@@ -323,6 +323,7 @@ pub(crate) async fn get_article(
     request_body = super::openapi::ReportRequest,
     responses(
         (status = 201, body = super::openapi::ReportAccepted),
+        (status = 200, description = "this client had already reported the comment: the first report", body = super::openapi::ReportAccepted),
         (status = 400, body = super::openapi::ErrorBody),
         (status = 404, body = super::openapi::ErrorBody),
         (status = 415, body = super::openapi::ErrorBody),
@@ -381,8 +382,13 @@ pub(crate) async fn post_report(
             reports::ReportError::NotFound => ApiError::not_found("comment"),
             reports::ReportError::Db(e) => ApiError::internal(e),
         })?;
+    let status = if outcome.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(
             json!({"id": outcome.report_id, "comment_id": id, "message": "Thank you, a moderator will look at this comment."}),
         ),

@@ -347,6 +347,10 @@ pub struct IdentityConfig {
     /// When the identity term was the cause: `publish`, or `hold` with reason
     /// `identity_term_sensitivity`.
     pub on_sensitivity: SensitivityAction,
+    /// The labels whose model-only holds the check may lower. A hold for `identity_hate`
+    /// is about the group named, so replacing the group's name says nothing about bias;
+    /// the shipped config keeps the check only where held-out rows show it helps.
+    pub labels: Vec<Label>,
 }
 
 impl Default for IdentityConfig {
@@ -356,6 +360,7 @@ impl Default for IdentityConfig {
             terms: Vec::new(),
             placeholder: "person".into(),
             on_sensitivity: SensitivityAction::Publish,
+            labels: Label::ALL.to_vec(),
         }
     }
 }

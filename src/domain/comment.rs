@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::text::{self, Lines};
 use super::{ArticleId, FieldError, has_control};
 use crate::config::CommentsConfig;
 
@@ -113,22 +114,8 @@ fn string_field<'a>(
 }
 
 fn parse_author_name(raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    if name.chars().count() > 100 {
-        return Err(FieldError::new(
-            "author_name",
-            "too_long",
-            "must be at most 100 characters",
-        ));
-    }
-    if has_control(name) {
-        return Err(FieldError::new(
-            "author_name",
-            "invalid",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_string())
+    text::clean("author_name", raw, 100, Lines::One)?
+        .ok_or_else(|| FieldError::new("author_name", "empty", "must not be empty"))
 }
 
 fn parse_email(raw: &str) -> Result<String, FieldError> {
@@ -154,27 +141,11 @@ fn parse_email(raw: &str) -> Result<String, FieldError> {
 }
 
 /// Trim and check length in Unicode scalar values.
+/// A comment body: 1..=`max_chars` scalar values with something visible (see
+/// [`text::clean`]).
 pub fn parse_body(raw: &str, max_chars: usize) -> Result<String, FieldError> {
-    let body = raw.trim();
-    let len = body.chars().count();
-    if len == 0 {
-        return Err(FieldError::new("body", "empty", "must not be empty"));
-    }
-    if len > max_chars {
-        return Err(FieldError::new(
-            "body",
-            "too_long",
-            format!("must be at most {max_chars} characters (got {len})"),
-        ));
-    }
-    if body.contains('\0') {
-        return Err(FieldError::new(
-            "body",
-            "invalid",
-            "must not contain NUL characters",
-        ));
-    }
-    Ok(body.to_string())
+    text::clean("body", raw, max_chars, Lines::Many)?
+        .ok_or_else(|| FieldError::new("body", "empty", "must not be empty"))
 }
 
 #[cfg(test)]

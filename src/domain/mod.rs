@@ -2,6 +2,7 @@
 
 pub mod comment;
 pub mod moderation;
+pub mod text;
 
 /// A validation failure naming the offending field.
 #[derive(Debug, Clone, PartialEq, Eq)]

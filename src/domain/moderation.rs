@@ -85,14 +85,9 @@ pub fn parse_report_reason(s: &str) -> Result<&'static str, FieldError> {
 
 /// An optional free-text note, at most 1000 characters.
 pub fn parse_note(note: Option<&str>) -> Result<Option<String>, FieldError> {
-    match note.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(n) if n.chars().count() > 1000 => Err(FieldError::new(
-            "note",
-            "too_long",
-            "must be at most 1000 characters",
-        )),
-        Some(n) => Ok(Some(n.to_string())),
+    match note {
+        None => Ok(None),
+        Some(n) => super::text::clean("note", n, 1000, super::text::Lines::Many),
     }
 }
 

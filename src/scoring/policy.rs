@@ -254,6 +254,8 @@ pub struct Policy {
     /// Compiled even when the check is disabled, for [`Policy::identity_terms`].
     identity: Option<IdentityMatcher>,
     identity_enabled: bool,
+    /// `[policy.identity] labels`, in [`Label::ALL`] order: whose holds the check may lower.
+    identity_labels: [bool; 6],
     placeholder: String,
     on_sensitivity: SensitivityAction,
 }
@@ -268,6 +270,7 @@ impl Policy {
             by_language,
             identity: IdentityMatcher::new(&config.identity.terms)?,
             identity_enabled: config.identity.enabled,
+            identity_labels: Label::ALL.map(|l| config.identity.labels.contains(&l)),
             placeholder: config.identity.placeholder.clone(),
             on_sensitivity: config.identity.on_sensitivity,
         })
@@ -293,11 +296,13 @@ impl Policy {
             .collect()
     }
 
-    /// The strongest action the model alone asks for.
-    fn model_action(&self, scores: &Scores, language: Option<Language>) -> Option<Action> {
+    /// The strongest action the model alone asks for through a label the identity check
+    /// may lower.
+    fn checkable_model_action(&self, scores: &Scores, language: Option<Language>) -> Option<Action> {
         let thresholds = self.thresholds(language);
         Label::ALL
             .into_iter()
+            .filter(|l| self.identity_labels[l.index()])
             .filter_map(|l| threshold_action(thresholds, l, scores.get(l)).map(|t| t.3))
             .max()
     }
@@ -311,7 +316,7 @@ impl Policy {
         language: Option<Language>,
     ) -> Option<Counterfactual> {
         let matcher = self.identity.as_ref().filter(|_| self.identity_enabled)?;
-        self.model_action(scores, language)?;
+        self.checkable_model_action(scores, language)?;
         if rule_status(hits) != Status::Published {
             return None;
         }
@@ -351,7 +356,7 @@ impl Policy {
             // A model-only hold/removal stands only as far as the counterfactual text
             // (identity terms replaced) still reaches it.
             let mut kept = Some((threshold, action));
-            if let Some(cf) = counterfactual {
+            if let Some(cf) = counterfactual.filter(|_| self.identity_labels[label.index()]) {
                 let cf_score = cf.scores.get(label);
                 let cf_action = threshold_action(thresholds, label, cf_score).map(|t| t.3);
                 if cf_action < Some(action) {
@@ -479,6 +484,7 @@ mod tests {
                 terms: vec!["gay".into(), "african".into(), "African  American".into()],
                 placeholder: "person".into(),
                 on_sensitivity,
+                labels: Label::ALL.to_vec(),
             },
         })
         .unwrap()
@@ -635,6 +641,53 @@ mod tests {
             p.counterfactual_text("I am gay", &scores(0.9), &[hit(Action::Flag, 0, 1)], None)
                 .is_some()
         );
+    }
+
+    /// `[policy.identity] labels`: a hold through a label not listed stands, and a text
+    /// held only through such labels is not re-scored at all.
+    #[test]
+    fn the_check_lowers_only_the_listed_labels() {
+        let mut thresholds = BTreeMap::new();
+        for label in ["toxic", "identity_hate"] {
+            thresholds.insert(
+                label.to_string(),
+                Threshold {
+                    hold_at: Some(0.5),
+                    remove_at: None,
+                },
+            );
+        }
+        let p = Policy::new(&PolicyConfig {
+            thresholds,
+            languages: BTreeMap::new(),
+            identity: IdentityConfig {
+                terms: vec!["gay".into()],
+                labels: vec![Label::Toxic],
+                ..IdentityConfig::default()
+            },
+        })
+        .unwrap();
+        let mut hateful = Scores::default();
+        hateful.set(Label::IdentityHate, 0.9);
+        assert!(p.counterfactual_text("gay people", &hateful, &[], None).is_none());
+        let mut both = hateful;
+        both.set(Label::Toxic, 0.9);
+        assert!(p.counterfactual_text("gay people", &both, &[], None).is_some());
+        // Both scores fall on the counterfactual text: only the toxic hold is lowered.
+        let cf = CounterfactualScores {
+            terms: vec!["gay".into()],
+            scores: Scores::default(),
+        };
+        let (status, reasons) = p.decide(&DecisionInput {
+            scores: &both,
+            counterfactual: Some(&cf),
+            hits: &[],
+            author: AuthorStanding::default(),
+            language: None,
+        });
+        assert_eq!(status, Status::Pending, "{reasons:?}");
+        assert!(reasons.contains(&Reason::threshold(Label::IdentityHate, 0.9, 0.5, Action::Hold)));
+        assert!(!reasons.iter().any(|r| matches!(r, Reason::Threshold { label: Label::Toxic, .. })));
     }
 
     #[test]

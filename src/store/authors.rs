@@ -39,7 +39,7 @@ pub async fn ensure(db: impl SqliteExecutor<'_>, key: &str, name: &str) -> Resul
     let t = now();
     sqlx::query(
         "INSERT INTO authors (key, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name",
+         ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
     .bind(name)

@@ -149,6 +149,8 @@ pub async fn insert_group(
     let since = (window > 0).then(|| {
         format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window as i64))
     });
+    // A held (pending) parent is answered like a missing one: readers cannot see it, and a
+    // reply must not reveal that it exists nor go live under it.
     let rows = sqlx::query(
         "SELECT -1 AS idx, 'next_id' AS kind,
                 max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comments'), 0),
@@ -160,12 +162,13 @@ pub async fn insert_group(
           WHERE a.closed = 1
          UNION ALL
          SELECT j.key,
-                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 0
+                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 0 OR p.status = 'pending'
                      THEN 'parent_not_found' ELSE 'parent_removed' END,
                 NULL, NULL
            FROM json_each(?1) j LEFT JOIN comments p ON p.id = j.value ->> 1
           WHERE j.value ->> 1 IS NOT NULL
-            AND (p.id IS NULL OR p.article_id != j.value ->> 0 OR p.status = 'removed')
+            AND (p.id IS NULL OR p.article_id != j.value ->> 0
+                 OR p.status IN ('removed', 'pending'))
          UNION ALL
          SELECT j.key, 'duplicate', d.id, d.status FROM json_each(?1) j
            JOIN comments d ON d.id = (
@@ -299,14 +302,16 @@ pub async fn insert_group(
     if rows.is_empty() {
         return Ok(results);
     }
-    // Numbered parameters: every statement binds ?1 (the rows) and ?2 (the time).
+    // Numbered parameters: every statement binds ?1 (the rows) and ?2 (the time). An
+    // author's display_name is the first name seen: a later post under the same e-mail
+    // must not rename the author for moderators (each comment keeps its own author_name).
     sqlx::query(
         "INSERT INTO articles (id, created_at)
               SELECT DISTINCT value ->> 1, ?2 FROM json_each(?1) WHERE true
              ON CONFLICT (id) DO NOTHING;
          INSERT INTO authors (key, display_name, created_at, updated_at)
               SELECT value ->> 3, value ->> 4, ?2, ?2 FROM json_each(?1) WHERE true
-             ON CONFLICT (key) DO UPDATE SET display_name = excluded.display_name;
+             ON CONFLICT (key) DO NOTHING;
          INSERT INTO comments (id, article_id, parent_id, author_key, author_name, author_email,
                                body, body_hash, status, max_score, language, client_ip,
                                created_at, updated_at)

@@ -103,6 +103,8 @@ pub enum DecisionError {
     NotFound,
     #[error("cannot {action} a comment that is {from}")]
     InvalidTransition { action: &'static str, from: Status },
+    #[error("the comment is now {current}, not {expected}: someone else decided it first")]
+    StatusChanged { expected: Status, current: Status },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -115,11 +117,14 @@ pub struct DecisionOutcome {
     pub log_id: i64,
 }
 
-/// Apply a moderator decision to one comment inside `conn`'s transaction.
+/// Apply a moderator decision to one comment inside `conn`'s transaction. With `expected`
+/// (the status the moderator saw), a comment whose status has changed since is refused,
+/// so two moderators' decisions on one comment cannot both apply (approve then remove).
 pub async fn decide_in(
     conn: &mut sqlx::SqliteConnection,
     comment_id: i64,
     action: DecisionAction,
+    expected: Option<Status>,
     reason: Option<&str>,
     note: Option<&str>,
     actor: &Actor,
@@ -127,6 +132,12 @@ pub async fn decide_in(
     let comment = comments::get(&mut *conn, comment_id)
         .await?
         .ok_or(DecisionError::NotFound)?;
+    if let Some(expected) = expected.filter(|e| *e != comment.status) {
+        return Err(DecisionError::StatusChanged {
+            expected,
+            current: comment.status,
+        });
+    }
     let new_status = action.transition(comment.status, comment.reported).ok_or(
         DecisionError::InvalidTransition {
             action: action.as_str(),
@@ -180,7 +191,7 @@ pub async fn decide(
     actor: &Actor,
 ) -> Result<DecisionOutcome, DecisionError> {
     let mut tx = db.begin().await?;
-    let outcome = decide_in(&mut tx, comment_id, action, reason, note, actor).await?;
+    let outcome = decide_in(&mut tx, comment_id, action, None, reason, note, actor).await?;
     tx.commit().await?;
     Ok(outcome)
 }

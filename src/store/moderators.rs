@@ -166,15 +166,25 @@ pub async fn set_password(
     password: &str,
 ) -> Result<(), AccountError> {
     let hash = hash_secret(password)?;
+    // A new password ends every console session of the account, at once and for every
+    // process sharing the database (sessions are looked up on each request).
+    let mut tx = db.begin().await?;
     let n = sqlx::query("UPDATE moderators SET password_hash = ? WHERE name = ?")
         .bind(&hash)
         .bind(name)
-        .execute(db)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if n == 0 {
         return Err(AccountError::NotFound(name.to_string()));
     }
+    sqlx::query(
+        "DELETE FROM console_sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?)",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -207,6 +217,27 @@ pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moder
         .await
         .unwrap_or(false);
     Ok(ok.then(|| decode(&row)))
+}
+
+/// The account of a token whose secret was verified earlier (by [`by_token`]), if that
+/// token is still the account's current one and the account is enabled: an indexed read,
+/// no argon2, so a rotated or revoked token stops working on the next request.
+pub async fn by_verified_token(
+    db: &sqlx::SqlitePool,
+    moderator_id: i64,
+    token: &str,
+) -> Result<Option<Moderator>, DbError> {
+    let Some(tid) = token_id(token) else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT id, name, role FROM moderators WHERE id = ? AND token_id = ? AND disabled = 0",
+    )
+    .bind(moderator_id)
+    .bind(tid)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.as_ref().map(decode))
 }
 
 /// The moderator with this name and password, if they match.

@@ -81,6 +81,15 @@ pub enum Cursor {
 }
 
 impl Cursor {
+    /// Whether this cursor continues a page of `sort` (time cursors for oldest/newest,
+    /// score cursors for score).
+    pub fn continues(&self, sort: Sort) -> bool {
+        matches!(
+            (self, sort),
+            (Cursor::Time(..), Sort::Oldest | Sort::Newest) | (Cursor::Score(..), Sort::Score)
+        )
+    }
+
     pub fn encode(&self) -> String {
         match self {
             Cursor::Time(t, id) => format!("t.{t}.{id}"),
@@ -94,7 +103,7 @@ impl Cursor {
         let id = id.parse().ok()?;
         match kind {
             "t" => Some(Cursor::Time(key.to_string(), id)),
-            "s" => Some(Cursor::Score(key.parse().ok()?, id)),
+            "s" => Some(Cursor::Score(key.parse().ok().filter(|s: &f64| s.is_finite())?, id)),
             _ => None,
         }
     }
@@ -231,9 +240,11 @@ pub async fn item(db: &sqlx::SqlitePool, comment: Comment) -> Result<QueueItem, 
         },
         parent,
         author: match author {
+            // The name this comment was posted with, not the author record's: anyone can
+            // post under a known e-mail, and must not rename its author that way.
             Some(a) => AuthorRef {
                 key: a.key,
-                name: a.name,
+                name: comment.author_name.clone(),
                 banned: a.banned,
                 premoderated: a.premoderated,
                 history: a.history,

@@ -21,6 +21,8 @@ pub struct ReportOutcome {
     pub report_count: i64,
     /// True when this report moved the comment into the reported queue.
     pub entered_queue: bool,
+    /// This client had already reported the comment: nothing new was stored.
+    pub repeated: bool,
 }
 
 /// Record a report. Only published, visible comments can be reported; others are `NotFound`
@@ -45,6 +47,26 @@ pub async fn add(
         return Err(ReportError::NotFound);
     }
     let was_reported = row.get::<i64, _>("reported") != 0;
+    // One report per comment per client address: a repeat is answered with the first
+    // report and counts nothing, so one reader cannot push a comment into the queue.
+    if let Some(ip) = client_ip {
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM reports WHERE comment_id = ? AND client_ip = ? ORDER BY id LIMIT 1",
+        )
+        .bind(comment_id)
+        .bind(ip)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(report_id) = earlier {
+            let report_count = current_count(&mut tx, comment_id).await?;
+            return Ok(ReportOutcome {
+                report_id,
+                report_count,
+                entered_queue: false,
+                repeated: true,
+            });
+        }
+    }
     let report_id = sqlx::query(
         "INSERT INTO reports (comment_id, reason, note, client_ip, created_at) VALUES (?, ?, ?, ?, ?)",
     )
@@ -56,16 +78,18 @@ pub async fn add(
     .execute(&mut *tx)
     .await?
     .last_insert_rowid();
-    // Reports since the last moderator decision count toward the queue.
-    let count: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM reports r JOIN comments c ON c.id = r.comment_id
-         WHERE r.comment_id = ? AND (c.moderated_at IS NULL OR r.created_at > c.moderated_at)",
+    let count = current_count(&mut tx, comment_id).await?;
+    // Each time a moderator kept the comment up after reports, it takes that many more
+    // reports to bring it back to the queue.
+    let approvals: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM moderation_log
+         WHERE comment_id = ? AND action = 'approve' AND old_status = 'published'",
     )
     .bind(comment_id)
     .fetch_one(&mut *tx)
-    .await?
-    .get(0);
-    let entered_queue = !was_reported && count >= i64::from(reports_to_queue.max(1));
+    .await?;
+    let needed = i64::from(reports_to_queue.max(1)) * (1 + approvals);
+    let entered_queue = !was_reported && count >= needed;
     sqlx::query("UPDATE comments SET report_count = report_count + 1, reported = reported OR ? WHERE id = ?")
         .bind(entered_queue as i64)
         .bind(comment_id)
@@ -86,7 +110,24 @@ pub async fn add(
         report_id,
         report_count: count,
         entered_queue,
+        repeated: false,
     })
+}
+
+/// Reports since the last moderator decision, one per client address (reports without
+/// an address count one each).
+async fn current_count(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    comment_id: i64,
+) -> Result<i64, DbError> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT coalesce(r.client_ip, 'report:' || r.id))
+           FROM reports r JOIN comments c ON c.id = r.comment_id
+          WHERE r.comment_id = ? AND (c.moderated_at IS NULL OR r.created_at > c.moderated_at)",
+    )
+    .bind(comment_id)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]

@@ -25,7 +25,7 @@ use super::reports::{self, ReportError, ReportOutcome};
 use super::{DbError, Store};
 use crate::domain::comment::NewComment;
 use crate::domain::moderation::{AuthorAction, DecisionAction};
-use crate::scoring::Verdict;
+use crate::scoring::{Status, Verdict};
 
 struct InsertJob {
     new: NewComment,
@@ -125,6 +125,7 @@ impl Writer {
         &self,
         ids: Vec<i64>,
         action: DecisionAction,
+        expected: Option<Status>,
         reason: Option<&str>,
         note: Option<String>,
         actor: Actor,
@@ -134,7 +135,16 @@ impl Writer {
         let mut tx = conn.begin().await?;
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
-            match moderation::decide_in(&mut tx, id, action, reason, note.as_deref(), &actor).await
+            match moderation::decide_in(
+                &mut tx,
+                id,
+                action,
+                expected,
+                reason,
+                note.as_deref(),
+                &actor,
+            )
+            .await
             {
                 Err(DecisionError::Db(e)) => return Err(e),
                 r => results.push(r),

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::fail;
 use super::form::CsrfForm;
 use super::session::safe_next;
-use crate::api::moderation::{actor, decision_error};
+use crate::api::moderation::{actor, decision_error, parse_expected_status};
 use crate::app::AppState;
 use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
 use crate::store::{comments, queue};
@@ -28,6 +28,8 @@ pub struct DecisionForm {
     ids: Vec<i64>,
     reason: Option<String>,
     note: Option<String>,
+    /// The status the page showed (the console always sends it).
+    expected_status: Option<String>,
     back: Option<String>,
 }
 
@@ -73,6 +75,17 @@ pub async fn decide(State(app): State<AppState>, f: CsrfForm<DecisionForm>) -> R
         Ok(n) => n,
         Err(e) => return invalid(e.message.to_string()),
     };
+    let expected = match form
+        .expected_status
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_expected_status)
+        .transpose()
+    {
+        Ok(e) => e,
+        Err(e) => return invalid(e.message.to_string()),
+    };
     let max = app.live().config.limits.max_bulk_ids;
     if form.ids.is_empty() || form.ids.len() > max || form.ids.iter().any(|id| *id <= 0) {
         return invalid(format!("select between 1 and {max} comments"));
@@ -82,6 +95,7 @@ pub async fn decide(State(app): State<AppState>, f: CsrfForm<DecisionForm>) -> R
         .decide(
             form.ids.clone(),
             action,
+            expected,
             reason,
             note,
             actor(&session.moderator),

@@ -81,9 +81,13 @@ pub async fn submit(
             false,
         );
     }
-    if let Err(e) = app.limits.check_sign_in(ip.as_deref(), name) {
-        tracing::warn!(moderator = %name, "console sign-in rate-limited");
-        return login_page(StatusCode::TOO_MANY_REQUESTS, &next, name, Some(&e.message));
+    match app.limits.check_sign_in(ip.as_deref(), name) {
+        Err(e) => {
+            tracing::warn!(moderator = %name, "console sign-in rate-limited");
+            return login_page(StatusCode::TOO_MANY_REQUESTS, &next, name, Some(&e.message));
+        }
+        Ok(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Ok(_) => {}
     }
     if name.is_empty() || f.password.is_empty() {
         return login_page(
@@ -96,6 +100,7 @@ pub async fn submit(
     let moderator = match moderators::by_password(app.store.reader(), name, &f.password).await {
         Ok(Some(m)) => m,
         Ok(None) => {
+            app.limits.sign_in_failed(ip.as_deref(), name);
             tracing::info!(moderator = %name, "console sign-in failed");
             return login_page(
                 StatusCode::UNAUTHORIZED,

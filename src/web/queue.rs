@@ -83,7 +83,11 @@ pub async fn page(
         language: language.clone(),
         sort,
         // A stale or hand-edited cursor just starts from the top.
-        cursor: f.cursor.as_deref().and_then(Cursor::decode),
+        cursor: f
+            .cursor
+            .as_deref()
+            .and_then(Cursor::decode)
+            .filter(|c| c.continues(sort)),
         limit: PAGE_SIZE,
     };
     let mut keep: Vec<(&str, &str)> = Vec::new();

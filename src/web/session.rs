@@ -251,7 +251,13 @@ impl IntoResponse for NoSession {
 /// Where the sign-in page sends the moderator back to: only console paths of this site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/console/") && !n.starts_with("//") && !n.contains('\\') => {
+        // No control characters: a newline would make the Location header invalid (500).
+        Some(n)
+            if n.starts_with("/console/")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_string()
         }
         _ => "/console/queue/pending".to_string(),
@@ -327,6 +333,13 @@ mod tests {
         assert!(!a.csrf_ok(""));
         assert!(!a.csrf_ok("not hex"));
         assert_ne!(a.csrf_token(), a.secret, "token does not reveal the secret");
+    }
+
+    #[test]
+    fn next_with_control_characters_goes_to_the_queue() {
+        assert_eq!(safe_next(Some("/console/\nx")), "/console/queue/pending");
+        assert_eq!(safe_next(Some("/console/\u{7f}")), "/console/queue/pending");
+        assert_eq!(safe_next(Some("/console/queue/pending?article_id=қаз")), "/console/queue/pending?article_id=қаз");
     }
 
     #[test]

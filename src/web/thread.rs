@@ -71,6 +71,8 @@ struct ThreadPage {
     count_text: String,
     steps: Vec<Step>,
     next_href: Option<String>,
+    /// `comments.max_chars`, counted by the form as the API counts (scalar values).
+    max_chars: usize,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +153,7 @@ pub async fn page(
         count_text: count_text(thread.count),
         steps,
         next_href,
+        max_chars: live.config.comments.max_chars,
     });
     res.headers_mut().insert(
         CONTENT_SECURITY_POLICY,

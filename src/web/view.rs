@@ -227,7 +227,7 @@ impl ItemView {
                 .unwrap_or_else(|| c.article_id.clone()),
             article_href: format!("/articles/{}", super::path_segment(&c.article_id)),
             article_id: c.article_id,
-            author_name: item.author.name,
+            author_name: c.author_name,
             author_key: item.author.key,
             banned: item.author.banned,
             premoderated: item.author.premoderated,

@@ -32,6 +32,8 @@ pub fn test_config(db: &Path) -> Config {
     config.model.backend = "bilstm".into();
     config.model.dir = project_root().join("models/bilstm");
     config.model.languages.clear();
+    // Lets a test speak for several readers (`report_from`); absent, the peer address counts.
+    config.limits.trusted_proxy_header = Some("x-forwarded-for".into());
     config
 }
 
@@ -78,6 +80,21 @@ impl TestApp {
         let r = self
             .client
             .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A reader report on comment `id` from the client address `ip` (through the trusted
+    /// proxy header `test_config` sets).
+    pub async fn report_from(&self, ip: &str, id: i64, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(&format!("/api/v1/comments/{id}/reports")))
+            .header("x-forwarded-for", ip)
             .json(body)
             .send()
             .await

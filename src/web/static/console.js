@@ -69,6 +69,10 @@
     p.set('csrf', csrf);
     p.set('action', h.action);
     for (const el of h.els) p.append('ids', el.dataset.id);
+    // The status this page showed: if another moderator decided first, the server refuses
+    // (409 status_changed) instead of applying both decisions.
+    const seen = new Set(h.els.map((el) => el.dataset.status));
+    if (seen.size === 1) p.set('expected_status', [...seen][0]);
     if (h.reason) p.set('reason', h.reason);
     if (h.note) p.set('note', h.note);
     return p;
@@ -142,11 +146,13 @@
           ok += 1;
           el.classList.add('done');
           el.dataset.result = r.status;
+          el.dataset.status = r.status;
           const box = el.querySelector('input.select');
           if (box) box.checked = false;
           setStatus(el, `${describe(h.action, h.reason, 1)}: now ${r.status}.`);
         } else {
           el.classList.add('failed');
+          if (r?.error?.code === 'status_changed') el.classList.add('conflict');
           setStatus(el, `Not applied: ${r?.error?.message ?? 'unknown error'}`);
         }
       }

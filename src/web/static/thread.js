@@ -25,6 +25,18 @@
     if (e.target.closest('[data-cancel-reply]')) cancelReply();
   });
 
+  // The API counts Unicode scalar values of the trimmed text (an emoji is one character),
+  // not UTF-16 units as `maxlength` would: count the same way here.
+  const bodyField = form.elements.body;
+  const bodyCount = document.getElementById('body-count');
+  const maxChars = Number(bodyField.dataset.maxChars);
+  function checkLength() {
+    const n = [...bodyField.value.trim()].length;
+    bodyCount.textContent = `${n} / ${maxChars} characters`;
+    bodyField.setCustomValidity(n > maxChars ? `At most ${maxChars} characters (now ${n}).` : '');
+  }
+  bodyField.addEventListener('input', checkLength);
+
   function countText(n) {
     return n === 1 ? '1 Comment' : `${n} Comments`;
   }
@@ -83,6 +95,7 @@
           append(data.id, payload.author_name.trim(), payload.body.trim(), parentId);
         }
         f.body.value = '';
+        checkLength();
         cancelReply();
       } else {
         status.textContent = data?.error?.message ?? `Could not post (HTTP ${r.status}).`;
