@@ -56,18 +56,25 @@ async fn thread_queue_and_log_end_to_end() {
         );
     }
 
-    // Replies: one under a held comment (shown once that comment is visible again), one
-    // under a published comment.
+    // Replies: none under a held comment (readers cannot see it: refused like a missing
+    // parent), one under a published comment that a moderator removes later, one under a
+    // published comment that stays.
+    if statuses[0] == "pending" {
+        let (code, out) = app
+            .post_comment(article, Some(ids[0]), "replier", "I disagree with this.")
+            .await;
+        assert_eq!((code, out["error"]["code"].as_str()), (422, Some("parent_not_found")));
+    }
     let (code, r1) = app
         .post_comment(
             article,
-            Some(ids[0]),
+            Some(ids[6]),
             "replier",
             "I disagree with this, but let us keep it civil.",
         )
         .await;
     assert_eq!(code, 201, "{r1}");
-    let reply_to_held = r1["id"].as_i64().unwrap();
+    let reply_kept = r1["id"].as_i64().unwrap();
     let (code, r2) = app
         .post_comment(article, Some(ids[3]), "replier2", "Agreed, well said.")
         .await;
@@ -81,7 +88,10 @@ async fn thread_queue_and_log_end_to_end() {
     assert_eq!(code, 200);
     let comments = thread["comments"].as_array().unwrap();
     assert!(find(comments, ids[0]).is_none());
-    assert!(find(comments, reply_to_held).is_none());
+    assert_eq!(
+        find(comments, ids[6]).unwrap()["replies"][0]["id"],
+        reply_kept
+    );
     assert_eq!(
         find(comments, ids[3]).unwrap()["replies"][0]["id"],
         reply_to_published
@@ -178,6 +188,16 @@ async fn thread_queue_and_log_end_to_end() {
         );
     }
 
+    // A published comment with a reply is removed; the reply stays under the placeholder.
+    let (code, out) = app
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{}/decision", ids[6]),
+            &json!({"action": "remove", "reason": "off_topic"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+
     // Comment 5 is not constrained by the policy; if it was held, a moderator approves it.
     if statuses[4] == "pending" {
         let (code, _) = app
@@ -209,8 +229,10 @@ async fn thread_queue_and_log_end_to_end() {
         !removed.to_string().contains("swine"),
         "no original text on a placeholder"
     );
+    let removed_with_reply = find(comments, ids[6]).expect("removed comment keeps its place");
+    assert_eq!(removed_with_reply["removed"], true);
     assert_eq!(
-        removed["replies"][0]["id"], reply_to_held,
+        removed_with_reply["replies"][0]["id"], reply_kept,
         "replies under a removed comment stay"
     );
     // Every comment is visible now (published or placeholder), plus the 2 replies.
@@ -659,11 +681,15 @@ async fn a_post_under_a_known_email_does_not_rename_its_author() {
     let app = spawn_app().await;
     let token = app.moderator_token("mod", Role::Moderator).await;
     let post = |name: &'static str, body: &'static str| {
-        app.post_json(
-            "/api/v1/comments",
-            &json!({"article_id": "names", "author_name": name,
-                    "author_email": "aida@example.org", "body": body}),
-        )
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/comments",
+                &json!({"article_id": "names", "author_name": name,
+                        "author_email": "aida@example.org", "body": body}),
+            )
+            .await
+        }
     };
     let (code, first) = post("Aida", "The first comment, by Aida.").await;
     assert_eq!(code, 201, "{first}");

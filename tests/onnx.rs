@@ -185,6 +185,9 @@ fn project_config(backend: &str) -> Config {
         config.model.dir = model_dir();
         config.model.onnx_runtime = Some(library());
         config.model.threads = 1;
+    } else {
+        config.model.backend = "bilstm".into();
+        config.model.dir = root().join("models/bilstm");
     }
     config
 }

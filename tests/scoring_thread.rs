@@ -1,5 +1,6 @@
-//! The scoring pipeline with the DEFAULT config.toml and the real BiLSTM model, on a real
-//! comment thread from a news article about a regional security crisis.
+//! The scoring pipeline with the DEFAULT config.toml and its real model (e5-toxic-full-int8),
+//! on a real comment thread from a news article about a regional security crisis; and the
+//! identity-term counterfactual with the BiLSTM, the model it exists for.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +26,16 @@ const THREAD: [&str; 8] = [
 fn default_config() -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
     Config::load_file(&path).unwrap_or_else(|errors| panic!("default config invalid: {errors:?}"))
+}
+
+/// The shipped config switched back to the BiLSTM (the one-line switch in config.toml), with
+/// the identity-term check on, as config.toml advises for it.
+fn bilstm_config() -> Config {
+    let mut config = default_config();
+    config.model.backend = "bilstm".into();
+    config.model.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bilstm");
+    config.policy.identity.enabled = true;
+    config
 }
 
 fn setup(config: &Config) -> (Scorer, Arc<dyn Classifier>) {
@@ -98,7 +109,7 @@ fn hostile_comments_are_not_published() {
 #[test]
 fn ordinary_political_comments_are_published() {
     let verdicts = score_thread();
-    for i in [3, 5, 6, 7] {
+    for i in [3, 5, 6] {
         assert_eq!(
             verdicts[i].verdict,
             Status::Published,
@@ -106,8 +117,48 @@ fn ordinary_political_comments_are_published() {
             explain(i, &verdicts[i])
         );
     }
+    // Comment 8 ("CSTO [troops] ought to return where they belong") was published by the
+    // BiLSTM; e5-toxic-full scores it toxic 0.802 against the 0.80 hold threshold (the
+    // "go back where you belong" trope), so it waits for a moderator. Pinned here so a
+    // change either way is seen: held by that threshold alone, by no rule, never removed.
+    let v = &verdicts[7];
+    if v.verdict != Status::Published {
+        assert_eq!(v.verdict, Status::Pending, "{}", explain(7, v));
+        assert!(rule_reasons(v).is_empty(), "{}", explain(7, v));
+        assert!(v.scores.get(Label::Toxic) < 0.85, "{}", explain(7, v));
+    }
 }
 
+/// Hate speech without a slur, which the BiLSTM published (the model issue's examples), is
+/// held by the shipped model; a harmless mention of a group is published without any
+/// counterfactual help (the check is off in the shipped config).
+#[test]
+fn the_shipped_model_holds_hate_and_publishes_mentions() {
+    let (scorer, classifier) = setup(&default_config());
+    for text in [
+        "Muslims are a disease and should be deported",
+        "Jews control the media and the banks",
+        "Women belong in the kitchen, not in parliament",
+        "You people are animals, go back to your country",
+        "Gay people should be locked up",
+    ] {
+        let v = scorer
+            .score_with(classifier.as_ref(), text, AuthorStanding::default())
+            .unwrap();
+        assert_eq!(v.verdict, Status::Pending, "{text}: {v:#?}");
+    }
+    for text in ["I am a gay man", "My neighbours are Muslim and Jewish families."] {
+        let v = scorer
+            .score_with(classifier.as_ref(), text, AuthorStanding::default())
+            .unwrap();
+        assert_eq!(v.verdict, Status::Published, "{text}: {v:#?}");
+        assert!(v.reasons.is_empty(), "{text}: {v:#?}");
+    }
+}
+
+/// Scoring is deterministic, and a text scores exactly the same alone as in a batch (the
+/// int8 transformer quantises activations per forward pass, so it runs one window per
+/// pass; before that a batch moved its scores by up to 0.06).
 #[test]
 fn verdicts_are_deterministic_and_batch_independent() {
     let (scorer, classifier) = setup(&default_config());
@@ -130,7 +181,7 @@ fn verdicts_are_deterministic_and_batch_independent() {
 
 #[test]
 fn identity_mention_is_published_when_the_term_caused_the_hold() {
-    let config = default_config();
+    let config = bilstm_config();
     let (scorer, classifier) = setup(&config);
     let text = "I am a gay man";
     let raw = classifier.score_batch(&[text]).unwrap()[0];
@@ -194,7 +245,7 @@ fn toxic_text_with_identity_term_stays_held() {
 #[test]
 fn author_standing_and_unscored_verdicts() {
     let (scorer, classifier) = setup(&default_config());
-    let text = THREAD[7];
+    let text = THREAD[5];
     let premoderated = AuthorStanding {
         banned: false,
         premoderated: true,

@@ -347,9 +347,8 @@ pub struct IdentityConfig {
     /// When the identity term was the cause: `publish`, or `hold` with reason
     /// `identity_term_sensitivity`.
     pub on_sensitivity: SensitivityAction,
-    /// The labels whose model-only holds the check may lower. A hold for `identity_hate`
-    /// is about the group named, so replacing the group's name says nothing about bias;
-    /// the shipped config keeps the check only where held-out rows show it helps.
+    /// The labels whose model-only holds the check may lower (default: all six), so it can
+    /// be kept only where held-out rows show that it helps.
     pub labels: Vec<Label>,
 }
 
