@@ -29,24 +29,25 @@ pub fn init(format: LogFormat) {
 /// The text format's field formatter: `name=value` separated by spaces, the message bare,
 /// each value with control and bidi characters escaped ([`escape_controls`]).
 pub fn escaped_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
-    debug_fn(|w: &mut Writer<'_>, field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
-        let raw = format!("{value:?}");
-        let text = escape_controls(&raw);
-        if field.name() == "message" {
-            w.write_str(&text)
-        } else {
-            write!(w, "{}={}", field.name(), text)
-        }
-    })
+    debug_fn(
+        |w: &mut Writer<'_>, field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
+            let raw = format!("{value:?}");
+            let text = escape_controls(&raw);
+            if field.name() == "message" {
+                w.write_str(&text)
+            } else {
+                write!(w, "{}={}", field.name(), text)
+            }
+        },
+    )
     .delimited(" ")
 }
 
 /// `text` with every control character (C0, DEL, C1: newline, carriage return, ESC, BEL…)
 /// and every bidi override or isolate written as `\u{…}`.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let needs = |c: char| {
-        c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
+    let needs =
+        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     if !text.chars().any(needs) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -103,7 +104,10 @@ mod tests {
         });
         let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(out.lines().count(), 1, "{out}");
-        assert!(out.contains("console sign-in failed moderator=mallory\\u{a}2026"), "{out}");
+        assert!(
+            out.contains("console sign-in failed moderator=mallory\\u{a}2026"),
+            "{out}"
+        );
         assert!(!out.contains('\u{1b}'), "{out}");
     }
 }

@@ -63,7 +63,10 @@ async fn thread_queue_and_log_end_to_end() {
         let (code, out) = app
             .post_comment(article, Some(ids[0]), "replier", "I disagree with this.")
             .await;
-        assert_eq!((code, out["error"]["code"].as_str()), (422, Some("parent_not_found")));
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (422, Some("parent_not_found"))
+        );
     }
     let (code, r1) = app
         .post_comment(
@@ -385,7 +388,10 @@ async fn reports_move_a_comment_into_the_reported_queue() {
         assert_eq!(code, 200, "{again}");
         assert_eq!(again["id"], first["id"]);
     }
-    assert!(!in_reported().await, "one client re-queued an approved comment");
+    assert!(
+        !in_reported().await,
+        "one client re-queued an approved comment"
+    );
     for n in 2..=(2 * threshold) {
         assert!(!in_reported().await, "re-queued after {} clients", n - 1);
         let (code, out) = app
@@ -648,20 +654,34 @@ async fn replies_to_a_held_comment_are_refused_like_a_missing_parent() {
         .await;
     assert_eq!(code, 200, "{out}");
     let (code, held) = app
-        .post_comment("held-parent", None, "quiet", "A second comment, held for review.")
+        .post_comment(
+            "held-parent",
+            None,
+            "quiet",
+            "A second comment, held for review.",
+        )
         .await;
     assert_eq!(code, 201, "{held}");
     assert_eq!(held["status"], "pending");
 
     let (code, reply) = app
-        .post_comment("held-parent", held["id"].as_i64(), "reader", "I agree with this.")
+        .post_comment(
+            "held-parent",
+            held["id"].as_i64(),
+            "reader",
+            "I agree with this.",
+        )
         .await;
     let (missing_code, missing) = app
         .post_comment("held-parent", Some(999_999), "reader", "I agree with this.")
         .await;
     assert_eq!(code, 422, "{reply}");
     assert_eq!(reply["error"]["code"], "parent_not_found");
-    assert_eq!((code, &reply), (missing_code, &missing), "the answers differ");
+    assert_eq!(
+        (code, &reply),
+        (missing_code, &missing),
+        "the answers differ"
+    );
 
     let path = format!("/api/v1/moderation/comments/{}/decision", held["id"]);
     let (code, out) = app
@@ -669,7 +689,12 @@ async fn replies_to_a_held_comment_are_refused_like_a_missing_parent() {
         .await;
     assert_eq!(code, 200, "{out}");
     let (code, reply) = app
-        .post_comment("held-parent", held["id"].as_i64(), "reader", "I agree with this.")
+        .post_comment(
+            "held-parent",
+            held["id"].as_i64(),
+            "reader",
+            "I agree with this.",
+        )
         .await;
     assert_eq!(code, 201, "{reply}");
 }
@@ -713,7 +738,12 @@ async fn conflicting_decisions_on_one_comment_do_not_both_apply() {
     let app = spawn_app().await;
     let token = app.moderator_token("mod", Role::Moderator).await;
     let (code, first) = app
-        .post_comment("conflict", None, "held", "The first comment of this author.")
+        .post_comment(
+            "conflict",
+            None,
+            "held",
+            "The first comment of this author.",
+        )
         .await;
     assert_eq!(code, 201, "{first}");
     let (code, out) = app
@@ -726,13 +756,17 @@ async fn conflicting_decisions_on_one_comment_do_not_both_apply() {
     assert_eq!(code, 200, "{out}");
     for trial in 0..8 {
         let (code, c) = app
-            .post_comment("conflict", None, "held", &format!("Held comment number {trial}."))
+            .post_comment(
+                "conflict",
+                None,
+                "held",
+                &format!("Held comment number {trial}."),
+            )
             .await;
         assert_eq!((code, c["status"].as_str()), (201, Some("pending")), "{c}");
         let path = format!("/api/v1/moderation/comments/{}/decision", c["id"]);
         let approve = json!({"action": "approve", "expected_status": "pending"});
-        let remove =
-            json!({"action": "remove", "reason": "spam", "expected_status": "pending"});
+        let remove = json!({"action": "remove", "reason": "spam", "expected_status": "pending"});
         let (a, r) = tokio::join!(
             app.mod_post(&token, &path, &approve),
             app.mod_post(&token, &path, &remove)
@@ -769,9 +803,20 @@ async fn conflicting_decisions_on_one_comment_do_not_both_apply() {
             &json!({"action": "remove", "reason": "spam", "expected_status": "published"}),
         )
         .await;
-    assert_eq!((code, out["error"]["code"].as_str()), (409, Some("status_changed")));
+    assert_eq!(
+        (code, out["error"]["code"].as_str()),
+        (409, Some("status_changed"))
+    );
     let (code, out) = app
-        .mod_post(&token, &path, &json!({"action": "approve", "expected_status": "gone"}))
+        .mod_post(
+            &token,
+            &path,
+            &json!({"action": "approve", "expected_status": "gone"}),
+        )
         .await;
-    assert_eq!((code, out["error"]["field"].as_str()), (422, Some("expected_status")), "{out}");
+    assert_eq!(
+        (code, out["error"]["field"].as_str()),
+        (422, Some("expected_status")),
+        "{out}"
+    );
 }

@@ -92,7 +92,9 @@ async fn assert_page_hygiene(c: &Client) {
 struct Posted {
     ids: Vec<i64>,
     statuses: Vec<String>,
-    reply_to_first: i64,
+    /// A reply under comment 4 (published; a moderator removes it before the thread page
+    /// is checked). Replies to the held comments 1-3 are refused like missing parents.
+    reply_to_fourth: i64,
     xss_script: i64,
     xss_img: i64,
 }
@@ -122,13 +124,13 @@ async fn post_thread(app: &TestApp, token: &str) -> Posted {
     let (code, r) = app
         .post_comment(
             ARTICLE,
-            Some(ids[0]),
+            Some(ids[3]),
             "replier",
             "I disagree with this, but let us keep it civil.",
         )
         .await;
     assert_eq!(code, 201, "{r}");
-    let reply_to_first = r["id"].as_i64().unwrap();
+    let reply_to_fourth = r["id"].as_i64().unwrap();
 
     let (code, x1) = app.post_comment(ARTICLE, None, "tester", XSS_SCRIPT).await;
     assert_eq!(
@@ -158,7 +160,7 @@ async fn post_thread(app: &TestApp, token: &str) -> Posted {
     Posted {
         ids,
         statuses,
-        reply_to_first,
+        reply_to_fourth,
         xss_script,
         xss_img: x2["id"].as_i64().unwrap(),
     }
@@ -360,6 +362,41 @@ async fn moderator_works_the_queue_in_a_browser() {
         .unwrap();
     assert!(!exists(c, &format!("#c{third}.held")).await, "undone");
 
+    // Two moderators, one comment: another moderator removes a held comment while this
+    // page still shows it pending; approving it here is refused (409 status_changed), the
+    // item says so, and the removal stands.
+    let (code, late) = app
+        .post_comment(ARTICLE, None, "late-reader", THREAD[1])
+        .await;
+    assert_eq!(
+        (code, late["status"].as_str()),
+        (201, Some("pending")),
+        "{late}"
+    );
+    let late = late["id"].as_i64().unwrap();
+    c.goto(&app.url("/console/queue/pending")).await.unwrap();
+    wait_for(c, &format!("#c{late}")).await;
+    let (code, out) = app
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{late}/decision"),
+            &json!({"action": "remove", "reason": "threat"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    js(c, &format!("document.getElementById('c{late}').focus()")).await;
+    press(c, "a").await;
+    wait_for(c, &format!("#c{late}.conflict")).await;
+    let status = text_of(c, &format!("#c{late} .item-status")).await;
+    assert!(status.contains("someone else decided it first"), "{status}");
+    let db = app.state.store.reader();
+    assert_eq!(
+        comments::get(db, late).await.unwrap().unwrap().status,
+        Status::Removed
+    );
+    c.goto(&app.url("/console/queue/pending")).await.unwrap();
+    wait_for(c, "ol.items").await;
+
     // The database has exactly what the moderator let stand.
     let db = app.state.store.reader();
     let c1 = comments::get(db, first).await.unwrap().unwrap();
@@ -446,6 +483,17 @@ async fn moderator_works_the_queue_in_a_browser() {
     );
     assert!(csrf.as_str().is_some_and(|t| t.len() == 64));
 
+    // A published comment with a reply is removed through the API.
+    let fourth = posted.ids[3];
+    let (code, out) = app
+        .mod_post(
+            &token,
+            &format!("/api/v1/moderation/comments/{fourth}/decision"),
+            &json!({"action": "remove", "reason": "off_topic"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+
     // The public thread page shows the result as readers see it.
     c.goto(&app.url(&format!("/articles/{ARTICLE}")))
         .await
@@ -465,12 +513,16 @@ async fn moderator_works_the_queue_in_a_browser() {
         text_of(c, &format!("#comment-{first} > article .placeholder")).await,
         "Comment removed for violating comments policy"
     );
+    assert_eq!(
+        text_of(c, &format!("#comment-{fourth} > article .placeholder")).await,
+        "Comment removed for violating comments policy"
+    );
     assert!(
         exists(
             c,
             &format!(
-                "#comment-{first} > ol.replies > #comment-{}",
-                posted.reply_to_first
+                "#comment-{fourth} > ol.replies > #comment-{}",
+                posted.reply_to_fourth
             )
         )
         .await,

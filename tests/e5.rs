@@ -76,10 +76,17 @@ fn tokens_and_logits_match_the_python_tokenizer_and_numpy_reference() {
         for (text, ids, logits) in cases {
             let windows = fp32(name).windows(&text).expect("tokenise");
             assert_eq!(windows.len(), 1, "{name} {text:?} fits one window");
-            assert_eq!(windows[0].get_ids(), ids.as_slice(), "{name} {text:?}: token ids");
+            assert_eq!(
+                windows[0].get_ids(),
+                ids.as_slice(),
+                "{name} {text:?}: token ids"
+            );
             let got = &fp32(name).window_logits(&text).expect("scoring")[0];
             for (j, (g, w)) in got.iter().zip(&logits).enumerate() {
-                assert!((g - w).abs() <= 1e-4, "{name} {text:?} label {j}: {g} vs {w}");
+                assert!(
+                    (g - w).abs() <= 1e-4,
+                    "{name} {text:?} label {j}: {g} vs {w}"
+                );
             }
         }
     }
@@ -105,7 +112,10 @@ fn int8_scores_stay_close_to_fp32() {
         for ((text, x), y) in texts.iter().zip(a).zip(b) {
             for label in Label::ALL {
                 let (p, q) = (x.get(label), y.get(label));
-                assert!((p - q).abs() < 0.1, "{name} {text:?} {label}: fp32 {p} int8 {q}");
+                assert!(
+                    (p - q).abs() < 0.1,
+                    "{name} {text:?} {label}: fp32 {p} int8 {q}"
+                );
             }
         }
     }
@@ -139,9 +149,14 @@ fn abuse_outscores_neutral_comments_in_each_language() {
     ];
     for name in MODELS {
         for (lang, abusive, neutral) in pairs {
-            let s = int8(name).score_batch(&[abusive, neutral]).expect("scoring");
+            let s = int8(name)
+                .score_batch(&[abusive, neutral])
+                .expect("scoring");
             let (a, n) = (s[0].get(Label::Toxic), s[1].get(Label::Toxic));
-            assert!(a > n + 0.2, "{name} {lang}: toxic {a} (abusive) vs {n} (neutral)");
+            assert!(
+                a > n + 0.2,
+                "{name} {lang}: toxic {a} (abusive) vs {n} (neutral)"
+            );
         }
     }
 }

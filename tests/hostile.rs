@@ -161,8 +161,8 @@ async fn client_chosen_methods_and_paths_do_not_grow_metrics() {
     }
     let before = app.metrics_text().await.lines().count();
     for i in 0..50 {
-        let method = reqwest::Method::from_bytes(format!("X{i}{}", "M".repeat(500)).as_bytes())
-            .unwrap();
+        let method =
+            reqwest::Method::from_bytes(format!("X{i}{}", "M".repeat(500)).as_bytes()).unwrap();
         let r = reqwest::Client::new()
             .request(method, app.url(&format!("/invented/path/{i}")))
             .send()
@@ -172,7 +172,10 @@ async fn client_chosen_methods_and_paths_do_not_grow_metrics() {
     }
     let text = app.metrics_text().await;
     assert!(!text.contains("X0MMM"), "an invented method became a label");
-    assert!(!text.contains("/invented/path"), "a raw path became a label");
+    assert!(
+        !text.contains("/invented/path"),
+        "a raw path became a label"
+    );
     assert!(text.contains("method=\"OTHER\""), "{text}");
     let after = text.lines().count();
     // One new histogram for (OTHER, unmatched, status) at most: 16 buckets + sum/count/+Inf.

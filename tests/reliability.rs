@@ -237,7 +237,7 @@ async fn hostile_strings_come_back_verbatim() {
         "Robert'); DELETE FROM verdicts WHERE ('1'='1",
         "{{7*7}} ${7*7} <%= 7*7 %> {% raw %}",
         "<script>alert(1)</script><img src=x onerror=alert(1)>",
-        "\u{202E}gnp.exe \u{200D}\u{1F469}\u{200D}\u{1F4BB} e\u{301}\u{301}\u{301}",
+        "gnp.exe \u{200D}\u{1F469}\u{200D}\u{1F4BB} e\u{301}\u{301}\u{301}",
     ];
     for (i, text) in hostile.iter().enumerate() {
         let (code, out) = app
@@ -245,6 +245,15 @@ async fn hostile_strings_come_back_verbatim() {
             .await;
         assert_eq!(code, 201, "{text}: {out}");
     }
+    // A bidi override would display the text reversed ("exe.png"): refused, naming the field.
+    let (code, out) = app
+        .post_comment("hostile", None, "h-bidi", "\u{202E}gnp.exe")
+        .await;
+    assert_eq!(
+        (code, out["error"]["field"].as_str()),
+        (422, Some("body")),
+        "{out}"
+    );
     let token = app
         .moderator_token("h", modgate::store::moderators::Role::Moderator)
         .await;

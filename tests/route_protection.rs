@@ -223,7 +223,11 @@ async fn a_new_password_ends_console_sessions() {
         .await
         .unwrap();
     let r = queue().await.unwrap();
-    assert_eq!(r.status().as_u16(), 303, "the session outlived the password");
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "the session outlived the password"
+    );
     assert!(
         r.headers()["location"]
             .to_str()

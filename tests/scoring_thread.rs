@@ -147,7 +147,10 @@ fn the_shipped_model_holds_hate_and_publishes_mentions() {
             .unwrap();
         assert_eq!(v.verdict, Status::Pending, "{text}: {v:#?}");
     }
-    for text in ["I am a gay man", "My neighbours are Muslim and Jewish families."] {
+    for text in [
+        "I am a gay man",
+        "My neighbours are Muslim and Jewish families.",
+    ] {
         let v = scorer
             .score_with(classifier.as_ref(), text, AuthorStanding::default())
             .unwrap();

@@ -131,9 +131,16 @@ impl Limits {
         let windows = self.windows.lock().expect("limits lock");
         let ip = ip.unwrap_or("-");
         let name = name.to_lowercase();
-        for key in [format!("signin-pair:{ip}:{name}"), format!("signin-ip:{ip}")] {
+        for key in [
+            format!("signin-pair:{ip}:{name}"),
+            format!("signin-ip:{ip}"),
+        ] {
             // One address may try several names (a shared newsroom connection), not many.
-            let allowed = if key.starts_with("signin-ip:") { limit.saturating_mul(3) } else { limit };
+            let allowed = if key.starts_with("signin-ip:") {
+                limit.saturating_mul(3)
+            } else {
+                limit
+            };
             if windows.count(&key, now) >= allowed {
                 let wait = windows.wait(&key, now);
                 return Err(ApiError::too_many(
@@ -142,11 +149,13 @@ impl Limits {
                 ));
             }
         }
-        Ok(if windows.count(&format!("signin-name:{name}"), now) >= limit {
-            SIGN_IN_SLOWDOWN
-        } else {
-            Duration::ZERO
-        })
+        Ok(
+            if windows.count(&format!("signin-name:{name}"), now) >= limit {
+                SIGN_IN_SLOWDOWN
+            } else {
+                Duration::ZERO
+            },
+        )
     }
 
     /// Count a failed sign-in against the (address, name) pair, the address and the name.
@@ -198,8 +207,14 @@ mod tests {
             l.sign_in_failed(Some(&attacker), "Alice");
         }
         // The moderator's own address has no failures: slowed, not refused.
-        assert_eq!(l.check_sign_in(Some("192.0.2.7"), "alice").unwrap(), SIGN_IN_SLOWDOWN);
-        assert_eq!(l.check_sign_in(Some("192.0.2.7"), "bob").unwrap(), Duration::ZERO);
+        assert_eq!(
+            l.check_sign_in(Some("192.0.2.7"), "alice").unwrap(),
+            SIGN_IN_SLOWDOWN
+        );
+        assert_eq!(
+            l.check_sign_in(Some("192.0.2.7"), "bob").unwrap(),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -209,7 +224,13 @@ mod tests {
             assert!(l.check_sign_in(Some("10.0.0.1"), "alice").is_ok());
             l.sign_in_failed(Some("10.0.0.1"), "alice");
         }
-        assert_eq!(l.check_sign_in(Some("10.0.0.1"), "ALICE").unwrap_err().status.as_u16(), 429);
+        assert_eq!(
+            l.check_sign_in(Some("10.0.0.1"), "ALICE")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            429
+        );
         // Another name from the same address still gets its tries, up to 3x the limit.
         assert!(l.check_sign_in(Some("10.0.0.1"), "bob").is_ok());
         for _ in 0..6 {

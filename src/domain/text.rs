@@ -81,7 +81,10 @@ pub fn clean(
             let what = if c == '\n' {
                 "must be on one line".to_string()
             } else {
-                format!("must not contain control characters (found U+{:04X})", c as u32)
+                format!(
+                    "must not contain control characters (found U+{:04X})",
+                    c as u32
+                )
             };
             return Err(FieldError::new(field, "invalid", what));
         }
@@ -89,7 +92,10 @@ pub fn clean(
             return Err(FieldError::new(
                 field,
                 "invalid",
-                format!("must not contain bidi override characters (found U+{:04X})", c as u32),
+                format!(
+                    "must not contain bidi override characters (found U+{:04X})",
+                    c as u32
+                ),
             ));
         }
         combining = if is_combining(c) { combining + 1 } else { 0 };
@@ -97,7 +103,9 @@ pub fn clean(
             return Err(FieldError::new(
                 field,
                 "invalid",
-                format!("must not stack more than {MAX_COMBINING_RUN} combining marks on one character"),
+                format!(
+                    "must not stack more than {MAX_COMBINING_RUN} combining marks on one character"
+                ),
             ));
         }
     }
@@ -133,26 +141,48 @@ mod tests {
 
     #[test]
     fn ordinary_text_in_every_language_passes_trimmed() {
-        assert_eq!(ok("  Hello,\r\nworld\t!  ", Lines::Many), "Hello,\nworld\t!");
+        assert_eq!(
+            ok("  Hello,\r\nworld\t!  ", Lines::Many),
+            "Hello,\nworld\t!"
+        );
         assert_eq!(ok("Сәлем, Қазақстан", Lines::One), "Сәлем, Қазақстан");
         assert_eq!(ok("Oʻzbekiston", Lines::One), "Oʻzbekiston");
         // Emoji with joiners and variation selectors are visible.
-        assert_eq!(ok("👩\u{200D}👩\u{200D}👧 ❤\u{FE0F}", Lines::One), "👩\u{200D}👩\u{200D}👧 ❤\u{FE0F}");
+        assert_eq!(
+            ok("👩\u{200D}👩\u{200D}👧 ❤\u{FE0F}", Lines::One),
+            "👩\u{200D}👩\u{200D}👧 ❤\u{FE0F}"
+        );
         // Vietnamese stacks two marks on a letter.
-        assert_eq!(ok("Vie\u{0302}\u{0301}t", Lines::One), "Vie\u{0302}\u{0301}t");
+        assert_eq!(
+            ok("Vie\u{0302}\u{0301}t", Lines::One),
+            "Vie\u{0302}\u{0301}t"
+        );
         assert_eq!(clean("f", "   \n ", 10, Lines::Many).unwrap(), None);
     }
 
     #[test]
     fn invisible_only_text_is_empty() {
-        for raw in ["\u{200B}", "\u{200B}\u{FEFF}\u{2060}", "\u{00AD}\u{3164}", "\u{0301}\u{0301}"] {
+        for raw in [
+            "\u{200B}",
+            "\u{200B}\u{FEFF}\u{2060}",
+            "\u{00AD}\u{3164}",
+            "\u{0301}\u{0301}",
+        ] {
             assert_eq!(code(raw, Lines::Many), "empty", "{raw:?}");
         }
     }
 
     #[test]
     fn controls_bidi_and_zalgo_are_refused() {
-        for raw in ["a\u{1b}[2J", "bell\u{7}", "nul\0", "del\u{7f}", "c1\u{85}x", "x\u{202E}y", "x\u{2066}y"] {
+        for raw in [
+            "a\u{1b}[2J",
+            "bell\u{7}",
+            "nul\0",
+            "del\u{7f}",
+            "c1\u{85}x",
+            "x\u{202E}y",
+            "x\u{2066}y",
+        ] {
             assert_eq!(code(raw, Lines::Many), "invalid", "{raw:?}");
         }
         assert_eq!(code("two\nlines", Lines::One), "invalid");

@@ -298,7 +298,11 @@ impl Policy {
 
     /// The strongest action the model alone asks for through a label the identity check
     /// may lower.
-    fn checkable_model_action(&self, scores: &Scores, language: Option<Language>) -> Option<Action> {
+    fn checkable_model_action(
+        &self,
+        scores: &Scores,
+        language: Option<Language>,
+    ) -> Option<Action> {
         let thresholds = self.thresholds(language);
         Label::ALL
             .into_iter()
@@ -669,10 +673,16 @@ mod tests {
         .unwrap();
         let mut hateful = Scores::default();
         hateful.set(Label::IdentityHate, 0.9);
-        assert!(p.counterfactual_text("gay people", &hateful, &[], None).is_none());
+        assert!(
+            p.counterfactual_text("gay people", &hateful, &[], None)
+                .is_none()
+        );
         let mut both = hateful;
         both.set(Label::Toxic, 0.9);
-        assert!(p.counterfactual_text("gay people", &both, &[], None).is_some());
+        assert!(
+            p.counterfactual_text("gay people", &both, &[], None)
+                .is_some()
+        );
         // Both scores fall on the counterfactual text: only the toxic hold is lowered.
         let cf = CounterfactualScores {
             terms: vec!["gay".into()],
@@ -686,8 +696,19 @@ mod tests {
             language: None,
         });
         assert_eq!(status, Status::Pending, "{reasons:?}");
-        assert!(reasons.contains(&Reason::threshold(Label::IdentityHate, 0.9, 0.5, Action::Hold)));
-        assert!(!reasons.iter().any(|r| matches!(r, Reason::Threshold { label: Label::Toxic, .. })));
+        assert!(reasons.contains(&Reason::threshold(
+            Label::IdentityHate,
+            0.9,
+            0.5,
+            Action::Hold
+        )));
+        assert!(!reasons.iter().any(|r| matches!(
+            r,
+            Reason::Threshold {
+                label: Label::Toxic,
+                ..
+            }
+        )));
     }
 
     #[test]

@@ -103,7 +103,10 @@ impl Cursor {
         let id = id.parse().ok()?;
         match kind {
             "t" => Some(Cursor::Time(key.to_string(), id)),
-            "s" => Some(Cursor::Score(key.parse().ok().filter(|s: &f64| s.is_finite())?, id)),
+            "s" => Some(Cursor::Score(
+                key.parse().ok().filter(|s: &f64| s.is_finite())?,
+                id,
+            )),
             _ => None,
         }
     }

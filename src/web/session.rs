@@ -339,7 +339,10 @@ mod tests {
     fn next_with_control_characters_goes_to_the_queue() {
         assert_eq!(safe_next(Some("/console/\nx")), "/console/queue/pending");
         assert_eq!(safe_next(Some("/console/\u{7f}")), "/console/queue/pending");
-        assert_eq!(safe_next(Some("/console/queue/pending?article_id=қаз")), "/console/queue/pending?article_id=қаз");
+        assert_eq!(
+            safe_next(Some("/console/queue/pending?article_id=қаз")),
+            "/console/queue/pending?article_id=қаз"
+        );
     }
 
     #[test]
