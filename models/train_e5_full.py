@@ -38,7 +38,7 @@ import numpy as np
 
 from e5_q4 import E5Q4
 from train_data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
-from train_head import DEFAULT_HOLD, OPERATING_POINT, best_balanced_threshold, best_f1_threshold, logit, precise_threshold, roc_auc
+from train_head import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
@@ -353,39 +353,7 @@ def main() -> None:
 
     # Operating points on the held-out rows; the bias shift puts English's on the default.
     head_b = np.asarray(params["head"]["b"], dtype=np.float64).copy()
-    report, per_language = {}, {}
-    for j, label in enumerate(LABELS):
-        yy = y[held_idx, j]
-        k = ~np.isnan(yy)
-        entry = {"held_out_rows": int(k.sum()), "positives": int(np.nansum(yy))}
-        for lg in ("en", "ru"):
-            sel = k & (lang[held_idx] == lg)
-            if not (sel.sum() and 0 < yy[sel].sum() < sel.sum()):
-                continue
-            yt, p = yy[sel].astype(int), 1 / (1 + np.exp(-z[sel, j]))
-            how, arg = OPERATING_POINT.get(label, ("f1", None))
-            if lg == "ru":
-                how, arg = "balanced", None
-            pick = {"balanced": best_balanced_threshold, "precision": lambda a, b: precise_threshold(a, b, arg)}.get(how, best_f1_threshold)
-            t, at = pick(yt, p)
-            entry[lg] = {"roc_auc": round(roc_auc(yt, p), 4), "operating_point": round(t, 4), "at_operating_point": {a: round(v, 4) for a, v in at.items()}}
-            by_source = {}
-            for s in np.unique(sources[held_idx][sel]):
-                ss = sources[held_idx][sel] == s
-                if 0 < yt[ss].sum() < ss.sum():
-                    by_source[str(s)] = round(roc_auc(yt[ss], p[ss]), 4)
-            entry[lg]["roc_auc_by_source"] = by_source
-        shift = 0.0
-        if label in DEFAULT_HOLD and "en" in entry:
-            t = min(max(entry["en"]["operating_point"], 1e-4), 1 - 1e-4)
-            shift = logit(DEFAULT_HOLD[label]) - logit(t)
-            head_b[j] += shift
-            if "ru" in entry:
-                tr = min(max(entry["ru"]["operating_point"], 1e-4), 1 - 1e-4)
-                per_language.setdefault("ru", {})[label] = round(1 / (1 + math.exp(-(logit(tr) + shift))), 4)
-        entry["bias_shift_to_default_threshold"] = round(shift, 4)
-        report[label] = entry
-        print(label, json.dumps(entry), flush=True)
+    report, per_language = operating_points(z, y[held_idx], lang[held_idx], sources[held_idx], head_b, LABELS)
 
     os.makedirs(args.out, exist_ok=True)
     tensors["head.weight"] = np.asarray(params["head"]["w"], dtype=np.float32)

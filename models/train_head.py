@@ -151,6 +151,49 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def operating_points(z, y, lang, sources, head_b, labels):
+    """Per label, on held-out rows (logits `z`, gold `y` [n, labels] with NaN = unknown, the
+    row's language and source): ROC-AUC and the operating point for English and Russian
+    (OPERATING_POINT for English, balanced accuracy for Russian), and the bias shift that
+    puts English's point on DEFAULT_HOLD, applied to `head_b` in place. Returns the report
+    per label and the Russian thresholds on the shifted scale (for config.toml)."""
+    report, per_language = {}, {}
+    for j, label in enumerate(labels):
+        yy = y[:, j]
+        k = ~np.isnan(yy)
+        entry = {"held_out_rows": int(k.sum()), "positives": int(np.nansum(yy))}
+        for lg in ("en", "ru"):
+            sel = k & (lang == lg)
+            if not (sel.sum() and 0 < yy[sel].sum() < sel.sum()):
+                continue
+            yt, p = yy[sel].astype(int), 1 / (1 + np.exp(-z[sel, j]))
+            how, arg = OPERATING_POINT.get(label, ("f1", None))
+            if lg == "ru":
+                how, arg = "balanced", None  # little Russian data: balanced accuracy
+            pick = {"balanced": best_balanced_threshold, "precision": lambda a, b: precise_threshold(a, b, arg)}.get(how, best_f1_threshold)
+            t, at = pick(yt, p)
+            entry[lg] = {"roc_auc": round(roc_auc(yt, p), 4), "operating_point": round(t, 4), "at_operating_point": {a: round(v, 4) for a, v in at.items()}}
+            by_source = {}
+            for src in np.unique(sources[sel]):
+                ss = sources[sel] == src
+                if 0 < yt[ss].sum() < ss.sum():
+                    by_source[str(src)] = round(roc_auc(yt[ss], p[ss]), 4)
+            entry[lg]["roc_auc_by_source"] = by_source
+        shift = 0.0
+        if label in DEFAULT_HOLD and "en" in entry:
+            t = min(max(entry["en"]["operating_point"], 1e-4), 1 - 1e-4)
+            shift = logit(DEFAULT_HOLD[label]) - logit(t)
+            head_b[j] += shift
+            if "ru" in entry:
+                # The Russian operating point after the same shift, as a config threshold.
+                tr = min(max(entry["ru"]["operating_point"], 1e-4), 1 - 1e-4)
+                per_language.setdefault("ru", {})[label] = round(1 / (1 + math.exp(-(logit(tr) + shift))), 4)
+        entry["bias_shift_to_default_threshold"] = round(shift, 4)
+        report[label] = entry
+        print(label, json.dumps(entry), flush=True)
+    return report, per_language
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--train-dir", required=True)

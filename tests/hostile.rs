@@ -211,33 +211,13 @@ async fn a_cursor_of_another_sort_order_is_a_client_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_with_a_control_character_in_next_redirects_to_the_queue() {
     let app = spawn_app().await;
-    app.moderator_token("nl", Role::Moderator).await;
-    modgate::store::moderators::set_password(app.state.store.writer(), "nl", "a long password")
-        .await
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = http
-        .post(app.url("/console/login"))
-        .form(&[
-            ("name", "nl"),
-            ("password", "a long password"),
-            ("next", "/console/\n2026 INFO forged"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 303);
-    assert_eq!(r.headers()["location"], "/console/queue/pending");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    app.console_moderator("nl", Role::Moderator, "a long password")
+        .await;
+    let (http, code, location, cookie) = app
+        .console_sign_in("nl", "a long password", "/console/\n2026 INFO forged")
+        .await;
+    assert_eq!(code, 303);
+    assert_eq!(location, "/console/queue/pending");
     // The console queue page with a foreign cursor renders from the top.
     let page = http
         .get(app.url("/console/queue/pending?sort=score&cursor=t..1"))

@@ -187,32 +187,12 @@ async fn a_rotated_token_stops_working_at_once() {
 async fn a_new_password_ends_console_sessions() {
     use modgate::store::moderators;
     let app = spawn_app().await;
-    app.moderator_token("pwd", Role::Moderator).await;
-    moderators::set_password(app.state.store.writer(), "pwd", "the first password")
-        .await
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = http
-        .post(app.url("/console/login"))
-        .form(&[
-            ("name", "pwd"),
-            ("password", "the first password"),
-            ("next", "/console/queue/pending"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    app.console_moderator("pwd", Role::Moderator, "the first password")
+        .await;
+    let (http, code, _, cookie) = app
+        .console_sign_in("pwd", "the first password", "/console/queue/pending")
+        .await;
+    assert_eq!(code, 303);
     let queue = || {
         http.get(app.url("/console/queue/pending"))
             .header("cookie", &cookie)

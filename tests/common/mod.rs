@@ -123,6 +123,49 @@ impl TestApp {
         .await
     }
 
+    /// A moderator `name` with console password `password` (and an API token, returned).
+    pub async fn console_moderator(&self, name: &str, role: Role, password: &str) -> String {
+        let token = self.moderator_token(name, role).await;
+        moderators::set_password(self.state.store.writer(), name, password)
+            .await
+            .unwrap();
+        token
+    }
+
+    /// Signs in to the console with a client that does not follow redirects; returns that
+    /// client, the sign-in response's status and `Location`, and the session cookie
+    /// (`name=value`, empty when none was set).
+    pub async fn console_sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        next: &str,
+    ) -> (reqwest::Client, u16, String, String) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(self.url("/console/login"))
+            .form(&[("name", name), ("password", password), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        let header = |h: &str| {
+            r.headers()
+                .get(h)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let location = header("location");
+        let cookie = header("set-cookie")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        (http, r.status().as_u16(), location, cookie)
+    }
+
     pub async fn moderator_token(&self, name: &str, role: Role) -> String {
         let (_, token) = moderators::add(self.state.store.writer(), name, role)
             .await
