@@ -634,6 +634,23 @@ async fn a_restart_keeps_everything() {
     assert_eq!(log["entries"][0]["actor"], "keeper");
 }
 
+/// Makes `author` pre-moderated (through a first, published comment on `article`), so every
+/// later comment of theirs is held.
+async fn premoderate(app: &common::TestApp, token: &str, article: &str, author: &str) {
+    let (code, first) = app
+        .post_comment(article, None, author, "A first, ordinary comment.")
+        .await;
+    assert_eq!(code, 201, "{first}");
+    let (code, out) = app
+        .mod_post(
+            token,
+            "/api/v1/moderation/authors",
+            &json!({"comment_id": first["id"], "action": "premoderate", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+}
+
 /// A reply to a held comment is refused exactly like a reply to a comment that does not
 /// exist (readers cannot see the parent, and nothing may go live under it); once the
 /// parent is approved, replies are accepted.
@@ -641,18 +658,7 @@ async fn a_restart_keeps_everything() {
 async fn replies_to_a_held_comment_are_refused_like_a_missing_parent() {
     let app = spawn_app().await;
     let token = app.moderator_token("mod", Role::Moderator).await;
-    let (code, first) = app
-        .post_comment("held-parent", None, "quiet", "A first, ordinary comment.")
-        .await;
-    assert_eq!(code, 201, "{first}");
-    let (code, out) = app
-        .mod_post(
-            &token,
-            "/api/v1/moderation/authors",
-            &json!({"comment_id": first["id"], "action": "premoderate", "reason": "spam"}),
-        )
-        .await;
-    assert_eq!(code, 200, "{out}");
+    premoderate(&app, &token, "held-parent", "quiet").await;
     let (code, held) = app
         .post_comment(
             "held-parent",
@@ -737,23 +743,7 @@ async fn a_post_under_a_known_email_does_not_rename_its_author() {
 async fn conflicting_decisions_on_one_comment_do_not_both_apply() {
     let app = spawn_app().await;
     let token = app.moderator_token("mod", Role::Moderator).await;
-    let (code, first) = app
-        .post_comment(
-            "conflict",
-            None,
-            "held",
-            "The first comment of this author.",
-        )
-        .await;
-    assert_eq!(code, 201, "{first}");
-    let (code, out) = app
-        .mod_post(
-            &token,
-            "/api/v1/moderation/authors",
-            &json!({"comment_id": first["id"], "action": "premoderate", "reason": "spam"}),
-        )
-        .await;
-    assert_eq!(code, 200, "{out}");
+    premoderate(&app, &token, "conflict", "held").await;
     for trial in 0..8 {
         let (code, c) = app
             .post_comment(
