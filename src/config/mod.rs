@@ -131,6 +131,9 @@ pub struct LimitsConfig {
     pub posts_per_minute_per_ip: u32,
     pub posts_per_minute_per_author: u32,
     pub reports_per_minute_per_ip: u32,
+    /// Failed console sign-ins per minute for one (address, name) pair before that address
+    /// is refused for the name (three times this over all names); failures from elsewhere
+    /// only slow a name down. 0 turns the limit off.
     pub sign_in_attempts_per_minute: u32,
     /// Identical posts (same author, article, body) within this window return the first id.
     pub duplicate_window_secs: u64,
