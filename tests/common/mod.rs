@@ -71,42 +71,36 @@ pub async fn spawn_with(config: Config, dir: std::sync::Arc<tempfile::TempDir>) 
     }
 }
 
+/// Sends a request; its status and JSON body (Null when the body is not JSON).
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send(self.client.post(self.url(path)).json(body)).await
     }
 
     /// A reader report on comment `id` from the client address `ip` (through the trusted
     /// proxy header `test_config` sets).
     pub async fn report_from(&self, ip: &str, id: i64, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(&format!("/api/v1/comments/{id}/reports")))
-            .header("x-forwarded-for", ip)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send(
+            self.client
+                .post(self.url(&format!("/api/v1/comments/{id}/reports")))
+                .header("x-forwarded-for", ip)
+                .json(body),
+        )
+        .await
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send(self.client.get(self.url(path))).await
     }
 
     pub async fn post_comment(
@@ -174,28 +168,17 @@ impl TestApp {
     }
 
     pub async fn mod_get(&self, token: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send(self.client.get(self.url(path)).bearer_auth(token)).await
     }
 
     pub async fn mod_post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     /// The Prometheus text of `/metrics`.
