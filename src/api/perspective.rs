@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -27,8 +27,8 @@ use crate::scoring::batcher::BatchError;
 use crate::store::{apikeys, feedback};
 
 pub mod attributes;
+pub mod discovery;
 pub mod error;
-pub mod language;
 pub mod request;
 pub mod sentences;
 
@@ -71,13 +71,62 @@ impl PerspectiveState {
 }
 
 pub fn router(app: &AppState) -> Router<AppState> {
-    let shared = Arc::new(PerspectiveState::new(
-        app.live().config.perspective.max_concurrent,
-    ));
-    Router::new()
-        .route("/v1alpha1/comments:analyze", post(analyze))
-        .route("/v1alpha1/comments:suggestscore", post(suggest_score))
-        .layer(Extension(shared))
+    let config = &app.live().config.perspective;
+    let shared = Arc::new(PerspectiveState::new(config.max_concurrent));
+    let routes = Router::new()
+        .route(
+            "/v1alpha1/comments:analyze",
+            post(analyze).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1alpha1/comments:suggestscore",
+            post(suggest_score).fallback(method_not_allowed),
+        )
+        // A mistyped path under the API answers as Perspective would, not with our 404.
+        .route("/v1alpha1/{*rest}", any(unknown_path))
+        .route("/$discovery/rest", get(discovery::document))
+        .layer(Extension(shared));
+    match cors(&config.cors_origins) {
+        Some(layer) => routes.layer(layer),
+        None => routes,
+    }
+}
+
+/// CORS for browser-side Perspective clients, when `[perspective] cors_origins` names any.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        // Checked by config validation.
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderName::from_static("x-goog-api-key"),
+            ])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+async fn unknown_path(uri: axum::http::Uri) -> PerspectiveError {
+    PerspectiveError::not_found(format!(
+        "The requested URL {} was not found on this server.",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> PerspectiveError {
+    PerspectiveError::method_not_allowed(format!(
+        "Method {method} is not allowed here; these routes take POST."
+    ))
 }
 
 #[derive(Deserialize)]
@@ -149,6 +198,8 @@ impl Score {
     }
 }
 
+/// A span in UTF-16 code units, as Perspective's clients (JavaScript, Java, C#) index
+/// strings.
 #[derive(Serialize)]
 struct SpanScore {
     begin: usize,
@@ -167,8 +218,8 @@ struct AttributeScores {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AnalyzeResponse {
-    /// Omitted when every score fell below its `scoreThreshold`, as Perspective does.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    /// Empty (`{}`) when every score fell below its `scoreThreshold`: a client reading
+    /// `attributeScores[name]` gets nothing rather than a missing field.
     attribute_scores: BTreeMap<String, AttributeScores>,
     languages: Vec<String>,
     detected_languages: Vec<String>,
@@ -176,14 +227,19 @@ struct AnalyzeResponse {
     client_token: Option<String>,
 }
 
-/// Classifier scores for the whole text and each span, within the time budget.
+/// Classifier scores for the whole text and each span, within the time budget, from the
+/// model for `language`.
 async fn classify(
     app: &AppState,
     texts: Vec<String>,
+    language: Option<crate::scoring::language::Language>,
     budget: Duration,
 ) -> Result<(Vec<crate::scoring::classifier::Scores>, String), PerspectiveError> {
     // Half the budget for waiting in the queue, as for comments: over it, 429 at once.
-    let scored = app.batcher.score_many_within(texts, Some(budget / 2));
+    let languages = vec![language; texts.len()];
+    let scored = app
+        .batcher
+        .score_many_in(texts, languages, Some(budget / 2));
     let scored = tokio::time::timeout(budget, scored)
         .await
         .map_err(|_| {
@@ -230,7 +286,8 @@ async fn analyze(
     let key_id = authenticate(&app, &shared, query, &headers).await?;
     let live = app.live();
     let config = &live.config.perspective;
-    let req = request::analyze(&body_bytes(body)?, config)?;
+    let classifier = app.batcher.classifier();
+    let req = request::analyze(&body_bytes(body)?, config, &|l| classifier.reads(l))?;
     let _permit = shared.in_flight.try_acquire().map_err(|_| {
         PerspectiveError::resource_exhausted("Too many requests are being scored; retry shortly.")
     })?;
@@ -249,8 +306,13 @@ async fn analyze(
     if score_spans {
         texts.extend(spans.iter().map(|s| s.text(&req.text).to_string()));
     }
-    let (scores, model_id) =
-        classify(&app, texts, Duration::from_millis(config.timeout_ms)).await?;
+    let (scores, model_id) = classify(
+        &app,
+        texts,
+        req.language,
+        Duration::from_millis(config.timeout_ms),
+    )
+    .await?;
 
     let mut attribute_scores = BTreeMap::new();
     let mut summary = serde_json::Map::new();
@@ -262,7 +324,7 @@ async fn analyze(
         if value < threshold {
             continue;
         }
-        let span_scores = span_scores(&req, &spans, &scores, &floors, attribute, value, length)
+        let span_scores = span_scores(&req, &spans, &scores, &floors, attribute, value)
             .into_iter()
             .filter(|s| s.score.value >= threshold)
             .collect();
@@ -304,7 +366,8 @@ async fn analyze(
 }
 
 /// Per-sentence scores when `spanAnnotations` is set; otherwise one span over the whole
-/// text carrying the summary score, as Perspective answers.
+/// text carrying the summary score, as Perspective answers. Scored on code point spans
+/// (as rule hits are), answered in UTF-16 units.
 fn span_scores(
     req: &Analyze,
     spans: &[sentences::Span],
@@ -312,10 +375,11 @@ fn span_scores(
     floors: &[Floor],
     attribute: attributes::Attribute,
     summary: f32,
-    length: usize,
 ) -> Vec<SpanScore> {
     if !req.span_annotations || spans.len() <= 1 {
-        let (begin, end) = spans.first().map_or((0, length), |s| (s.begin, s.end));
+        let (begin, end) = spans
+            .first()
+            .map_or((0, req.text.encode_utf16().count()), |s| s.utf16(&req.text));
         return vec![SpanScore {
             begin,
             end,
@@ -326,8 +390,8 @@ fn span_scores(
         .iter()
         .zip(&scores[1..])
         .map(|(span, s)| SpanScore {
-            begin: span.begin,
-            end: span.end,
+            begin: span.utf16(&req.text).0,
+            end: span.utf16(&req.text).1,
             score: Score::probability(raise(
                 attribute.score(s),
                 attribute,

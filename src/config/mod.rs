@@ -200,11 +200,20 @@ pub struct ModelConfig {
     /// `onnx` backend: tokens per window, overriding the model's own maximum.
     #[serde(default)]
     pub max_tokens: Option<usize>,
+    /// `onnx` backend: most windows of `max_tokens` scored per text (first, last and
+    /// evenly spread between; 0 scores them all). Comments (1,500 characters) fit in one
+    /// or two; Perspective requests may carry 20 KB. Rule lists always read all of it.
+    #[serde(default = "default_max_windows")]
+    pub max_windows: usize,
     /// `[model.languages]`: comments detected as a language scored by another model, e.g.
     /// `ru = { backend = "onnx", dir = "models/e5-toxic-int8" }`. The ONNX Runtime library
     /// and thread count are the ones above.
     #[serde(default)]
     pub languages: BTreeMap<Spanned<String>, ModelRoute>,
+}
+
+fn default_max_windows() -> usize {
+    3
 }
 
 /// One entry of `[model.languages]`.
@@ -232,6 +241,7 @@ impl Default for ModelConfig {
             threads: 0,
             label_map: BTreeMap::new(),
             max_tokens: None,
+            max_windows: default_max_windows(),
             languages: BTreeMap::new(),
         }
     }

@@ -5,14 +5,16 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ConfigError;
+use crate::scoring::language::Language;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PerspectiveConfig {
     /// Keep analyzed texts and their scores (never for requests with `doNotStore: true`).
     pub store_requests: bool,
-    /// Languages accepted in `languages` (ISO 639-1). The default model is English-trained;
-    /// scores for the others are less accurate until a multilingual model is configured.
+    /// Languages accepted (ISO 639-1 codes modgate detects). Empty, the default: every
+    /// language the configured models read. A request is refused when none of its
+    /// `languages` is accepted, or when its text is in a language that is not.
     pub languages: Vec<String>,
     /// Scoring budget per request; over it the request fails with 503 instead of waiting
     /// (Coral Talk gives up after 800 ms).
@@ -22,16 +24,21 @@ pub struct PerspectiveConfig {
     /// Requests scored at once; more are refused with 429 so comment intake keeps its
     /// share of the classifier. Read at start-up.
     pub max_concurrent: usize,
+    /// Origins (`https://news.example.org`) whose pages may call these routes from the
+    /// browser (CORS); `["*"]` allows any. Empty, the default: no CORS headers. Read at
+    /// start-up.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for PerspectiveConfig {
     fn default() -> Self {
         PerspectiveConfig {
             store_requests: false,
-            languages: ["en", "ru", "kk", "uz"].map(String::from).to_vec(),
+            languages: Vec::new(),
             timeout_ms: 700,
             max_text_bytes: 20 * 1024,
             max_concurrent: 64,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -46,11 +53,27 @@ impl PerspectiveConfig {
         };
         let mut errors = Vec::new();
         for lang in &self.languages {
-            let ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
-            if !ok {
+            if !Language::ALL.iter().any(|l| l.code() == lang) {
                 errors.push(at(
                     lang,
-                    format!("perspective.languages: `{lang}` is not a lower-case ISO 639 code like \"en\""),
+                    format!(
+                        "perspective.languages: `{lang}` is not a language modgate detects ({})",
+                        Language::codes()
+                    ),
+                ));
+            }
+        }
+        for origin in &self.cors_origins {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.ends_with('/')
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !ok {
+                errors.push(at(
+                    origin,
+                    format!(
+                        "perspective.cors_origins: `{origin}` is not an origin like \"https://news.example.org\" (scheme and host, no path) or \"*\""
+                    ),
                 ));
             }
         }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::classifier::{Classifier, Scores};
+use super::language::Language;
 use crate::config::ModelConfig;
 
 /// Scores for one text and the model that produced them.
@@ -76,7 +77,11 @@ type Current = (Arc<dyn Classifier>, Arc<str>);
 
 struct Job {
     texts: Vec<String>,
-    /// Bytes of `texts`: what the job adds to its lane's load.
+    /// The texts' languages when the caller knows them (it detected them already, or was
+    /// told); otherwise a model chosen per language detects them.
+    languages: Option<Vec<Option<Language>>>,
+    /// What scoring `texts` costs ([`Classifier::cost`]): what the job adds to its lane's
+    /// load.
     bytes: usize,
     reply: oneshot::Sender<Result<Vec<Scored>, BatchError>>,
 }
@@ -184,10 +189,11 @@ impl Batcher {
         &self,
         model_id: &str,
         texts: Vec<String>,
+        languages: Option<Vec<Option<Language>>>,
+        bytes: usize,
         limit: Option<Duration>,
     ) -> Result<Answer, BatchError> {
         let (tx, load) = self.lane(model_id).map_err(|_| BatchError::Closed)?;
-        let bytes = texts.iter().map(|t| job_bytes(t)).sum::<usize>();
         // An idle lane takes any job: the limit is for waiting behind others.
         if let Some(limit) = limit
             && load.unanswered.load(Ordering::Relaxed) > 0
@@ -199,6 +205,7 @@ impl Batcher {
         load.unanswered.fetch_add(bytes, Ordering::Relaxed);
         let job = Job {
             texts,
+            languages,
             bytes,
             reply,
         };
@@ -232,6 +239,27 @@ impl Batcher {
         texts: Vec<String>,
         max_wait: Option<Duration>,
     ) -> Result<Vec<Scored>, BatchError> {
+        self.score_texts(texts, None, max_wait).await
+    }
+
+    /// [`Batcher::score_many_within`] for texts whose languages the caller knows (one per
+    /// text): a model chosen per language goes by them instead of detecting its own.
+    pub async fn score_many_in(
+        &self,
+        texts: Vec<String>,
+        languages: Vec<Option<Language>>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<Scored>, BatchError> {
+        debug_assert_eq!(texts.len(), languages.len());
+        self.score_texts(texts, Some(languages), max_wait).await
+    }
+
+    async fn score_texts(
+        &self,
+        texts: Vec<String>,
+        mut languages: Option<Vec<Option<Language>>>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<Scored>, BatchError> {
         let limit = match (max_wait, self.config.max_queue_wait) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -243,15 +271,20 @@ impl Batcher {
         // (lane, positions of its texts in `texts`)
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            let id = classifier.model_id_for(text);
+            let id = match &languages {
+                Some(l) => classifier.model_id_in(l[i]),
+                None => classifier.model_id_for(text),
+            };
             match groups.iter_mut().find(|(g, _)| *g == id) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((id, vec![i])),
             }
         }
+        let costs: Vec<usize> = texts.iter().map(|t| classifier.cost(t)).collect();
         if let [(id, _)] = groups.as_slice() {
+            let bytes = costs.iter().sum();
             return self
-                .submit(id, texts, limit)?
+                .submit(id, texts, languages, bytes, limit)?
                 .await
                 .map_err(|_| BatchError::Closed)?;
         }
@@ -260,7 +293,11 @@ impl Batcher {
         let mut pending = Vec::with_capacity(groups.len());
         for (id, members) in &groups {
             let part = members.iter().filter_map(|&i| texts[i].take()).collect();
-            pending.push(self.submit(id, part, limit)?);
+            let part_languages = languages
+                .as_mut()
+                .map(|l| members.iter().map(|&i| l[i]).collect());
+            let bytes = members.iter().map(|&i| costs[i]).sum();
+            pending.push(self.submit(id, part, part_languages, bytes, limit)?);
         }
         let mut out: Vec<Option<Scored>> = vec![None; texts.len()];
         for ((_, members), rx) in groups.iter().zip(pending) {
@@ -402,21 +439,26 @@ impl Worker {
     }
 }
 
-/// Scores all texts of `jobs` in one call and replies to each job with its share.
-/// A text's weight in its lane's load: its length, but at least 64 bytes, since every
-/// text costs a fixed part too (a transformer's special and prefix tokens, the call), and
-/// a batch of very short texts would otherwise make the time per byte look huge.
-fn job_bytes(text: &str) -> usize {
-    text.len().max(64)
-}
-
 /// Scores a batch and sends every job its share; `true` when the classifier succeeded.
 fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) -> bool {
     let texts: Vec<&str> = jobs
         .iter()
         .flat_map(|j| j.texts.iter().map(String::as_str))
         .collect();
-    let outcome = match catch_unwind(AssertUnwindSafe(|| classifier.score_batch(&texts))) {
+    // Known languages for every text when any job brought them (the others detected).
+    let languages: Option<Vec<Option<Language>>> =
+        jobs.iter().any(|j| j.languages.is_some()).then(|| {
+            jobs.iter()
+                .flat_map(|j| match &j.languages {
+                    Some(l) => l.clone(),
+                    None => j.texts.iter().map(|t| super::language::detect(t)).collect(),
+                })
+                .collect()
+        });
+    let outcome = match catch_unwind(AssertUnwindSafe(|| match &languages {
+        Some(l) => classifier.score_batch_in(&texts, l),
+        None => classifier.score_batch(&texts),
+    })) {
         Ok(Ok(scores)) if scores.len() == texts.len() => Ok(scores),
         Ok(Ok(scores)) => Err(BatchError::Classifier(format!(
             "returned {} scores for {} texts",
@@ -433,9 +475,12 @@ fn answer(jobs: Vec<Job>, classifier: &dyn Classifier, model_id: &Arc<str>) -> b
                 let share = scores
                     .by_ref()
                     .take(job.texts.len())
-                    .zip(&job.texts)
-                    .map(|(scores, text)| {
-                        let id = classifier.model_id_for(text);
+                    .zip(job.texts.iter().enumerate())
+                    .map(|(scores, (i, text))| {
+                        let id = match &job.languages {
+                            Some(l) => classifier.model_id_in(l[i]),
+                            None => classifier.model_id_for(text),
+                        };
                         Scored {
                             scores,
                             model_id: if id == &**model_id {
@@ -782,7 +827,7 @@ mod tests {
         };
         let batcher = Arc::new(Batcher::new(slow, config).expect("start"));
         // The lane learns its time per byte from a first batch: ≥ 60 ms for one text,
-        // which counts as 64 bytes (`job_bytes`).
+        // which counts as 64 bytes (`Classifier::cost`).
         batcher.score("first".into()).await.expect("scored");
 
         let held = tokio::spawn({
@@ -797,7 +842,9 @@ mod tests {
             async move { b.score("queued".into()).await }
         });
         let load = Arc::clone(&batcher.lanes.lock().expect("lock")[0].load);
-        while load.unanswered.load(Ordering::Relaxed) < job_bytes("hold") + job_bytes("queued") {
+        while load.unanswered.load(Ordering::Relaxed)
+            < 2 * crate::scoring::classifier::MIN_TEXT_COST
+        {
             tokio::task::yield_now().await;
         }
         // A caller with a budget of its own is held to it: ≥ 180 ms expected > 100 ms.

@@ -1,4 +1,7 @@
-//! The language of a comment: English, Russian, Kazakh or Uzbek (Latin or Cyrillic script).
+//! The language of a comment: the region's four (English, Russian, Kazakh, Uzbek in Latin or
+//! Cyrillic script) and the Latin-script languages Perspective clients name (German,
+//! Spanish, French, Italian, Portuguese, Turkish), so each can be routed to a model that
+//! reads it and given its own thresholds.
 //!
 //! No maintained detector crate tells all four apart: `whatlang` knows English, Russian and
 //! Latin-script Uzbek but neither Kazakh nor Uzbek Cyrillic, and `lingua` knows Kazakh but
@@ -18,12 +21,20 @@
 //!   Written with a plain ' ’ ` ´ they mark it too, unless `whatlang` reliably reads the
 //!   text as English ("o'clock" is never a marker). Otherwise `whatlang`, restricted to
 //!   English and Uzbek, decides; it must be fairly sure of Uzbek ([`UZBEK_CONFIDENCE`]),
-//!   since on a word or two ("hi", "haha") its guess is noise, and English is the default.
+//!   since on a word or two ("hi", "haha") its guess is noise. Text that is not Uzbek is
+//!   then English unless `whatlang`, restricted to English and the six other Latin
+//!   languages, is sure of one of those ([`OTHER_LATIN_CONFIDENCE`]).
 //! - Text without Latin or Cyrillic letters (emoji, digits, other scripts) has no language.
 //!
+//! [`detect_with_hint`] lets a caller's stated languages (Perspective's `languages`) settle
+//! what the letters leave open, never against the script: a hint picks among the Latin
+//! languages when `whatlang` is unsure, and Kazakh or Uzbek for Cyrillic text without
+//! their letters; Cyrillic text is never taken for a Latin-script language.
+//!
 //! Known blind spots: Kazakh typed without any Kazakh letter ("Рахмет") and Uzbek
-//! Cyrillic without ў ҳ қ ғ ("Бошингни кесаман") are read as Russian; languages other
-//! than the four are reported as the nearest of them (German as English).
+//! Cyrillic without ў ҳ қ ғ ("Бошингни кесаман") are read as Russian unless hinted;
+//! other Cyrillic languages (Ukrainian) are read as Russian, and other Latin ones as the
+//! nearest of these (Dutch as English or German).
 
 use std::sync::LazyLock;
 
@@ -40,19 +51,52 @@ pub enum Language {
     Ru,
     Kk,
     Uz,
+    De,
+    Es,
+    Fr,
+    It,
+    Pt,
+    Tr,
 }
 
 impl Language {
-    pub const ALL: [Language; 4] = [Language::En, Language::Ru, Language::Kk, Language::Uz];
+    pub const ALL: [Language; 10] = [
+        Language::En,
+        Language::Ru,
+        Language::Kk,
+        Language::Uz,
+        Language::De,
+        Language::Es,
+        Language::Fr,
+        Language::It,
+        Language::Pt,
+        Language::Tr,
+    ];
 
-    /// ISO 639-1 code: `en`, `ru`, `kk`, `uz`.
+    /// ISO 639-1 code: `en`, `ru`, `kk`, `uz`, `de`, `es`, `fr`, `it`, `pt`, `tr`.
     pub fn code(self) -> &'static str {
         match self {
             Language::En => "en",
             Language::Ru => "ru",
             Language::Kk => "kk",
             Language::Uz => "uz",
+            Language::De => "de",
+            Language::Es => "es",
+            Language::Fr => "fr",
+            Language::It => "it",
+            Language::Pt => "pt",
+            Language::Tr => "tr",
         }
+    }
+
+    /// Whether the language is written in Cyrillic here (Uzbek in either script).
+    pub fn writes_cyrillic(self) -> bool {
+        matches!(self, Language::Ru | Language::Kk | Language::Uz)
+    }
+
+    /// Whether the language is written in Latin letters here (Uzbek in either script).
+    pub fn writes_latin(self) -> bool {
+        !matches!(self, Language::Ru | Language::Kk)
     }
 
     /// Position in [`Language::ALL`].
@@ -67,6 +111,12 @@ impl Language {
             Language::Ru => "Russian",
             Language::Kk => "Kazakh",
             Language::Uz => "Uzbek",
+            Language::De => "German",
+            Language::Es => "Spanish",
+            Language::Fr => "French",
+            Language::It => "Italian",
+            Language::Pt => "Portuguese",
+            Language::Tr => "Turkish",
         }
     }
 
@@ -79,7 +129,7 @@ impl Language {
             .find(|l| l.code().eq_ignore_ascii_case(primary))
     }
 
-    /// The codes, for messages: `en, ru, kk, uz`.
+    /// The codes, for messages: `en, ru, kk, uz, de, …`.
     pub fn codes() -> String {
         Language::ALL.map(Language::code).join(", ")
     }
@@ -93,15 +143,30 @@ impl std::fmt::Display for Language {
 
 /// The language of `text`, or `None` when it has no Latin or Cyrillic letters.
 pub fn detect(text: &str) -> Option<Language> {
+    detect_with_hint(text, &[])
+}
+
+/// [`detect`], with the languages a caller says the text is in settling what the letters
+/// leave open (see the module documentation). Hints the script rules out are ignored.
+pub fn detect_with_hint(text: &str, hints: &[Language]) -> Option<Language> {
     let words = words(text);
     let cyrillic: usize = words.iter().map(|w| w.cyrillic).sum();
     let latin: usize = words.iter().map(|w| w.latin).sum();
     if cyrillic == 0 && latin == 0 {
         None
     } else if cyrillic >= latin {
-        Some(cyrillic_text(&words))
+        let found = cyrillic_text(&words);
+        let unmarked = !words.iter().any(|w| w.kazakh || w.uzbek || w.shared);
+        let hinted = hints
+            .iter()
+            .copied()
+            .find(|&h| matches!(h, Language::Kk | Language::Uz));
+        Some(match hinted {
+            Some(h) if found == Language::Ru && unmarked => h,
+            _ => found,
+        })
     } else {
-        Some(latin_text(text, &words))
+        Some(latin_text(text, &words, hints))
     }
 }
 
@@ -238,21 +303,141 @@ static LATIN: LazyLock<whatlang::Detector> = LazyLock::new(|| {
     whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, whatlang::Lang::Uzb])
 });
 
-fn latin_text(text: &str, words: &[Word]) -> Language {
+/// Confidence `whatlang` needs, choosing between English and the likeliest other Latin
+/// language, to call a text German, Spanish, French, Italian, Portuguese or Turkish
+/// without a hint ("Eres un idiota y te odio" 0.38, "lol" 0.14). Alone it is not enough:
+/// on short English sentences its trigrams often prefer another language ("Women like you
+/// deserve to die" Portuguese 0.59), so the text must also hold more of that language's
+/// function words than of English ones ([`function_words`]).
+pub const OTHER_LATIN_CONFIDENCE: f64 = 0.2;
+
+/// Fewer words than this are English unless hinted: a word or two is too little to tell.
+pub const OTHER_LATIN_MIN_WORDS: usize = 3;
+
+/// Frequent short words of each Latin-script language (articles, pronouns, conjunctions,
+/// prepositions, the copula): what tells a sentence's language when trigrams cannot.
+fn function_words(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::En => &[
+            "the", "and", "you", "your", "is", "are", "was", "were", "i", "it", "this", "that",
+            "of", "to", "in", "for", "with", "not", "be", "have", "has", "they", "we", "he", "she",
+            "my", "me", "like", "should", "would", "will", "do", "does", "what", "who", "a", "an",
+            "all", "no", "so", "just", "at", "on", "from", "but", "or", "them", "their", "if",
+            "am", "been", "being", "people", "don", "t", "s", "ve", "m",
+        ],
+        Language::De => &[
+            "der", "die", "das", "und", "ist", "nicht", "ich", "du", "sie", "ein", "eine", "zu",
+            "mit", "den", "dem", "auf", "für", "sind", "es", "wir", "ihr", "auch", "aber", "von",
+            "wie", "bist", "hat", "haben", "mich", "dich", "alle", "noch", "nur", "kein", "keine",
+            "was", "wer", "dass", "sehr",
+        ],
+        Language::Es => &[
+            "el", "la", "los", "las", "y", "que", "de", "en", "es", "un", "una", "no", "por",
+            "para", "con", "eres", "te", "se", "lo", "su", "del", "al", "pero", "más", "como",
+            "muy", "yo", "tú", "todos", "esto", "esta", "este", "son", "mi",
+        ],
+        Language::Fr => &[
+            "le", "la", "les", "et", "est", "un", "une", "de", "des", "du", "que", "qui", "pas",
+            "ne", "je", "tu", "il", "elle", "nous", "vous", "ce", "cette", "pour", "avec", "dans",
+            "sur", "es", "tout", "sont", "mais", "très", "au", "te", "l", "d",
+        ],
+        Language::It => &[
+            "il", "lo", "la", "gli", "le", "e", "è", "di", "che", "un", "una", "non", "per", "con",
+            "sei", "ti", "si", "del", "della", "ma", "sono", "tutti", "questo", "questa", "come",
+            "anche", "mi", "io", "ho",
+        ],
+        Language::Pt => &[
+            "o", "os", "a", "as", "e", "é", "de", "do", "da", "dos", "das", "que", "um", "uma",
+            "não", "para", "com", "em", "você", "voce", "te", "se", "mais", "mas", "muito", "eu",
+            "todos", "isso", "este", "esta", "são", "no", "na",
+        ],
+        Language::Tr => &[
+            "ve", "bir", "bu", "da", "de", "için", "ile", "çok", "ne", "mi", "ama", "gibi", "daha",
+            "sen", "ben", "o", "değil", "var", "yok", "olan", "her", "şey", "sana", "seni",
+            "senden", "herkes", "sen", "siz",
+        ],
+        Language::Ru | Language::Kk | Language::Uz => &[],
+    }
+}
+
+/// How many of `text`'s words are function words of `language`. One-letter words are not
+/// counted: they are as often letters spelled out ("w h o r e") as words.
+fn function_word_count(text: &str, language: Language) -> usize {
+    let list = function_words(language);
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().nth(1).is_some())
+        .filter(|w| list.contains(&w.to_lowercase().as_str()))
+        .count()
+}
+
+/// Letters Turkish writes and Uzbek Latin never does (it writes sh, ch, gʻ).
+fn turkish_only(c: char) -> bool {
+    matches!(c, 'ı' | 'ş' | 'ğ' | 'İ' | 'Ş' | 'Ğ')
+}
+
+/// `whatlang` restricted to English and the other Latin-script languages (Uzbek decided
+/// before).
+static OTHER_LATIN: LazyLock<whatlang::Detector> = LazyLock::new(|| {
+    whatlang::Detector::with_allowlist(vec![
+        whatlang::Lang::Eng,
+        whatlang::Lang::Deu,
+        whatlang::Lang::Spa,
+        whatlang::Lang::Fra,
+        whatlang::Lang::Ita,
+        whatlang::Lang::Por,
+        whatlang::Lang::Tur,
+    ])
+});
+
+fn from_whatlang(lang: whatlang::Lang) -> Option<Language> {
+    match lang {
+        whatlang::Lang::Eng => Some(Language::En),
+        whatlang::Lang::Deu => Some(Language::De),
+        whatlang::Lang::Spa => Some(Language::Es),
+        whatlang::Lang::Fra => Some(Language::Fr),
+        whatlang::Lang::Ita => Some(Language::It),
+        whatlang::Lang::Por => Some(Language::Pt),
+        whatlang::Lang::Tur => Some(Language::Tr),
+        whatlang::Lang::Uzb => Some(Language::Uz),
+        _ => None,
+    }
+}
+
+fn latin_text(text: &str, words: &[Word], hints: &[Language]) -> Language {
     if words.iter().any(|w| w.uzbek_latin_strong) {
         return Language::Uz;
     }
+    let hinted = hints.iter().copied().find(|h| h.writes_latin());
     let info = LATIN.detect(text);
-    let uzbek = info
-        .as_ref()
-        .is_some_and(|i| i.lang() == whatlang::Lang::Uzb && i.confidence() >= UZBEK_CONFIDENCE);
+    // Turkish is the nearest to Uzbek of the Latin languages: its own letters rule Uzbek out.
+    let uzbek = !text.chars().any(turkish_only)
+        && info
+            .as_ref()
+            .is_some_and(|i| i.lang() == whatlang::Lang::Uzb && i.confidence() >= UZBEK_CONFIDENCE);
     let surely_english = info
         .as_ref()
         .is_some_and(|i| i.lang() == whatlang::Lang::Eng && i.is_reliable());
     if uzbek || (words.iter().any(|w| w.uzbek_latin_weak) && !surely_english) {
-        Language::Uz
-    } else {
-        Language::En
+        return Language::Uz;
+    }
+    // The likeliest of the seven, then that one against English alone: among seven the
+    // confidence is split between close relatives (Spanish and Portuguese).
+    let sure = OTHER_LATIN
+        .detect(text)
+        .filter(|i| i.lang() != whatlang::Lang::Eng && words.len() >= OTHER_LATIN_MIN_WORDS)
+        .and_then(|i| {
+            whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, i.lang()]).detect(text)
+        })
+        .filter(|i| i.confidence() >= OTHER_LATIN_CONFIDENCE)
+        .and_then(|i| from_whatlang(i.lang()))
+        .filter(|&found| {
+            found == Language::En
+                || function_word_count(text, found) > function_word_count(text, Language::En)
+        });
+    match (sure, hinted) {
+        (Some(found), _) => found,
+        (None, Some(hint)) => hint,
+        (None, None) => Language::En,
     }
 }
 
@@ -271,9 +456,11 @@ mod tests {
         assert_eq!(Language::parse("uz-Latn"), Some(Language::Uz));
         assert_eq!(Language::parse("uz_Cyrl"), Some(Language::Uz));
         assert_eq!(Language::parse(" kk "), Some(Language::Kk));
-        assert_eq!(Language::parse("de"), None);
+        assert_eq!(Language::parse("de"), Some(Language::De));
+        assert_eq!(Language::parse("pt-BR"), Some(Language::Pt));
+        assert_eq!(Language::parse("ja"), None);
         assert_eq!(Language::parse(""), None);
-        assert_eq!(Language::codes(), "en, ru, kk, uz");
+        assert_eq!(Language::codes(), "en, ru, kk, uz, de, es, fr, it, pt, tr");
         assert_eq!(
             serde_json::to_string(&Language::Kk).unwrap(),
             "\"kk\"",
@@ -354,6 +541,55 @@ mod tests {
         );
         // Ukrainian і is not Kazakh.
         assert_eq!(code("Дякую за статтю, дуже цікаво, є питання"), Some("ru"));
+    }
+
+    #[test]
+    fn other_latin_languages_when_sure() {
+        assert_eq!(code("Eres un idiota y te odio"), Some("es"));
+        assert_eq!(code("Du bist ein Idiot und alle hassen dich"), Some("de"));
+        assert_eq!(
+            code("Tu es un imbécile et tout le monde te déteste"),
+            Some("fr")
+        );
+        assert_eq!(code("Sei un idiota e tutti ti odiano"), Some("it"));
+        assert_eq!(code("Você é um idiota e todos te odeiam"), Some("pt"));
+        assert_eq!(
+            code("Sen bir aptalsın ve herkes senden nefret ediyor"),
+            Some("tr")
+        );
+        // English stays English, short or long.
+        for text in [
+            "ok",
+            "Olga",
+            "lol",
+            "You are a stupid idiot and everyone hates you",
+            "Muslims are a disease and should be deported",
+        ] {
+            assert_eq!(code(text), Some("en"), "{text}");
+        }
+    }
+
+    #[test]
+    fn hints_settle_what_the_letters_leave_open() {
+        let hint =
+            |text: &str, hints: &[Language]| detect_with_hint(text, hints).map(Language::code);
+        // Too short to tell: the hint decides among Latin languages.
+        assert_eq!(hint("idiota", &[Language::Es]), Some("es"));
+        assert_eq!(hint("idiota", &[]), Some("en"));
+        // Never against the script: Coral sends "en" for Russian.
+        assert_eq!(hint("Ты дурак", &[Language::En]), Some("ru"));
+        assert_eq!(hint("Ты дурак", &[Language::De]), Some("ru"));
+        assert_eq!(hint("You idiot", &[Language::Ru]), Some("en"));
+        // Cyrillic without Kazakh or Uzbek letters: the hint may say which.
+        assert_eq!(hint("Рахмет", &[Language::Kk]), Some("kk"));
+        assert_eq!(hint("Бошингни кесаман", &[Language::Uz]), Some("uz"));
+        // ...but not against the letters.
+        assert_eq!(hint("Сени ўлдираман!", &[Language::Kk]), Some("uz"));
+        // A sure detection beats the hint.
+        assert_eq!(
+            hint("Eres un idiota y te odio", &[Language::En]),
+            Some("es")
+        );
     }
 
     #[test]

@@ -250,7 +250,7 @@ pub struct Policy {
     thresholds: Thresholds,
     /// Per language, in [`Language::ALL`] order: `[policy.thresholds]` with that
     /// language's `[policy.languages.CODE.thresholds]` laid over it.
-    by_language: [Thresholds; 4],
+    by_language: [Thresholds; Language::ALL.len()],
     /// Compiled even when the check is disabled, for [`Policy::identity_terms`].
     identity: Option<IdentityMatcher>,
     identity_enabled: bool,

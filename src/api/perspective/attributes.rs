@@ -35,10 +35,28 @@ impl Attribute {
         }
     }
 
-    /// A requested attribute name; a version suffix (`TOXICITY@6`) is accepted and ignored.
+    /// A requested attribute name, in any case; a version suffix (`TOXICITY@6`) and the
+    /// `_EXPERIMENTAL` variants are accepted and read as the attribute itself. Perspective's
+    /// attributes without a label of their own map to the nearest label (see README,
+    /// "Replacing Perspective"): `SEXUALLY_EXPLICIT` and `OBSCENE` to `obscene`,
+    /// `ATTACK_ON_AUTHOR` and `ATTACK_ON_COMMENTER` to `insult`. `None` for attributes
+    /// nothing here measures (`FLIRTATION`, `SPAM`, `INCOHERENT`, `INFLAMMATORY`,
+    /// `UNSUBSTANTIAL`, `LIKELY_TO_REJECT`, ...).
     pub fn parse(requested: &str) -> Option<Attribute> {
-        let name = requested.split_once('@').map_or(requested, |(n, _)| n);
-        Attribute::ALL.into_iter().find(|a| a.name() == name)
+        let name = requested
+            .split_once('@')
+            .map_or(requested, |(n, _)| n)
+            .trim()
+            .to_ascii_uppercase();
+        let name = name.strip_suffix("_EXPERIMENTAL").unwrap_or(&name);
+        if let Some(a) = Attribute::ALL.into_iter().find(|a| a.name() == name) {
+            return Some(a);
+        }
+        match name {
+            "SEXUALLY_EXPLICIT" | "OBSCENE" => Some(Attribute::Profanity),
+            "ATTACK_ON_AUTHOR" | "ATTACK_ON_COMMENTER" => Some(Attribute::Insult),
+            _ => None,
+        }
     }
 
     pub fn label(self) -> Label {
@@ -160,7 +178,24 @@ mod tests {
             Some(Attribute::SevereToxicity)
         );
         assert_eq!(Attribute::parse("FLIRTATION"), None);
-        assert_eq!(Attribute::parse("toxicity"), None);
+        assert_eq!(Attribute::parse("SPAM"), None);
+        assert_eq!(Attribute::parse("toxicity"), Some(Attribute::Toxicity));
+        assert_eq!(
+            Attribute::parse("TOXICITY_EXPERIMENTAL"),
+            Some(Attribute::Toxicity)
+        );
+        assert_eq!(
+            Attribute::parse("severe_toxicity_experimental@1"),
+            Some(Attribute::SevereToxicity)
+        );
+        assert_eq!(
+            Attribute::parse("SEXUALLY_EXPLICIT"),
+            Some(Attribute::Profanity)
+        );
+        assert_eq!(
+            Attribute::parse("ATTACK_ON_COMMENTER"),
+            Some(Attribute::Insult)
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Sentence spans for `spanAnnotations`, as Unicode code point offsets into the text
 //! (Unicode sentence boundaries, UAX #29; surrounding whitespace is not part of a span).
+//! The endpoint answers them in UTF-16 code units ([`Span::utf16`]), as Perspective's
+//! clients index strings.
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -17,6 +19,13 @@ pub struct Span {
 impl Span {
     pub fn text<'a>(&self, text: &'a str) -> &'a str {
         &text[self.bytes.clone()]
+    }
+
+    /// `[begin, end)` in UTF-16 code units of `text` (an emoji outside the Basic
+    /// Multilingual Plane is two).
+    pub fn utf16(&self, text: &str) -> (usize, usize) {
+        let begin = text[..self.bytes.start].encode_utf16().count();
+        (begin, begin + self.text(text).encode_utf16().count())
     }
 }
 
@@ -92,6 +101,27 @@ mod tests {
         assert_eq!(got[0], (0, 10, "Привет 👋🏽!"));
         assert_eq!(got[1], (11, 20, "Ты дурак."));
         assert_eq!(got[2], (21, 23, "Ok"));
+    }
+
+    #[test]
+    fn utf16_offsets_slice_like_javascript() {
+        let text = "Привет 👋🏽! Ты дурак. Ok";
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let got: Vec<((usize, usize), String)> = sentences(text)
+            .iter()
+            .map(|s| {
+                let (b, e) = s.utf16(text);
+                ((b, e), String::from_utf16(&units[b..e]).unwrap())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ((0, 12), "Привет 👋🏽!".to_string()),
+                ((13, 22), "Ты дурак.".to_string()),
+                ((23, 25), "Ok".to_string())
+            ]
+        );
     }
 
     #[test]

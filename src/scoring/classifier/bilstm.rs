@@ -112,6 +112,11 @@ impl Classifier for BiLstm {
         &self.model_id
     }
 
+    /// Trained on English only (Jigsaw 2018).
+    fn reads(&self, language: crate::scoring::language::Language) -> bool {
+        language == crate::scoring::language::Language::En
+    }
+
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
         let ids: Vec<Vec<u32>> = texts
             .iter()

@@ -1,6 +1,10 @@
 //! `[model.languages]`: one model per detected language, behind the one `Classifier`
 //! the batcher holds. A batch is split by language, each part scored by its model, and the
 //! scores put back in order; each verdict records the model that scored its text.
+//!
+//! A language without a route goes to the default model if that reads it, else to the
+//! first routed model that does (German to the multilingual transformer when the default
+//! is the English BiLSTM), else to the default.
 
 use std::sync::Arc;
 
@@ -39,11 +43,24 @@ impl ByLanguage {
     }
 
     fn model_for(&self, text: &str) -> &Arc<dyn Classifier> {
-        let lang = language::detect(text);
+        self.model_in(language::detect(text))
+    }
+
+    fn model_in(&self, lang: Option<Language>) -> &Arc<dyn Classifier> {
+        let Some(lang) = lang else {
+            return &self.default;
+        };
+        if let Some((_, model)) = self.routes.iter().find(|(l, _)| *l == lang) {
+            return model;
+        }
+        if self.default.reads(lang) {
+            return &self.default;
+        }
         self.routes
             .iter()
-            .find(|(l, _)| Some(*l) == lang)
-            .map_or(&self.default, |(_, m)| m)
+            .map(|(_, m)| m)
+            .find(|m| m.reads(lang))
+            .unwrap_or(&self.default)
     }
 }
 
@@ -54,6 +71,18 @@ impl Classifier for ByLanguage {
 
     fn model_id_for(&self, text: &str) -> &str {
         self.model_for(text).model_id()
+    }
+
+    fn model_id_in(&self, language: Option<Language>) -> &str {
+        self.model_in(language).model_id()
+    }
+
+    fn reads(&self, language: Language) -> bool {
+        self.model_in(Some(language)).reads(language)
+    }
+
+    fn cost(&self, text: &str) -> usize {
+        self.model_for(text).cost(text)
     }
 
     fn model_ids(&self) -> Vec<&str> {
@@ -67,7 +96,17 @@ impl Classifier for ByLanguage {
     }
 
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
-        let chosen: Vec<&Arc<dyn Classifier>> = texts.iter().map(|t| self.model_for(t)).collect();
+        let languages: Vec<Option<Language>> = texts.iter().map(|t| language::detect(t)).collect();
+        self.score_batch_in(texts, &languages)
+    }
+
+    fn score_batch_in(
+        &self,
+        texts: &[&str],
+        languages: &[Option<Language>],
+    ) -> Result<Vec<Scores>, ClassifierError> {
+        let chosen: Vec<&Arc<dyn Classifier>> =
+            languages.iter().map(|&l| self.model_in(l)).collect();
         let mut out = vec![Scores::default(); texts.len()];
         let mut done = vec![false; texts.len()];
         for i in 0..texts.len() {
@@ -141,5 +180,45 @@ mod tests {
         let ids: Vec<&str> = texts.iter().map(|t| router.model_id_for(t)).collect();
         assert_eq!(ids, ["english", "multi", "english", "multi"]);
         assert_eq!(router.model_ids(), ["english", "multi"]);
+    }
+
+    /// Reads English only, like the BiLSTM.
+    struct EnglishOnly;
+
+    impl Classifier for EnglishOnly {
+        fn model_id(&self) -> &str {
+            "english"
+        }
+        fn reads(&self, language: Language) -> bool {
+            language == Language::En
+        }
+        fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
+            Ok(texts.iter().map(|_| Scores([0.1; 6])).collect())
+        }
+    }
+
+    #[test]
+    fn languages_without_a_route_go_to_a_model_that_reads_them() {
+        let router = ByLanguage::new(
+            Arc::new(EnglishOnly),
+            vec![(Language::Ru, Arc::new(Constant("multi", 0.9)))],
+        );
+        // German has no route and the default cannot read it: the multilingual model can.
+        assert_eq!(
+            router.model_id_for("Du bist ein Idiot und alle hassen dich"),
+            "multi"
+        );
+        assert_eq!(router.model_id_in(Some(Language::Kk)), "multi");
+        assert_eq!(router.model_id_in(Some(Language::En)), "english");
+        assert_eq!(router.model_id_in(None), "english");
+        assert!(router.reads(Language::De) && router.reads(Language::En));
+        // Stated languages route a batch: "idiota" alone reads as English.
+        let got = router
+            .score_batch_in(&["idiota", "idiota"], &[Some(Language::Es), None])
+            .unwrap();
+        assert_eq!((got[0].0[0], got[1].0[0]), (0.9, 0.1));
+
+        let english_only = ByLanguage::new(Arc::new(EnglishOnly), Vec::new());
+        assert!(!english_only.reads(Language::De));
     }
 }

@@ -125,12 +125,39 @@ pub trait Classifier: Send + Sync {
     fn model_id_for(&self, _text: &str) -> &str {
         self.model_id()
     }
+    /// The model that scores text in `language` (already detected, or stated by the
+    /// caller); `None` is text without letters.
+    fn model_id_in(&self, _language: Option<Language>) -> &str {
+        self.model_id()
+    }
     /// Every id `model_id_for` can answer.
     fn model_ids(&self) -> Vec<&str> {
         vec![self.model_id()]
     }
+    /// Whether a model here was trained to read `language` (Perspective requests in
+    /// other languages are refused rather than scored by a model that cannot read them).
+    fn reads(&self, _language: Language) -> bool {
+        true
+    }
+    /// What scoring `text` costs, in bytes of text scored: what the batcher charges a
+    /// queue for it. Models that score at most a fixed length of a text say so here.
+    fn cost(&self, text: &str) -> usize {
+        text.len().max(MIN_TEXT_COST)
+    }
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError>;
+    /// [`Classifier::score_batch`] for texts whose languages are known; only a model
+    /// chosen per language uses them.
+    fn score_batch_in(
+        &self,
+        texts: &[&str],
+        _languages: &[Option<Language>],
+    ) -> Result<Vec<Scores>, ClassifierError> {
+        self.score_batch(texts)
+    }
 }
+
+/// The least a text costs: a forward pass has a fixed part however short the text.
+pub const MIN_TEXT_COST: usize = 64;
 
 /// Loads the backend named by `config.model.backend` from `config.model_dir()`, and the
 /// models of `[model.languages]` (each directory once) behind a `ByLanguage` router.

@@ -1,6 +1,7 @@
 //! What a Hugging Face style model directory says about its outputs and input length:
-//! `config.json` (`id2label`, `problem_type`, `max_position_embeddings`, `pad_token_id`)
-//! and `tokenizer_config.json` (`model_max_length`).
+//! `config.json` (`id2label`, `problem_type`, `max_position_embeddings`, `pad_token_id`,
+//! and the languages it reads: `languages`, else guessed from `vocab_size`) and
+//! `tokenizer_config.json` (`model_max_length`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,11 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::scoring::classifier::{ClassifierError, Label};
+use crate::scoring::language::Language;
+
+/// A vocabulary this large is a multilingual one (XLM-R's 250,002 pieces, mBERT's
+/// 119,547); English BERT-style vocabularies hold about 30,000.
+const MULTILINGUAL_VOCABULARY: usize = 100_000;
 
 /// How logits become probabilities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +32,8 @@ pub struct ModelMeta {
     /// Tokens per window, special tokens included.
     pub max_tokens: usize,
     pub pad_id: i64,
+    /// Languages the model reads.
+    pub languages: Vec<Language>,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +46,11 @@ struct ConfigJson {
     max_position_embeddings: Option<usize>,
     #[serde(default)]
     pad_token_id: Option<i64>,
+    #[serde(default)]
+    vocab_size: Option<usize>,
+    /// modgate's own key: ISO 639-1 codes of the languages the model was trained to read.
+    #[serde(default)]
+    languages: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -101,11 +114,32 @@ impl ModelMeta {
                 ),
             ));
         }
+        let languages = match &config.languages {
+            Some(codes) => codes
+                .iter()
+                .map(|c| {
+                    Language::parse(c).ok_or_else(|| {
+                        load_err(
+                            &path,
+                            format!(
+                                "languages: `{c}` is not a language modgate detects ({})",
+                                Language::codes()
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None if config.vocab_size.unwrap_or(0) >= MULTILINGUAL_VOCABULARY => {
+                Language::ALL.to_vec()
+            }
+            None => vec![Language::En],
+        };
         Ok(ModelMeta {
             labels,
             activation,
             max_tokens,
             pad_id: config.pad_token_id.unwrap_or(0),
+            languages,
         })
     }
 
