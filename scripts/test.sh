@@ -4,5 +4,24 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 models/fetch-models.sh
+
+# Google's Python client for Perspective, which tests/perspective.rs drives through
+# modgate's discovery document (PyPI; the test skips with a message when it is missing).
+client_venv=target/google-api-client-venv
+if [ ! -x "$client_venv/bin/python" ] || ! "$client_venv/bin/python" -c 'import googleapiclient' 2>/dev/null; then
+  if python3 -m venv "$client_venv" && "$client_venv/bin/pip" install -q 'google-api-python-client==2.202.0'; then
+    :
+  elif [ "${MODGATE_REQUIRE_GOOGLE_CLIENT:-}" = 1 ]; then
+    echo "cannot install google-api-python-client from PyPI" >&2
+    exit 1
+  else
+    echo "warning: google-api-python-client not installed; its test will be skipped" >&2
+  fi
+fi
+if [ -x "$client_venv/bin/python" ] && "$client_venv/bin/python" -c 'import googleapiclient' 2>/dev/null; then
+  MODGATE_GOOGLE_CLIENT_PYTHON="$(pwd)/$client_venv/bin/python"
+  export MODGATE_GOOGLE_CLIENT_PYTHON
+fi
+
 cargo test --locked --all-targets "$@"
 scripts/schemathesis.sh

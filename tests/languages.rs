@@ -394,7 +394,7 @@ async fn queue_filters_by_detected_language() {
     let (_, page) = queue("state=pending&language=KK").await;
     assert_eq!(ids(&page), vec![kk]);
     // A language that is never detected is a clear error.
-    let (code, err) = queue("state=pending&language=de").await;
+    let (code, err) = queue("state=pending&language=ja").await;
     assert_eq!(code, 400, "{err}");
     assert_eq!(err["error"]["field"], "language");
 
@@ -485,7 +485,7 @@ async fn thresholds_apply_per_detected_language() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn perspective_reports_detected_languages() {
-    let app = spawn_app().await;
+    let app = common::spawn_shipped().await;
     let key = apikeys::add(app.state.store.writer(), "coral")
         .await
         .unwrap()
@@ -538,14 +538,14 @@ async fn perspective_reports_detected_languages() {
 #[test]
 fn per_language_thresholds_are_validated_with_line_and_column() {
     let path = std::path::Path::new("policy.toml");
-    let source = "[policy.thresholds]\ntoxic = { hold_at = 0.8 }\n\n[policy.languages.ru.thresholds]\ntoxic = { hold_at = 0.7 }\ninsult = { hold_at = 1.5 }\nrude = { hold_at = 0.5 }\n\n[policy.languages.de.thresholds]\ntoxic = { hold_at = 0.9, remove_at = 0.5 }\n";
+    let source = "[policy.thresholds]\ntoxic = { hold_at = 0.8 }\n\n[policy.languages.ru.thresholds]\ntoxic = { hold_at = 0.7 }\ninsult = { hold_at = 1.5 }\nrude = { hold_at = 0.5 }\n\n[policy.languages.ja.thresholds]\ntoxic = { hold_at = 0.9, remove_at = 0.5 }\n";
     let errors = modgate::config::Config::parse(path, source).unwrap_err();
     let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     for want in [
         "policy.toml:6:1: policy.languages.ru.thresholds.insult.hold_at: 1.5 is outside 0..=1",
         "policy.toml:7:1: policy.languages.ru.thresholds: unknown label `rude`",
-        "policy.toml:9:19: policy.languages: `de` is not a detected language (expected one of en, ru, kk, uz)",
-        "policy.toml:10:1: policy.languages.de.thresholds.toxic: remove_at (0.5) is below hold_at (0.9)",
+        "policy.toml:9:19: policy.languages: `ja` is not a detected language (expected one of en, ru, kk, uz, de, es, fr, it, pt, tr)",
+        "policy.toml:10:1: policy.languages.ja.thresholds.toxic: remove_at (0.5) is below hold_at (0.9)",
     ] {
         assert!(
             shown.iter().any(|s| s.starts_with(want)),
@@ -558,7 +558,7 @@ fn per_language_thresholds_are_validated_with_line_and_column() {
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
-        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"flag\"\nlanguages = [\"uz\", \"de\"]\nterms = [\"x\"]\n",
+        "[[rules.list]]\nname = \"x\"\ncategory = \"custom\"\naction = \"flag\"\nlanguages = [\"uz\", \"ja\"]\nterms = [\"x\"]\n",
     )
     .unwrap();
     let errors = modgate::config::Config::load_file(&config).unwrap_err();
@@ -566,7 +566,7 @@ fn per_language_thresholds_are_validated_with_line_and_column() {
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert!(
         shown[0].ends_with(
-            "config.toml:5:20: list `x`: `de` is not a detected language (expected one of en, ru, kk, uz)"
+            "config.toml:5:20: list `x`: `ja` is not a detected language (expected one of en, ru, kk, uz, de, es, fr, it, pt, tr)"
         ),
         "{shown:#?}"
     );

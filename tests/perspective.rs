@@ -194,7 +194,7 @@ async fn perspective_documentation_requests() {
     assert_eq!(res["languages"], json!(["en"]));
 
     // methods.md AnalyzeComment example asks for TOXICITY and UNSUBSTANTIAL; modgate has
-    // no UNSUBSTANTIAL model, so it answers Perspective's unknown-attribute error.
+    // no UNSUBSTANTIAL model, so it answers Perspective's unknown-attribute error...
     let text = "What kind of idiot name is foo? Sorry, I like your name.";
     let (code, res) = analyze(
         &app,
@@ -207,7 +207,27 @@ async fn perspective_documentation_requests() {
         &res,
         400,
         "INVALID_ARGUMENT",
-        "Unknown requested attribute: UNSUBSTANTIAL",
+        "Unknown requested attribute: UNSUBSTANTIAL (supported: TOXICITY, SEVERE_TOXICITY, IDENTITY_ATTACK, INSULT, PROFANITY, THREAT; set dropUnsupportedAttributes to skip others)",
+    );
+    // ...unless asked to drop what it does not support, as Perspective does.
+    let (code, res) = analyze(
+        &app,
+        &key,
+        &json!({"comment": {"text": text}, "languages": ["en"], "dropUnsupportedAttributes": true,
+                "requestedAttributes": {"TOXICITY": {}, "UNSUBSTANTIAL": {}, "FLIRTATION": {}, "sexually_explicit": {}}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{res}");
+    let keys: Vec<&String> = res["attributeScores"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["TOXICITY", "sexually_explicit"],
+        "mapped ones kept, as sent"
+    );
+    assert_close(
+        &res["attributeScores"]["sexually_explicit"]["summaryScore"]["value"],
+        expected(&app, text, Attribute::Profanity).await,
+        "SEXUALLY_EXPLICIT reads the obscene label",
     );
 
     // The same text with spanAnnotations: the documented spans [0,31) and [32,56).
@@ -248,43 +268,39 @@ async fn perspective_documentation_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn span_offsets_are_code_points() {
+async fn span_offsets_are_utf16_units() {
     let app = spawn(|_| {}).await;
     let key = new_key(&app, "spans").await;
-    let sentences = ["Привет 👋🏽!", "Ты дурак.", "You are a complete idiot 🤬."];
+    let sentences = ["Hello 👋🏽!", "You are a complete idiot 🤬.", "Ok"];
     let text = sentences.join(" ");
-    let (code, res) = analyze(
-        &app,
-        &key,
-        &json!({"comment": {"text": text}, "spanAnnotations": true, "requestedAttributes": {"TOXICITY": {}}}),
-    )
-    .await;
-    assert_eq!(code, 200, "{res}");
-    let spans = res["attributeScores"]["TOXICITY"]["spanScores"]
-        .as_array()
-        .unwrap();
-    assert_eq!(spans.len(), 3, "{res}");
-    let chars: Vec<char> = text.chars().collect();
-    let mut begin = 0;
-    for (i, sentence) in sentences.iter().enumerate() {
-        let len = sentence.chars().count();
-        assert_eq!(spans[i]["begin"].as_u64(), Some(begin as u64), "span {i}");
-        assert_eq!(
-            spans[i]["end"].as_u64(),
-            Some((begin + len) as u64),
-            "span {i}"
-        );
-        let slice: String = chars[begin..begin + len].iter().collect();
-        assert_eq!(
-            &slice, sentence,
-            "offsets count code points, not bytes or UTF-16 units"
-        );
-        begin += len + 1;
+    for span_annotations in [true, false] {
+        let (code, res) = analyze(
+            &app,
+            &key,
+            &json!({"comment": {"text": text}, "spanAnnotations": span_annotations, "requestedAttributes": {"TOXICITY": {}}}),
+        )
+        .await;
+        assert_eq!(code, 200, "{res}");
+        let spans = res["attributeScores"]["TOXICITY"]["spanScores"]
+            .as_array()
+            .unwrap();
+        // What JavaScript's `text.substring(begin, end)` gives for each span.
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let sliced: Vec<String> = spans
+            .iter()
+            .map(|s| {
+                let (b, e) = (s["begin"].as_u64().unwrap(), s["end"].as_u64().unwrap());
+                String::from_utf16(&units[b as usize..e as usize]).unwrap()
+            })
+            .collect();
+        if span_annotations {
+            assert_eq!(sliced, sentences, "{res}");
+            // "👋🏽" is two code points and four UTF-16 units.
+            assert_eq!(spans[1]["begin"], 12);
+        } else {
+            assert_eq!(sliced, [text.as_str()], "one span over the whole text");
+        }
     }
-    // "👋🏽" is two code points and four UTF-16 units: the second span starts at 11.
-    assert_eq!(spans[1]["begin"], 11);
-    // Mostly Cyrillic letters overall? No: the English sentence is longer, so "en".
-    assert_eq!(res["detectedLanguages"], json!(["en"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,16 +341,18 @@ async fn score_threshold_filters_attributes() {
         "threshold 0 keeps the attribute"
     );
 
-    // Every attribute below its threshold: attributeScores is left out, as Perspective does.
+    // Every attribute below its threshold: attributeScores is empty, so a client reading
+    // attributeScores[name] gets nothing rather than a missing field. A threshold may
+    // come as a string (proto3 JSON).
     let (code, res) = analyze(
         &app,
         &key,
         &json!({"comment": {"text": "Thank you for the thoughtful reporting."},
-                "requestedAttributes": {"TOXICITY": {"scoreThreshold": 0.99}, "THREAT": {"scoreThreshold": 0.99}}}),
+                "requestedAttributes": {"TOXICITY": {"scoreThreshold": 0.99}, "THREAT": {"scoreThreshold": "0.99"}}}),
     )
     .await;
     assert_eq!(code, 200, "{res}");
-    assert!(res.get("attributeScores").is_none(), "{res}");
+    assert_eq!(res["attributeScores"], json!({}), "{res}");
     assert_eq!(res["languages"], json!(["en"]));
 }
 
@@ -412,9 +430,16 @@ async fn errors_use_perspective_shape() {
             "NO_REQUESTED_ATTRIBUTES",
         ),
         (
-            json!({"comment": {"text": "hi"}, "requestedAttributes": {"SEXUALLY_EXPLICIT": {}}}),
-            "Unknown requested attribute: SEXUALLY_EXPLICIT",
+            json!({"comment": {"text": "hi"}, "requestedAttributes": {"FLIRTATION": {}}}),
+            "Unknown requested attribute: FLIRTATION (supported: TOXICITY, SEVERE_TOXICITY, IDENTITY_ATTACK, INSULT, PROFANITY, THREAT; set dropUnsupportedAttributes to skip others)",
             "INVALID_REQUEST",
+        ),
+        // The BiLSTM these tests run reads English only: German is refused, and so is
+        // Russian sent as "en" (as Coral sends it) rather than scored by an English model.
+        (
+            json!({"comment": {"text": "Ты дурак"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"]}),
+            "Attribute TOXICITY does not support request languages: ru",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
         ),
         (
             json!({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["de"]}),
@@ -448,29 +473,167 @@ async fn errors_use_perspective_shape() {
         res["error"]["details"][0]["languageNotSupportedByAttributeError"],
         json!({"attribute": "TOXICITY", "requestedLanguages": ["de"], "detectedLanguages": ["en"]})
     );
-    // Other routes under /v1alpha1 are not found.
-    let (code, _) = app
+    // Other routes under /v1alpha1 are not found, in Perspective's shape too.
+    let (code, res) = app
         .post_json(&format!("/v1alpha1/comments:classify?key={key}"), &ok)
         .await;
     assert_eq!(code, 404);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn languages_are_detected_when_absent() {
-    let app = spawn(|_| {}).await;
-    let key = new_key(&app, "lang").await;
-    let text = "Убирайтесь отсюда, вам здесь не рады.";
+    assert_error(
+        &res,
+        404,
+        "NOT_FOUND",
+        "The requested URL /v1alpha1/comments:classify was not found on this server.",
+    );
+    let r = app
+        .client
+        .get(app.url(&format!("/v1alpha1/comments:analyze?key={key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["error"]["code"], 405, "{res}");
+    // Text of white space only is scored, as Perspective does (only "" is empty).
     let (code, res) = analyze(
         &app,
         &key,
-        &json!({"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}),
+        &json!({"comment": {"text": " \u{a0} "}, "requestedAttributes": {"TOXICITY": {}}}),
     )
     .await;
     assert_eq!(code, 200, "{res}");
-    assert_eq!(res["languages"], json!(["ru"]));
-    assert_eq!(res["detectedLanguages"], json!(["ru"]));
-    // Kazakh and Uzbek are accepted when named.
-    for lang in ["kk", "uz", "ru-RU"] {
+    assert!(res["attributeScores"]["TOXICITY"]["summaryScore"]["value"].is_number());
+}
+
+/// Coral Talk 9.11.8 (coralproject/talk 8bf2ad78), services/perspective/perspective.ts:
+/// `url = new URL(endpoint); url.pathname = path.join(url.pathname, "/comments:analyze");
+/// url.searchParams.set("key", key)`, posted by its axios wrapper (services/fetch/axios.ts)
+/// with `Content-Type: application/json`, `User-Agent: Coral Perspective/9.11.8`, axios's
+/// own `Accept`, an 800 ms timeout and no redirects followed.
+fn coral_url(endpoint: &str, operation: &str, key: &str) -> String {
+    let mut url = reqwest::Url::parse(endpoint.trim()).unwrap();
+    // Node's path.join: one slash between the parts, whatever the endpoint ends with.
+    let path = format!("{}/{operation}", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url.query_pairs_mut().append_pair("key", key.trim());
+    url.to_string()
+}
+
+fn coral_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(800))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn coral_analyze(
+    client: &reqwest::Client,
+    url: &str,
+    text: &str,
+    language: &str,
+) -> (u16, Value) {
+    // formatBody(): the model (TOXICITY by default), doNotStore, and convertLanguage()'s
+    // answer: en, es, fr, de or pt, and "en" for every other locale, Russian included.
+    let body = json!({
+        "comment": {"text": text},
+        "doNotStore": true,
+        "requestedAttributes": {"TOXICITY": {}},
+        "languages": [language],
+    });
+    let r = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("User-Agent", "Coral Perspective/9.11.8")
+        .header("Accept", "application/json, text/plain, */*")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{language}: Coral gives up (and publishes unscored): {e}"));
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coral_is_answered_in_every_language_it_sends() {
+    // The shipped config: the multilingual model reads all of these.
+    let app = common::spawn_shipped().await;
+    let key = new_key(&app, "coral").await;
+    let client = coral_client();
+    let cases = [
+        // (Coral's language, text, detected, abusive)
+        (
+            "en",
+            "You are a stupid idiot and everyone hates you",
+            "en",
+            true,
+        ),
+        ("en", "Thank you for the careful reporting.", "en", false),
+        ("es", "Eres un idiota y te odio", "es", true),
+        (
+            "es",
+            "Gracias por el artículo, muy interesante",
+            "es",
+            false,
+        ),
+        (
+            "fr",
+            "Tu es un imbécile et tout le monde te déteste",
+            "fr",
+            true,
+        ),
+        ("fr", "Merci pour cet article très intéressant", "fr", false),
+        (
+            "de",
+            "Du bist ein dummer Idiot und alle hassen dich",
+            "de",
+            true,
+        ),
+        ("de", "Danke für den interessanten Artikel", "de", false),
+        ("pt", "Você é um idiota e todos te odeiam", "pt", true),
+        (
+            "pt",
+            "Obrigado pelo artigo, muito interessante",
+            "pt",
+            false,
+        ),
+        // Coral sends "en" for a Russian-language site: the text decides.
+        ("en", "Ты тупой идиот, все тебя ненавидят", "ru", true),
+        ("en", "Спасибо за статью, очень интересно.", "ru", false),
+    ];
+    for endpoint in [app.url("/v1alpha1"), app.url("/v1alpha1/")] {
+        let url = coral_url(&endpoint, "comments:analyze", &key);
+        assert!(url.contains("/v1alpha1/comments:analyze?key="), "{url}");
+        for (language, text, detected, abusive) in cases {
+            let (code, res) = coral_analyze(&client, &url, text, language).await;
+            assert_eq!(code, 200, "{language} {text}: {res}");
+            // What toxic.ts reads, and holds when strictly above 0.8 (its default).
+            let score = res["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{text}: no score: {res}"));
+            assert_eq!(res["detectedLanguages"], json!([detected]), "{text}");
+            assert_eq!(res["languages"], json!([language]), "echoed as sent");
+            if abusive {
+                assert!(score > 0.8, "{text}: {score} would be published by Coral");
+            } else {
+                assert!(score < 0.5, "{text}: {score}");
+            }
+        }
+    }
+    // Without languages the text's own is detected and reported.
+    let (code, res) = analyze(
+        &app,
+        &key,
+        &json!({"comment": {"text": "Eres un idiota y te odio"}, "requestedAttributes": {"TOXICITY": {}}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{res}");
+    assert_eq!(res["detectedLanguages"], json!(["es"]));
+    assert_eq!(res["languages"], json!(["es"]));
+    // Kazakh and Uzbek when named, including Cyrillic text their letters leave open.
+    for (lang, text) in [
+        ("kk", "Рахмет"),
+        ("uz", "Бошингни кесаман"),
+        ("ru-RU", "Рахмет"),
+    ] {
         let (code, res) = analyze(
             &app,
             &key,
@@ -479,7 +642,164 @@ async fn languages_are_detected_when_absent() {
         .await;
         assert_eq!(code, 200, "{lang}: {res}");
         assert_eq!(res["languages"], json!([lang]));
+        let primary = &lang[..2];
+        assert_eq!(res["detectedLanguages"], json!([primary]), "{lang}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coral_feedback_is_stored_as_sent() {
+    let app = spawn(|_| {}).await;
+    let key = new_key(&app, "coral").await;
+    // formatBody() for comments:suggestscore, sent by events/listeners/perspective.ts when
+    // a moderator approves (0) or rejects (1) a comment.
+    let context =
+        json!({"url": "https://news.example.org/story?commentID=c-42", "Coral_comment_id": "c-42"});
+    let body = json!({
+        "comment": {"text": "You are an idiot"},
+        "context": {"entries": [{"text": context.to_string()}]},
+        "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}},
+        "languages": ["en"],
+        "communityId": "Coral:https://news.example.org",
+        "clientToken": "comment:c-42",
+    });
+    let url = coral_url(&app.url("/v1alpha1/"), "comments:suggestscore", &key);
+    let r = coral_client()
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .header("User-Agent", "Coral Perspective/9.11.8")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let res: Value = r.json().await.unwrap();
+    assert_eq!(res["clientToken"], "comment:c-42");
+    let row: (String, String, String, String) = sqlx::query_as(
+        "SELECT attribute_scores, community_id, client_token, context FROM perspective_feedback",
+    )
+    .fetch_one(app.state.store.reader())
+    .await
+    .unwrap();
+    let scores: Value = serde_json::from_str(&row.0).unwrap();
+    assert_eq!(scores["TOXICITY"]["summaryScore"]["value"], 1);
+    assert_eq!(row.1, "Coral:https://news.example.org");
+    assert_eq!(row.2, "comment:c-42");
+    let stored_context: Value = serde_json::from_str(&row.3).unwrap();
+    assert_eq!(stored_context["entries"][0]["text"], context.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_only_for_configured_origins() {
+    let app = spawn(|c| c.perspective.cors_origins = vec!["https://news.example.org".into()]).await;
+    let key = new_key(&app, "browser").await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                app.url("/v1alpha1/comments:analyze"),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,x-goog-api-key",
+            )
+            .send()
+    };
+    let r = preflight("https://news.example.org").await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let allowed = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(allowed(&r).as_deref(), Some("https://news.example.org"));
+    let methods = r.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(methods.contains("POST"), "{methods}");
+    let r = preflight("https://evil.example").await.unwrap();
+    assert_eq!(allowed(&r), None);
+    // The actual request carries the header too; other routes never do.
+    let r = app
+        .client
+        .post(app.url(&format!("/v1alpha1/comments:analyze?key={key}")))
+        .header("Origin", "https://news.example.org")
+        .json(&json!({"comment": {"text": "hello"}, "requestedAttributes": {"TOXICITY": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(allowed(&r).as_deref(), Some("https://news.example.org"));
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Origin", "https://news.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed(&r), None);
+    // Not configured: no CORS headers at all.
+    let plain = spawn(|_| {}).await;
+    let r = plain
+        .client
+        .post(plain.url("/v1alpha1/comments:analyze"))
+        .header("Origin", "https://news.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed(&r), None);
+}
+
+/// Google's Python client library, built from modgate's discovery document, against the
+/// live service. Needs the client installed (scripts/test.sh does); skips otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_api_python_client_works_from_the_discovery_document() {
+    let Some(python) = std::env::var_os("MODGATE_GOOGLE_CLIENT_PYTHON") else {
+        eprintln!(
+            "skipped: MODGATE_GOOGLE_CLIENT_PYTHON is not set (scripts/test.sh installs google-api-python-client and sets it)"
+        );
+        return;
+    };
+    let app = spawn(|_| {}).await;
+    let key = new_key(&app, "google-client").await;
+    let (code, doc) = app.get_json("/$discovery/rest?version=v1alpha1").await;
+    assert_eq!(code, 200);
+    assert_eq!(doc["rootUrl"], app.url("/"), "{doc}");
+    let (code, _) = app.get_json("/$discovery/rest?version=v1").await;
+    assert_eq!(code, 404);
+
+    let text = "You are a stupid idiot and everyone hates you";
+    let (discovery_url, key_arg) = (app.url("/$discovery/rest?version=v1alpha1"), key.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(project_root().join("tests/perspective_client.py"))
+            .arg(discovery_url)
+            .arg(key_arg)
+            .arg(text)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_close(
+        &got["analyze"]["attributeScores"]["TOXICITY"]["summaryScore"]["value"],
+        expected(&app, text, Attribute::Toxicity).await,
+        "analyze through googleapiclient",
+    );
+    assert_eq!(got["suggestscore"]["clientToken"], "py-1");
+    assert_eq!(app.count_rows("perspective_feedback").await, 1);
+    // A wrong key fails inside the library with the 403 Perspective answers.
+    assert_eq!(got["bad_key_status"], 403, "{got}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,11 +235,12 @@ async fn classify(
     language: Option<crate::scoring::language::Language>,
     budget: Duration,
 ) -> Result<(Vec<crate::scoring::classifier::Scores>, String), PerspectiveError> {
-    // Half the budget for waiting in the queue, as for comments: over it, 429 at once.
+    // The lane's estimate covers the queue ahead and these texts themselves: over four
+    // fifths of the budget (the rest is margin for the estimate), 429 at once.
     let languages = vec![language; texts.len()];
     let scored = app
         .batcher
-        .score_many_in(texts, languages, Some(budget / 2));
+        .score_many_in(texts, languages, Some(budget * 4 / 5));
     let scored = tokio::time::timeout(budget, scored)
         .await
         .map_err(|_| {

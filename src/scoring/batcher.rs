@@ -827,7 +827,7 @@ mod tests {
         };
         let batcher = Arc::new(Batcher::new(slow, config).expect("start"));
         // The lane learns its time per byte from a first batch: ≥ 60 ms for one text,
-        // which counts as 64 bytes (`Classifier::cost`).
+        // which costs its 5 bytes and the fixed 128 (`Classifier::cost`).
         batcher.score("first".into()).await.expect("scored");
 
         let held = tokio::spawn({
@@ -835,15 +835,15 @@ mod tests {
             async move { b.score("hold".into()).await }
         });
         entered_rx.recv().await.expect("the lane is busy");
-        // "hold" and "queued", 128 bytes: ≥ 120 ms expected, well under the limit, so it
-        // waits its turn.
+        // "hold" and "queued", 266: ≥ 120 ms expected, well under the limit, so it waits
+        // its turn.
         let queued = tokio::spawn({
             let b = Arc::clone(&batcher);
             async move { b.score("queued".into()).await }
         });
         let load = Arc::clone(&batcher.lanes.lock().expect("lock")[0].load);
         while load.unanswered.load(Ordering::Relaxed)
-            < 2 * crate::scoring::classifier::MIN_TEXT_COST
+            < "hold".len() + "queued".len() + 2 * crate::scoring::classifier::FIXED_TEXT_COST
         {
             tokio::task::yield_now().await;
         }

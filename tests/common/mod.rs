@@ -52,6 +52,13 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(test_config(&db), dir).await
 }
 
+/// The service with the project's config.toml as shipped (the multilingual transformer).
+pub async fn spawn_shipped() -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = dir.path().join("modgate.db");
+    spawn_with(default_config(&db), dir).await
+}
+
 pub async fn spawn_with(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let db_path = config.database_path();
     let app = Application::build(config).await.expect("build app");

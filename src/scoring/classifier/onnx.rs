@@ -370,8 +370,7 @@ impl Classifier for OnnxClassifier {
             0 => usize::MAX,
             n => n * self.meta.max_tokens * 4,
         };
-        text.len()
-            .clamp(super::MIN_TEXT_COST, most.max(super::MIN_TEXT_COST))
+        text.len().min(most) + super::FIXED_TEXT_COST
     }
 
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {
