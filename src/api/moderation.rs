@@ -116,7 +116,7 @@ impl QueueParams {
     params(
         ("state" = Option<String>, Query, pattern = "^(pending|reported|removed|approved)?$", description = "pending (default), reported, removed, approved"),
         ("article_id" = Option<String>, Query),
-        ("language" = Option<String>, Query, pattern = "^(en|ru|kk|uz)?$", description = "Detected language: en, ru, kk or uz"),
+        ("language" = Option<String>, Query, pattern = "^(en|ru|kk|uz|de|es|fr|it|pt|tr)?$", description = "Detected language: en, ru, kk, uz, de, es, fr, it, pt or tr"),
         ("sort" = Option<String>, Query, pattern = "^(oldest|newest|score)?$", description = "oldest (default), newest, score"),
         ("cursor" = Option<String>, Query),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1..=200"),

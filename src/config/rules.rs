@@ -7,7 +7,7 @@
 //! name = "threats_en"
 //! category = "threat"              # slur | threat | profanity | insult | spam | custom
 //! action = "hold"                  # remove | hold | flag | allow
-//! languages = ["en"]               # optional: en, ru, kk, uz (the detected language);
+//! languages = ["en"]               # optional: en, ru, kk, uz, de, es, fr, it, pt, tr (the detected language);
 //!                                  # applies to all languages when absent
 //! terms = ["know where you live", "idiot*", { term = "i will kill you", action = "remove" }]
 //! regex = ['\bpart\s+with\s+your\s+heads?\b', { pattern = '...', action = "remove" }]
