@@ -170,10 +170,11 @@ pub struct DeliveriesPage {
 /// `comment` of a Perspective request.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PerspectiveText {
-    /// Not blank, at most `perspective.max_text_bytes` bytes of UTF-8 (20,480 by default).
-    #[schema(pattern = "\\S")]
+    /// Not empty (white space alone is scored), at most `perspective.max_text_bytes` bytes
+    /// of UTF-8 (20,480 by default).
+    #[schema(min_length = 1)]
     pub text: String,
-    /// `PLAIN_TEXT` (the default); `HTML` is refused.
+    /// `PLAIN_TEXT` (the default, as is `TEXT_TYPE_UNSPECIFIED`); `HTML` is refused.
     #[serde(rename = "type")]
     pub kind: Option<PerspectiveTextType>,
 }
@@ -181,12 +182,14 @@ pub struct PerspectiveText {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
 pub enum PerspectiveTextType {
+    TEXT_TYPE_UNSPECIFIED,
     PLAIN_TEXT,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-#[allow(clippy::upper_case_acronyms)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types)]
 pub enum PerspectiveScoreType {
+    SCORE_TYPE_UNSPECIFIED,
     PROBABILITY,
 }
 
@@ -195,12 +198,16 @@ pub enum PerspectiveScoreType {
 #[serde(rename_all = "camelCase")]
 pub struct PerspectiveAttributeParameters {
     pub score_type: Option<PerspectiveScoreType>,
-    /// Scores below it are left out of the response.
+    /// Scores below it are left out of the response (a string holding a number is
+    /// accepted too, as in proto3 JSON).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub score_threshold: Option<f32>,
 }
 
-/// The attributes to score (at least one) and their options (null for none). A version
-/// suffix (`TOXICITY@6`) is accepted too.
+/// The attributes to score (at least one) and their options (null for none). Names are
+/// read in any case, with a version suffix (`TOXICITY@6`) or `_EXPERIMENTAL`;
+/// `SEXUALLY_EXPLICIT` and `OBSCENE` read `obscene`, `ATTACK_ON_AUTHOR` and
+/// `ATTACK_ON_COMMENTER` read `insult` (README, "Replacing Perspective").
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedAttributes {
@@ -218,8 +225,8 @@ pub struct RequestedAttributes {
     pub threat: Option<PerspectiveAttributeParameters>,
 }
 
-/// Request languages accepted by the default `perspective.languages`; any BCP 47 code
-/// (`en-US`) is accepted as long as one of the request's languages is enabled.
+/// Languages the shipped models read; any BCP 47 tag of them (`en-US`) is accepted as long
+/// as one of the request's languages is. A hint: the text's script decides first.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PerspectiveLanguage {
@@ -227,6 +234,12 @@ pub enum PerspectiveLanguage {
     Ru,
     Kk,
     Uz,
+    De,
+    Es,
+    Fr,
+    It,
+    Pt,
+    Tr,
 }
 
 /// Body of `POST /v1alpha1/comments:analyze` (Perspective's AnalyzeCommentRequest; the
@@ -243,6 +256,8 @@ pub struct AnalyzeCommentRequest {
     pub span_annotations: Option<bool>,
     /// Echoed in the response.
     pub client_token: Option<String>,
+    /// Leave out requested attributes modgate does not score instead of failing.
+    pub drop_unsupported_attributes: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -254,7 +269,7 @@ pub struct PerspectiveScore {
     pub kind: String,
 }
 
-/// A span's score; offsets are Unicode code points into `comment.text`.
+/// A span's score; offsets are UTF-16 code units into `comment.text`, end exclusive.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct PerspectiveSpanScore {
     pub begin: usize,
@@ -274,8 +289,9 @@ pub struct PerspectiveAttributeScores {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyzeCommentResponse {
-    /// Per requested attribute key; absent when every score fell below its threshold.
-    pub attribute_scores: Option<std::collections::BTreeMap<String, PerspectiveAttributeScores>>,
+    /// Per requested attribute key, as sent; `{}` when every score fell below its
+    /// threshold.
+    pub attribute_scores: std::collections::BTreeMap<String, PerspectiveAttributeScores>,
     pub languages: Vec<String>,
     pub detected_languages: Vec<String>,
     pub client_token: Option<String>,
@@ -288,7 +304,8 @@ pub struct AnalyzeCommentResponse {
 pub struct SuggestCommentScoreRequest {
     pub comment: PerspectiveText,
     /// Attribute name → `{"summaryScore": {"value": 0..=1}}`, at least one; names are kept
-    /// as sent.
+    /// as sent. Coral Talk sends its model name (`TOXICITY`) with 0 when a moderator
+    /// approved the comment and 1 when they rejected it, and `clientToken: "comment:<id>"`.
     #[schema(schema_with = suggested_scores)]
     pub attribute_scores: std::collections::BTreeMap<String, serde_json::Value>,
     pub languages: Option<Vec<String>>,

@@ -301,8 +301,9 @@ pub fn suggest(body: &[u8], config: &PerspectiveConfig) -> Result<Suggest, Persp
             ));
         }
     };
-    // Attribute names are kept as sent (platforms send their own labels, e.g. Coral's
-    // APPROVED/DELETED); values must be score objects with probabilities in [0, 1].
+    // Attribute names are kept as sent (Coral Talk sends its model name, TOXICITY, with 0
+    // for a comment its moderators approved and 1 for one they rejected); values must be
+    // score objects with probabilities in [0, 1].
     for (name, value) in &scores {
         let summary = value
             .get("summaryScore")
