@@ -72,6 +72,8 @@ fn is_public(path: &str, method: &str) -> bool {
         "/console/login",
         "/console/logout",
         "/v1alpha1/",
+        // The Perspective Discovery document: public, like openapi.json.
+        "/$discovery/rest",
     ];
     if public_prefixes.iter().any(|p| path.starts_with(p)) || path == "/" {
         return true;
