@@ -54,6 +54,21 @@ pub struct Scored {
 }
 
 impl AppState {
+    /// The model ids and rules version now in force, to tell decisions on their verdicts
+    /// from decisions on older ones.
+    pub fn current_versions(&self) -> crate::learning::CurrentVersions {
+        crate::learning::CurrentVersions {
+            model_ids: self
+                .batcher
+                .classifier()
+                .model_ids()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            rules_version: self.live().scorer.rules_version().to_string(),
+        }
+    }
+
     pub fn new(store: Store, batcher: Batcher, live: Live, metrics: Metrics) -> AppState {
         let limits = Limits::new(live.config.limits.clone());
         let thread_cache = ThreadCache::new(

@@ -31,6 +31,11 @@ enum Command {
     Apikey(modgate::cli::apikey::ApiKeyCommand),
     /// Re-score stored comments with the current model and rules.
     Rescore(modgate::cli::rescore::RescoreArgs),
+    /// Print the thresholds moderators' decisions imply, per label and language, and the
+    /// config.toml lines to paste (never changes the config).
+    Calibrate(modgate::cli::learning::CalibrateArgs),
+    /// Write moderators' decisions as a CSV of training rows.
+    ExportDecisions(modgate::cli::learning::ExportArgs),
     /// Validate a config file; errors are printed as FILE:LINE:COL: message.
     CheckConfig {
         /// Config file to check (default: the --config / MODGATE_CONFIG / ./config.toml).
@@ -47,6 +52,10 @@ fn main() -> ExitCode {
         Command::Rescore(args) => modgate::cli::rescore::run(cli.config.as_deref(), args),
         Command::Moderator(cmd) => modgate::cli::moderator::run(cli.config.as_deref(), cmd),
         Command::Apikey(cmd) => modgate::cli::apikey::run(cli.config.as_deref(), cmd),
+        Command::Calibrate(args) => modgate::cli::learning::calibrate(cli.config.as_deref(), args),
+        Command::ExportDecisions(args) => {
+            modgate::cli::learning::export_decisions(cli.config.as_deref(), args)
+        }
         Command::CheckConfig { file } => {
             modgate::cli::check_config::run(file.as_deref().or(cli.config.as_deref()))
         }

@@ -24,6 +24,7 @@ pub mod limits;
 pub mod moderation;
 pub mod openapi;
 pub mod perspective;
+pub mod stats;
 pub mod public;
 pub mod thread_cache;
 pub mod webhooks;
@@ -36,6 +37,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .merge(public::router())
         .merge(moderation::router())
+        .merge(stats::router())
         .merge(health::router())
         .merge(openapi::router())
         .merge(perspective::router(&app))

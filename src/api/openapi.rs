@@ -371,6 +371,7 @@ pub struct PerspectiveErrorBody {
         super::moderation::get_log,
         super::moderation::get_moderators,
         super::moderation::get_me,
+        super::stats::get_stats,
         super::health::healthz,
         super::health::readyz,
         super::webhooks::get_deliveries,

@@ -17,6 +17,7 @@ pub mod apikeys;
 pub mod articles;
 pub mod authors;
 pub mod comments;
+pub mod decisions;
 pub mod feedback;
 pub mod moderation;
 pub mod moderators;

@@ -62,6 +62,14 @@ impl Layout {
             count: None,
             href: "/console/log".into(),
         });
+        if session.moderator.role == crate::store::moderators::Role::Admin {
+            tabs.push(Tab {
+                key: "stats",
+                label: "Agreement",
+                count: None,
+                href: "/console/stats".into(),
+            });
+        }
         let title = tabs
             .iter()
             .find(|t| t.key == active)

@@ -28,6 +28,7 @@ mod login;
 mod queries;
 mod queue;
 pub mod session;
+mod stats;
 mod thread;
 pub mod view;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(login::logout))
         .route("/console/queue/{state}", get(queue::page))
         .route("/console/log", get(log::page))
+        .route("/console/stats", get(stats::page))
         .route("/console/actions", post(actions::decide))
         .route("/console/authors", post(actions::author))
         .route("/articles/{article_id}", get(thread::page))

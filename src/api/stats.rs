@@ -1,0 +1,89 @@
+//! `GET /api/v1/moderation/stats` (admin): how often moderators overrule the system, per
+//! model, rules version, language and week ([`crate::learning::agreement`]).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::auth::Admin;
+use super::error::{ApiError, ApiResult};
+use super::extract::ApiQuery;
+use crate::app::AppState;
+use crate::learning::agreement::{self, AgreementReport};
+use crate::scoring::language::Language;
+use crate::store::decisions::{self, DecisionFilter};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/moderation/stats", get(get_stats))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StatsParams {
+    since: Option<String>,
+    language: Option<String>,
+}
+
+fn bad_param(field: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field} {message}")).with_field(field)
+}
+
+/// `since` (a date, `2026-11-30`, or an RFC 3339 time) and `language` as filters.
+pub fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFilter, ApiError> {
+    let since = match since.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => {
+            let date_ok = s.len() >= 10
+                && time::Date::parse(
+                    &s[..10],
+                    &time::format_description::well_known::Iso8601::DATE,
+                )
+                .is_ok();
+            if !date_ok || !(s.len() == 10 || s.as_bytes()[10] == b'T') {
+                return Err(bad_param(
+                    "since",
+                    format!("must be a date like 2026-11-30 or an RFC 3339 time, got `{s}`"),
+                ));
+            }
+            Some(s.to_string())
+        }
+    };
+    let language = match language.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            Language::parse(l)
+                .ok_or_else(|| {
+                    bad_param(
+                        "language",
+                        format!("must be a detected language: {}", Language::codes()),
+                    )
+                })?
+                .code()
+                .to_string(),
+        ),
+    };
+    Ok(DecisionFilter { since, language })
+}
+
+#[utoipa::path(get, path = "/api/v1/moderation/stats", tag = "moderation", security(("bearer" = [])),
+    params(
+        ("since" = Option<String>, Query, description = "Decisions from this date (2026-11-30) or RFC 3339 time on"),
+        ("language" = Option<String>, Query, pattern = "^(en|ru|kk|uz|de|es|fr|it|pt|tr)?$", description = "Only comments detected as this language"),
+    ),
+    responses(
+        (status = 200, body = AgreementReport),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+    ))]
+pub(crate) async fn get_stats(
+    State(app): State<AppState>,
+    _a: Admin,
+    ApiQuery(p): ApiQuery<StatsParams>,
+) -> ApiResult<Json<AgreementReport>> {
+    let filter = filter(p.since.as_deref(), p.language.as_deref())?;
+    let rows = decisions::list(app.store.reader(), &filter).await?;
+    Ok(Json(agreement::report(&rows, &app.current_versions())))
+}
