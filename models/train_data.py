@@ -123,7 +123,37 @@ def _labels_for(source: str, r: dict) -> tuple[str, list[float]] | None:
     if source == "en_toxigen_seeds":
         hate = int(r["label"] == "hate")
         return _row(r["text"], toxic=hate, identity_hate=hate)
+    if source == MODERATOR_DECISIONS:
+        return decision_labels(r)
     raise ValueError(source)
+
+
+# `modgate export-decisions --out FILE.csv`: a newsroom's own moderators' decisions, added
+# to the training data with `train_e5_full.py --decisions FILE.csv`.
+MODERATOR_DECISIONS = "moderator_decisions"
+
+
+def decision_labels(r: dict) -> tuple[str, list[float]] | None:
+    """A moderator's decision as labels. An approved comment is free of every kind of
+    abuse; a removed one is toxic, and its removal reason names the kind when it can
+    (hate_speech, threat). Spam and off-topic removals say nothing about abuse: skipped."""
+    if r["decision"] == "approve":
+        return _row(r["text"], **{l: 0 for l in LABELS})
+    if r["decision"] != "remove":
+        return None
+    reason = r.get("reason", "")
+    if reason in ("spam", "off_topic"):
+        return None
+    if reason == "hate_speech":
+        return _row(r["text"], toxic=1, identity_hate=1)
+    if reason == "threat":
+        return _row(r["text"], toxic=1, threat=1)
+    return _row(r["text"], toxic=1)
+
+
+def decision_sources(paths: list[str]) -> list[tuple[str, str, None]]:
+    """Source entries for exported decision files (absolute paths, every row taken)."""
+    return [(MODERATOR_DECISIONS, os.path.abspath(p), None) for p in paths]
 
 
 def sha256_file(path: str) -> str:

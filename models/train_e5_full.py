@@ -37,7 +37,7 @@ import tomllib
 import numpy as np
 
 from e5_q4 import E5Q4
-from train_data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
+from train_data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, decision_sources, select_grouped
 from train_head import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
@@ -133,6 +133,13 @@ def main() -> None:
     ap.add_argument("--cache", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache"))
     ap.add_argument("--epochs", type=int, help="override the recipe")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many rows")
+    ap.add_argument(
+        "--decisions",
+        action="append",
+        default=[],
+        metavar="FILE.csv",
+        help="moderators' decisions from `modgate export-decisions`, added to the training rows (repeatable)",
+    )
     ap.add_argument("--max-steps", type=int, default=0, help="smoke test: stop each epoch after this many steps")
     args = ap.parse_args()
     recipe = dict(RECIPES[args.recipe])
@@ -151,7 +158,9 @@ def main() -> None:
     dh = hidden // n_heads
     tok_json = json.dumps(q4.tokenizer_json(), ensure_ascii=False)
 
-    texts, y, sources, groups, listing = select_grouped(args.train_dir, SOURCES_FULL, full=recipe["full"])
+    texts, y, sources, groups, listing = select_grouped(
+        args.train_dir, SOURCES_FULL + decision_sources(args.decisions), full=recipe["full"]
+    )
     if args.limit:
         texts, y, sources, groups = texts[: args.limit], y[: args.limit], sources[: args.limit], groups[: args.limit]
     print(f"{len(texts)} rows: " + ", ".join(f"{d['source']} {d['rows_used']}" for d in listing), flush=True)

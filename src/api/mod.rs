@@ -24,8 +24,8 @@ pub mod limits;
 pub mod moderation;
 pub mod openapi;
 pub mod perspective;
-pub mod stats;
 pub mod public;
+pub mod stats;
 pub mod thread_cache;
 pub mod webhooks;
 

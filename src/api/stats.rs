@@ -27,7 +27,12 @@ pub struct StatsParams {
 }
 
 fn bad_param(field: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field} {message}")).with_field(field)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{field} {message}"),
+    )
+    .with_field(field)
 }
 
 /// `since` (a date, `2026-11-30`, or an RFC 3339 time) and `language` as filters.

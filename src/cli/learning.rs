@@ -134,7 +134,11 @@ pub fn calibrate(config: Option<&Path>, args: CalibrateArgs) -> Result<ExitCode>
             calibration::MIN_EACH
         );
     }
-    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if any {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 fn print_tables(results: &[Calibration], decisions: usize, older: usize, target: f64) {
@@ -142,7 +146,9 @@ fn print_tables(results: &[Calibration], decisions: usize, older: usize, target:
         "{decisions} decided comments scored by the current model ({older} decided on an older model's verdicts left out); target: at most {:.0}% false holds",
         target * 100.0
     );
-    println!("(precision and recall are over the comments moderators decided: held and reported ones)");
+    println!(
+        "(precision and recall are over the comments moderators decided: held and reported ones)"
+    );
     let mut paste = Vec::new();
     for c in results {
         let language = c.language.as_deref().unwrap_or("all languages");
@@ -158,9 +164,14 @@ fn print_tables(results: &[Calibration], decisions: usize, older: usize, target:
             }
         }
         println!("  threshold  held  precision  recall  false holds");
-        let pct = |v: Option<f64>| v.map_or("     -".to_string(), |v| format!("{:5.1}%", v * 100.0));
+        let pct =
+            |v: Option<f64>| v.map_or("     -".to_string(), |v| format!("{:5.1}%", v * 100.0));
         for p in &c.points {
-            let mark = if Some(p.threshold) == c.recommended { "  <-" } else { "" };
+            let mark = if Some(p.threshold) == c.recommended {
+                "  <-"
+            } else {
+                ""
+            };
             println!(
                 "  {:9.2}  {:4}  {:>9}  {:>6}  {:>11}{mark}",
                 p.threshold,

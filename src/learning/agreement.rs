@@ -126,12 +126,12 @@ pub fn report(rows: &[DecisionRow], current: &CurrentVersions) -> AgreementRepor
                 miss_examples: Vec::new(),
             });
         group.decisions += 1;
-        let (top_label, top_score) = v
-            .scores
-            .iter()
-            .fold((Label::Toxic, f32::MIN), |best, (l, s)| {
-                if s > best.1 { (l, s) } else { best }
-            });
+        let (top_label, top_score) =
+            v.scores
+                .iter()
+                .fold((Label::Toxic, f32::MIN), |best, (l, s)| {
+                    if s > best.1 { (l, s) } else { best }
+                });
         let example = || Example {
             comment_id: row.comment_id,
             body: row.body.chars().take(280).collect(),

@@ -100,7 +100,11 @@ pub fn calibrate(
     let picked: Vec<(f32, bool)> = samples
         .iter()
         .filter(|(row, _)| language.is_none_or(|l| row.language.as_deref() == Some(l)))
-        .filter_map(|(row, removed)| row.verdict.as_ref().map(|v| (v.scores.get(label), *removed)))
+        .filter_map(|(row, removed)| {
+            row.verdict
+                .as_ref()
+                .map(|v| (v.scores.get(label), *removed))
+        })
         .collect();
     let removed = picked.iter().filter(|(_, r)| *r).count();
     let approved = picked.len() - removed;
@@ -136,9 +140,9 @@ pub fn calibrate(
     });
     let recommended = recommended.flatten();
     let refused = refused.or_else(|| {
-        recommended.is_none().then(|| {
-            format!("no threshold keeps false holds at or under {max_false_holds}")
-        })
+        recommended
+            .is_none()
+            .then(|| format!("no threshold keeps false holds at or under {max_false_holds}"))
     });
     let config_lines = recommended.map(|t| {
         let table = match language {

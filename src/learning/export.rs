@@ -61,11 +61,10 @@ pub fn write_csv<W: Write>(
             v.map(|v| u8::from(current.model_ids.contains(&v.model_id)).to_string())
                 .unwrap_or_default(),
         ];
-        record.extend(
-            Label::ALL
-                .iter()
-                .map(|l| v.map(|v| format!("{:.6}", v.scores.get(*l))).unwrap_or_default()),
-        );
+        record.extend(Label::ALL.iter().map(|l| {
+            v.map(|v| format!("{:.6}", v.scores.get(*l)))
+                .unwrap_or_default()
+        }));
         w.write_record(&record)?;
         n += 1;
     }

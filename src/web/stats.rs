@@ -131,7 +131,8 @@ fn label_charts(samples: &[(&decisions::DecisionRow, bool)]) -> Vec<LabelChart> 
             let slot = WIDTH / BINS as f64;
             let mut bars = Vec::new();
             for bin in 0..BINS {
-                for (side, class, what) in [(0, "approved", "approved"), (1, "removed", "removed")] {
+                for (side, class, what) in [(0, "approved", "approved"), (1, "removed", "removed")]
+                {
                     let n = counts[side][bin];
                     let h = n as f64 / most * HEIGHT;
                     bars.push(Bar {
