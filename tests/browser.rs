@@ -655,6 +655,204 @@ async fn moderator_works_the_queue_in_a_browser() {
     driver.quit().await;
 }
 
+/// The agreement page: an admin sees the moderators' decisions drawn as SVG charts, with no
+/// Content-Security-Policy violation; a moderator is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_sees_agreement_charts_in_a_browser() {
+    let Some(chromedriver) = webdriver::available() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = "editor";
+    app.console_moderator(admin, Role::Admin, PASSWORD).await;
+    let token = app.moderator_token(MODERATOR, Role::Moderator).await;
+    // Held and approved (a false hold), held and removed, published then reported and
+    // removed (a miss).
+    let texts = [
+        (
+            "As a gay man I say this plan for the budget is damn stupid",
+            "approve",
+        ),
+        ("You are a stupid idiot and everyone hates you", "remove"),
+        ("What a dumb idea, this budget is a joke", "remove"),
+    ];
+    let mut held_approved = 0;
+    for (i, (text, action)) in texts.iter().enumerate() {
+        let (code, posted) = app
+            .post_comment(ARTICLE, None, &format!("reader{i}"), text)
+            .await;
+        assert_eq!(code, 201, "{posted}");
+        let id = posted["id"].as_i64().unwrap();
+        if posted["status"] == "published" {
+            for reader in 0..3 {
+                let (code, out) = app
+                    .report_from(
+                        &format!("10.9.{i}.{reader}"),
+                        id,
+                        &json!({"reason": "abusive"}),
+                    )
+                    .await;
+                assert!(code == 200 || code == 201, "{out}");
+            }
+        } else if *action == "approve" {
+            held_approved += 1;
+        }
+        let body = if *action == "remove" {
+            json!({"action": "remove", "reason": "abusive"})
+        } else {
+            json!({"action": "approve"})
+        };
+        let (code, out) = app
+            .mod_post(
+                &token,
+                &format!("/api/v1/moderation/comments/{id}/decision"),
+                &body,
+            )
+            .await;
+        assert_eq!(code, 200, "{text}: {out}");
+    }
+
+    let driver = webdriver::Driver::start(&chromedriver).await;
+    let c = &driver.client;
+    webdriver::record_csp_violations(c).await;
+    c.goto(&app.url("/console/login?next=%2Fconsole%2Fstats"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(admin)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "svg#chart-toxic").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/console/stats");
+    assert_eq!(text_of(c, "nav .tabs a.active").await, "Agreement");
+    assert!(
+        text_of(c, "#stats-summary")
+            .await
+            .starts_with("3 decisions read")
+    );
+    // One week, its bar as high as the share of held comments approved.
+    let weeks = js(c, "return Array.from(document.querySelectorAll('#chart-weeks rect')).map(r => r.querySelector('title').textContent)").await;
+    let weeks = weeks.as_array().unwrap();
+    assert_eq!(weeks.len(), 1, "{weeks:?}");
+    assert!(
+        weeks[0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{held_approved} of")),
+        "{weeks:?}"
+    );
+    // Six label charts, each with approved and removed bars over ten bins, counting the
+    // three decided comments; drawn in the stylesheet's colours (no inline style).
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('figure.label-chart svg').length"
+        )
+        .await,
+        json!(6)
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#chart-toxic rect.approved').length"
+        )
+        .await,
+        json!(10)
+    );
+    assert!(
+        text_of(c, "figure.label-chart figcaption")
+            .await
+            .contains("1 approved, 2 removed")
+    );
+    assert_eq!(
+        js(
+            c,
+            "return getComputedStyle(document.querySelector('#chart-toxic rect.removed')).fill"
+        )
+        .await,
+        json!("rgb(198, 40, 40)"),
+        "the console stylesheet styles the charts"
+    );
+    assert!(text_of(c, "table.stats").await.contains("approved"));
+    assert_page_hygiene(c).await;
+    assert_eq!(
+        js(
+            c,
+            "return Array.from(document.scripts).filter(s => !s.src).length"
+        )
+        .await,
+        json!(0),
+        "no inline script"
+    );
+    assert_eq!(
+        webdriver::csp_violations(c).await,
+        json!([]),
+        "no CSP violation"
+    );
+    save_screenshot(c, "console-agreement").await;
+
+    // A language with no decisions: empty charts, still rendered.
+    c.goto(&app.url("/console/stats?language=ru"))
+        .await
+        .unwrap();
+    wait_for(c, "svg#chart-toxic").await;
+    assert!(
+        text_of(c, "#stats-summary")
+            .await
+            .starts_with("0 decisions read")
+    );
+    assert_eq!(webdriver::csp_violations(c).await, json!([]));
+    driver.quit().await;
+
+    // A moderator without the admin role is refused.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    moderators::set_password(app.state.store.writer(), MODERATOR, PASSWORD)
+        .await
+        .unwrap();
+    let r = http
+        .post(app.url("/console/login"))
+        .form(&[
+            ("name", MODERATOR),
+            ("password", PASSWORD),
+            ("next", "/console/stats"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .get(app.url("/console/stats"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+}
+
 /// Without a browser: sign-in failures, redirects, 401 for fetch, security headers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_sessions_and_headers_over_http() {

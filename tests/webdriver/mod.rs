@@ -172,3 +172,51 @@ pub fn screenshot_path(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
     dir.join(format!("{name}.png"))
 }
+
+/// ChromeDriver's DevTools passthrough (`goog/cdp/execute`): one Chrome DevTools Protocol
+/// command for the session's page.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+/// From now on every page the browser loads records the Content-Security-Policy
+/// violations it raises (in `window.__cspViolations`), from its first byte on.
+pub async fn record_csp_violations(c: &Client) {
+    let source = "window.__cspViolations = []; document.addEventListener('securitypolicyviolation', \
+                  e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));";
+    c.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: json!({ "source": source }),
+    })
+    .await
+    .expect("DevTools command through ChromeDriver");
+}
+
+/// The violations the current page has raised (see [`record_csp_violations`]).
+pub async fn csp_violations(c: &Client) -> serde_json::Value {
+    c.execute("return window.__cspViolations || null", vec![])
+        .await
+        .expect("script runs")
+}
