@@ -40,12 +40,10 @@ pub fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFil
     let since = match since.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => {
-            let date_ok = s.len() >= 10
-                && time::Date::parse(
-                    &s[..10],
-                    &time::format_description::well_known::Iso8601::DATE,
-                )
-                .is_ok();
+            // A date, or a date followed by `T` and a time; compared with stored times as text.
+            let date_ok = s.get(..10).is_some_and(|d| {
+                time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).is_ok()
+            });
             if !date_ok || !(s.len() == 10 || s.as_bytes()[10] == b'T') {
                 return Err(bad_param(
                     "since",
@@ -91,4 +89,30 @@ pub(crate) async fn get_stats(
     let filter = filter(p.since.as_deref(), p.language.as_deref())?;
     let rows = decisions::list(app.store.reader(), &filter).await?;
     Ok(Json(agreement::report(&rows, &app.current_versions())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_is_a_date_or_a_time() {
+        assert!(filter(Some("2026-11-30"), None).is_ok());
+        assert!(filter(Some("2026-11-30T08:00:00Z"), None).is_ok());
+        assert!(filter(Some(""), None).unwrap().since.is_none());
+        for bad in [
+            "yesterday",
+            "2026-11-30 08:00",
+            "0\u{80}\u{10000}\u{10000}",
+            "2026-13-01",
+        ] {
+            let e = filter(Some(bad), None).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("since"), "{bad}");
+        }
+        assert_eq!(
+            filter(None, Some("RU")).unwrap().language.as_deref(),
+            Some("ru")
+        );
+        assert!(filter(None, Some("ja")).is_err());
+    }
 }
