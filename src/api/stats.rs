@@ -107,7 +107,7 @@ mod tests {
             "2026-13-01",
         ] {
             let e = filter(Some(bad), None).unwrap_err();
-            assert_eq!(e.field.as_deref(), Some("since"), "{bad}");
+            assert_eq!(e.field, Some("since"), "{bad}");
         }
         assert_eq!(
             filter(None, Some("RU")).unwrap().language.as_deref(),

@@ -79,7 +79,7 @@ pub fn samples<'a>(
             continue;
         }
         // Only the model matters for thresholds; rules versions may differ.
-        if !current.model_ids.iter().any(|m| *m == v.model_id) {
+        if !current.model_ids.contains(&v.model_id) {
             older += 1;
             continue;
         }

@@ -25,8 +25,7 @@ pub struct CurrentVersions {
 impl CurrentVersions {
     /// Whether `verdict` came from the model and rules now in force.
     pub fn is_current(&self, verdict: &VerdictInForce) -> bool {
-        verdict.rules_version == self.rules_version
-            && self.model_ids.iter().any(|m| *m == verdict.model_id)
+        verdict.rules_version == self.rules_version && self.model_ids.contains(&verdict.model_id)
     }
 }
 

@@ -130,10 +130,8 @@ fn label_charts(samples: &[(&decisions::DecisionRow, bool)]) -> Vec<LabelChart> 
             let most = counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
             let slot = WIDTH / BINS as f64;
             let mut bars = Vec::new();
-            for bin in 0..BINS {
-                for (side, class, what) in [(0, "approved", "approved"), (1, "removed", "removed")]
-                {
-                    let n = counts[side][bin];
+            for (bin, pair) in counts[0].iter().zip(&counts[1]).enumerate() {
+                for (side, n, class) in [(0, *pair.0, "approved"), (1, *pair.1, "removed")] {
                     let h = n as f64 / most * HEIGHT;
                     bars.push(Bar {
                         x: num(bin as f64 * slot + slot * (0.1 + 0.4 * side as f64)),
@@ -141,7 +139,7 @@ fn label_charts(samples: &[(&decisions::DecisionRow, bool)]) -> Vec<LabelChart> 
                         width: num(slot * 0.4),
                         height: num(h),
                         title: format!(
-                            "{} {:.1}–{:.1}: {n} {what}",
+                            "{} {:.1}–{:.1}: {n} {class}",
                             label.as_str(),
                             bin as f64 / BINS as f64,
                             (bin + 1) as f64 / BINS as f64
