@@ -687,6 +687,29 @@ async fn coral_feedback_is_stored_as_sent() {
     assert_eq!(row.2, "comment:c-42");
     let stored_context: Value = serde_json::from_str(&row.3).unwrap();
     assert_eq!(stored_context["entries"][0]["text"], context.to_string());
+
+    // The moderators' agreement figures count it against modgate's own score of the text:
+    // rejected on the site, and over Coral's 0.8 here (held), so not a miss.
+    let admin = app
+        .moderator_token("editor", modgate::store::moderators::Role::Admin)
+        .await;
+    let (code, stats) = app.mod_get(&admin, "/api/v1/moderation/stats").await;
+    assert_eq!(code, 200, "{stats}");
+    let ours = expected(&app, "You are an idiot", Attribute::Toxicity).await;
+    let group = &stats["perspective"][0];
+    assert_eq!(
+        (
+            &group["attribute"],
+            &group["feedback"],
+            &group["rejected"],
+            &group["approved"]
+        ),
+        (&json!("TOXICITY"), &json!(1), &json!(1), &json!(0)),
+        "{stats}"
+    );
+    assert_eq!(group["misses"], json!(usize::from(ours <= 0.8)), "{stats}");
+    assert_eq!(group["language"], "en");
+    assert_eq!(group["current"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -404,6 +404,57 @@ fn span_scores(
         .collect()
 }
 
+/// What modgate's model says of a feedback text, per attribute the client sent (as
+/// `comments:analyze` would have answered: rule floors included), so the moderators'
+/// agreement figures cover Perspective clients too. Scoring is best effort: when it fails
+/// or runs out of budget the feedback is stored without it.
+async fn score_feedback(
+    app: &AppState,
+    req: &request::Suggest,
+) -> (
+    Option<(Value, String)>,
+    Option<crate::scoring::language::Language>,
+) {
+    use crate::scoring::language::{self, Language};
+    let hints: Vec<Language> = req
+        .languages
+        .iter()
+        .flatten()
+        .filter_map(|l| Language::parse(l))
+        .collect();
+    let lang = language::detect_with_hint(&req.text, &hints);
+    let attributes: Vec<(String, attributes::Attribute)> = req
+        .attribute_scores
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, _)| attributes::Attribute::parse(name).map(|a| (name.clone(), a)))
+        .collect();
+    if attributes.is_empty() || !lang.is_none_or(|l| app.batcher.classifier().reads(l)) {
+        return (None, lang);
+    }
+    let budget = Duration::from_millis(app.live().config.perspective.timeout_ms);
+    let (scores, model_id) = match classify(app, vec![req.text.clone()], lang, budget).await {
+        Ok(scored) => scored,
+        Err(e) => {
+            tracing::warn!(error = %e.message, "feedback stored without modgate's scores");
+            return (None, lang);
+        }
+    };
+    let floors = attributes::floors(&app.live().scorer.check_rules(&req.text, lang));
+    let length = req.text.chars().count();
+    let values: serde_json::Map<String, Value> = attributes
+        .into_iter()
+        .map(|(name, a)| {
+            (
+                name,
+                json!(raise(a.score(&scores[0]), a, &floors, 0, length)),
+            )
+        })
+        .collect();
+    (Some((Value::Object(values), model_id)), lang)
+}
+
 /// `POST /v1alpha1/comments:suggestscore`: stored as labelled feedback for calibration.
 #[utoipa::path(post, path = "/v1alpha1/comments:suggestscore", tag = "perspective",
     request_body = super::openapi::SuggestCommentScoreRequest,
@@ -424,6 +475,7 @@ async fn suggest_score(
     let key_id = authenticate(&app, &shared, query, &headers).await?;
     let live = app.live();
     let req = request::suggest(&body_bytes(body)?, &live.config.perspective)?;
+    let (model_scores, language) = score_feedback(&app, &req).await;
     let row = feedback::Feedback {
         api_key_id: key_id,
         text: req.text,
@@ -432,6 +484,8 @@ async fn suggest_score(
         community_id: req.community_id,
         client_token: req.client_token.clone(),
         context: req.context,
+        model_scores,
+        language: language.map(|l| l.code().to_string()),
     };
     feedback::add_feedback(app.store.writer(), &row).await?;
     Ok(Json(match req.client_token {

@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::learning::agreement::{self, AgreementReport};
 use crate::scoring::language::Language;
 use crate::store::decisions::{self, DecisionFilter};
+use crate::store::feedback;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/moderation/stats", get(get_stats))
@@ -88,7 +89,17 @@ pub(crate) async fn get_stats(
 ) -> ApiResult<Json<AgreementReport>> {
     let filter = filter(p.since.as_deref(), p.language.as_deref())?;
     let rows = decisions::list(app.store.reader(), &filter).await?;
-    Ok(Json(agreement::report(&rows, &app.current_versions())))
+    let feedback = feedback::scored(
+        app.store.reader(),
+        filter.since.as_deref(),
+        filter.language.as_deref(),
+    )
+    .await?;
+    Ok(Json(agreement::report(
+        &rows,
+        &feedback,
+        &app.current_versions(),
+    )))
 }
 
 #[cfg(test)]

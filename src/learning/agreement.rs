@@ -9,6 +9,11 @@ use serde::Serialize;
 use super::{CurrentVersions, Outcome, outcome};
 use crate::scoring::classifier::Label;
 use crate::store::decisions::DecisionRow;
+use crate::store::feedback::ScoredFeedback;
+
+/// Coral Talk holds a comment whose score is strictly above its threshold, 0.80 unless the
+/// site changed it: the line the Perspective feedback figures are counted at.
+pub const CORAL_THRESHOLD: f64 = 0.8;
 
 /// Examples kept per group and kind.
 pub const EXAMPLES: usize = 3;
@@ -23,6 +28,32 @@ pub struct AgreementReport {
     pub older: Vec<Group>,
     /// Decisions on comments never scored, or held only because scoring failed.
     pub unscored: usize,
+    /// Feedback from Perspective clients (`comments:suggestscore`; Coral Talk sends its
+    /// moderators' approvals as 0 and rejections as 1), against modgate's score of the same
+    /// text at Coral's default threshold.
+    pub perspective: Vec<PerspectiveGroup>,
+}
+
+/// One model, attribute, language and week of Perspective feedback.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct PerspectiveGroup {
+    pub model_id: String,
+    /// The attribute as the client sent it (Coral: its model name, `TOXICITY`).
+    pub attribute: String,
+    pub language: String,
+    pub week: String,
+    /// Whether `model_id` is a model now loaded.
+    pub current: bool,
+    pub feedback: usize,
+    /// Sent value under 0.5: approved by the site's moderators.
+    pub approved: usize,
+    pub rejected: usize,
+    /// Approved, but modgate's score is over the threshold: Coral would have held them.
+    pub false_holds: usize,
+    /// Rejected, but modgate's score is at or under the threshold: Coral published them.
+    pub misses: usize,
+    /// The threshold counted at ([`CORAL_THRESHOLD`]).
+    pub threshold: f64,
 }
 
 /// One model, rules version, language and week.
@@ -77,8 +108,13 @@ pub struct Example {
 
 type Key = (String, String, String, String);
 
-/// The report for `rows` (oldest first), given what is in force now.
-pub fn report(rows: &[DecisionRow], current: &CurrentVersions) -> AgreementReport {
+/// The report for `rows` and Perspective `feedback` (oldest first), given what is in force
+/// now.
+pub fn report(
+    rows: &[DecisionRow],
+    feedback: &[ScoredFeedback],
+    current: &CurrentVersions,
+) -> AgreementReport {
     let mut groups: BTreeMap<(bool, Key), Group> = BTreeMap::new();
     let mut unscored = 0;
     for row in rows {
@@ -184,6 +220,7 @@ pub fn report(rows: &[DecisionRow], current: &CurrentVersions) -> AgreementRepor
         current: Vec::new(),
         older: Vec::new(),
         unscored,
+        perspective: perspective_groups(feedback, current),
     };
     for ((older, _), mut group) in groups {
         group.false_hold_rate =
@@ -195,6 +232,46 @@ pub fn report(rows: &[DecisionRow], current: &CurrentVersions) -> AgreementRepor
         }
     }
     report
+}
+
+fn perspective_groups(
+    feedback: &[ScoredFeedback],
+    current: &CurrentVersions,
+) -> Vec<PerspectiveGroup> {
+    let mut groups: BTreeMap<Key, PerspectiveGroup> = BTreeMap::new();
+    for f in feedback {
+        let language = f.language.clone().unwrap_or_else(|| "unknown".into());
+        let week = super::iso_week(&f.created_at);
+        let key = (
+            f.model_id.clone(),
+            f.attribute.clone(),
+            language.clone(),
+            week.clone(),
+        );
+        let g = groups.entry(key).or_insert_with(|| PerspectiveGroup {
+            model_id: f.model_id.clone(),
+            attribute: f.attribute.clone(),
+            language,
+            week,
+            current: current.model_ids.contains(&f.model_id),
+            feedback: 0,
+            approved: 0,
+            rejected: 0,
+            false_holds: 0,
+            misses: 0,
+            threshold: CORAL_THRESHOLD,
+        });
+        g.feedback += 1;
+        let held = f.model_score > CORAL_THRESHOLD;
+        if f.sent < 0.5 {
+            g.approved += 1;
+            g.false_holds += usize::from(held);
+        } else {
+            g.rejected += 1;
+            g.misses += usize::from(!held);
+        }
+    }
+    groups.into_values().collect()
 }
 
 /// Held comments' approval rate per week (all current groups together), oldest first:

@@ -15,6 +15,10 @@ pub struct Feedback {
     pub community_id: Option<String>,
     pub client_token: Option<String>,
     pub context: Option<Value>,
+    /// modgate's own scores for the text, `{attribute as sent: score}`, and the model
+    /// that gave them; `None` when scoring failed (the feedback is kept anyway).
+    pub model_scores: Option<(Value, String)>,
+    pub language: Option<String>,
 }
 
 pub async fn add_feedback(db: &sqlx::SqlitePool, f: &Feedback) -> Result<i64, DbError> {
@@ -24,8 +28,9 @@ pub async fn add_feedback(db: &sqlx::SqlitePool, f: &Feedback) -> Result<i64, Db
         .map(|l| serde_json::to_string(l).expect("strings serialise"));
     let id = sqlx::query(
         "INSERT INTO perspective_feedback
-             (api_key_id, text, attribute_scores, languages, community_id, client_token, context, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (api_key_id, text, attribute_scores, languages, community_id, client_token, context,
+              model_scores, model_id, language, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(f.api_key_id)
     .bind(&f.text)
@@ -34,11 +39,77 @@ pub async fn add_feedback(db: &sqlx::SqlitePool, f: &Feedback) -> Result<i64, Db
     .bind(&f.community_id)
     .bind(&f.client_token)
     .bind(f.context.as_ref().map(Value::to_string))
+    .bind(f.model_scores.as_ref().map(|(s, _)| s.to_string()))
+    .bind(f.model_scores.as_ref().map(|(_, m)| m.clone()))
+    .bind(&f.language)
     .bind(now())
     .execute(db)
     .await?
     .last_insert_rowid();
     Ok(id)
+}
+
+/// One attribute of one feedback request: the client's value and modgate's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredFeedback {
+    pub attribute: String,
+    /// What the client sent (Coral: 0 approved, 1 rejected).
+    pub sent: f64,
+    pub model_score: f64,
+    pub model_id: String,
+    pub language: Option<String>,
+    pub created_at: String,
+    pub text: String,
+}
+
+/// Feedback that modgate scored, oldest first, one row per attribute with both values.
+pub async fn scored(
+    db: &sqlx::SqlitePool,
+    since: Option<&str>,
+    language: Option<&str>,
+) -> Result<Vec<ScoredFeedback>, DbError> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT attribute_scores, model_scores, model_id, language, created_at, text
+           FROM perspective_feedback
+          WHERE model_scores IS NOT NULL
+            AND (?1 IS NULL OR created_at >= ?1)
+            AND (?2 IS NULL OR language = ?2)
+          ORDER BY id",
+    )
+    .bind(since)
+    .bind(language)
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let sent: Value = serde_json::from_str(r.get("attribute_scores")).unwrap_or_default();
+        let ours: Value = serde_json::from_str(r.get("model_scores")).unwrap_or_default();
+        let Some(sent) = sent.as_object() else {
+            continue;
+        };
+        for (attribute, value) in sent {
+            let sent_value = value
+                .get("summaryScore")
+                .or_else(|| value.get("summary_score"))
+                .and_then(|s| s.get("value"))
+                .and_then(Value::as_f64);
+            let (Some(sent_value), Some(model_score)) = (sent_value, ours[attribute].as_f64())
+            else {
+                continue;
+            };
+            out.push(ScoredFeedback {
+                attribute: attribute.clone(),
+                sent: sent_value,
+                model_score,
+                model_id: r.get("model_id"),
+                language: r.get("language"),
+                created_at: r.get("created_at"),
+                text: r.get("text"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// One analyzed text and the summary scores returned for it.

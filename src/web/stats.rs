@@ -183,9 +183,12 @@ pub async fn page(
     let loaded = async {
         let layout = Layout::new(&app, &session, "stats", None, "").await?;
         let rows = decisions::list(app.store.reader(), &filter).await?;
-        Ok::<_, crate::store::DbError>((layout, rows))
+        let feedback =
+            crate::store::feedback::scored(app.store.reader(), None, filter.language.as_deref())
+                .await?;
+        Ok::<_, crate::store::DbError>((layout, rows, feedback))
     };
-    let (layout, rows) = match loaded.await {
+    let (layout, rows, feedback) = match loaded.await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "loading decisions failed");
@@ -198,7 +201,7 @@ pub async fn page(
         }
     };
     let current = app.current_versions();
-    let report = agreement::report(&rows, &current);
+    let report = agreement::report(&rows, &feedback, &current);
     let (samples, _) = calibration::samples(&rows, &current);
     let samples: Vec<_> = samples
         .into_iter()
