@@ -1,4 +1,4 @@
-"""Reference logits for tests/onnx.rs: ONNX Runtime's Python API and the numpy reference
+"""Reference logits for tests/it/onnx.rs: ONNX Runtime's Python API and the numpy reference
 forward on the same fixed texts, printed as Rust literals.
 
     models/.venv/bin/python models/onnx_reference.py [models/minilm-toxic]
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_minilm_onnx import PREFIX, read_head  # noqa: E402
 from minilm_graph import reference_forward  # noqa: E402
 
-# Keep in sync with tests/onnx.rs.
+# Keep in sync with tests/it/onnx.rs.
 TEXTS = [
     "You are a wonderful person and I enjoyed this article.",
     "Go back to where you came from, nobody wants your kind here!",

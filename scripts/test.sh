@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 models/fetch-models.sh
 
-# Google's Python client for Perspective, which tests/perspective.rs drives through
+# Google's Python client for Perspective, which tests/it/perspective.rs drives through
 # modgate's discovery document (PyPI; the test skips with a message when it is missing).
 client_venv=target/google-api-client-venv
 if [ ! -x "$client_venv/bin/python" ] || ! "$client_venv/bin/python" -c 'import googleapiclient' 2>/dev/null; then

@@ -26,7 +26,7 @@ pub fn project_root() -> PathBuf {
 /// The project's config.toml with a temporary database and a random port, scoring with the
 /// BiLSTM: these tests are about the service, and the small model keeps them fast and their
 /// expected verdicts stable. The models of `[model.languages]` have their own tests
-/// (tests/e5.rs).
+/// (tests/it/e5.rs).
 pub fn test_config(db: &Path) -> Config {
     let mut config = default_config(db);
     config.model.backend = "bilstm".into();

@@ -3,7 +3,7 @@
 //! the shipped default) and `models/e5-toxic/` (top two layers), each fp32 and `-int8`, and
 //! `models/onnxruntime/`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

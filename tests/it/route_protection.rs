@@ -3,7 +3,7 @@
 //! that admin routes refuse a moderator. A new route cannot be added unprotected unnoticed:
 //! it is found here without anyone listing it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //! `modgate export-decisions`' CSV (read back by the training scripts' loader) are checked
 //! against what was decided.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

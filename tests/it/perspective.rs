@@ -8,7 +8,7 @@
 //!   (the AnalyzeComment and SuggestCommentScore examples); error messages from
 //!   2-api/limits.md.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

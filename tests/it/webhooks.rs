@@ -2,7 +2,7 @@
 //! signed events from a running modgate, failures are retried, and events survive a
 //! restart of modgate on the same database.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -9,7 +9,7 @@
 //! evaluation data and measure nothing: no licensed labelled Kazakh or Uzbek data is in
 //! reach (README, "Languages").
 
-mod common;
+use crate::common;
 
 use common::{TestApp, spawn_app, spawn_with, test_config};
 use modgate::config::PolicyConfig;

@@ -1,6 +1,6 @@
 //! The service over real HTTP on a real port with a temporary SQLite file.
 
-mod common;
+use crate::common;
 
 use common::{THREAD, spawn_app, spawn_with, test_config};
 use modgate::store::moderators::Role;

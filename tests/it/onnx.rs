@@ -1,7 +1,7 @@
 //! The ONNX Runtime backend against the real files `models/fetch-models.sh` builds:
 //! `models/minilm-toxic/` (MiniLM + trained head) and `models/onnxruntime/`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

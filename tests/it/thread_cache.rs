@@ -2,7 +2,7 @@
 //! that changes what a thread shows is visible on the next read, writes by another
 //! connection (another process) show within the watch interval, and memory stays bounded.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

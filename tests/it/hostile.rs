@@ -1,7 +1,7 @@
 //! Hostile requests that schemathesis (scripts/schemathesis.sh) found answered outside the
 //! API's promises; each is pinned here against the real server.
 
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use modgate::store::moderators::Role;

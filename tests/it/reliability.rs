@@ -1,7 +1,7 @@
 //! Never lose a comment, never fail open: injected scoring faults, model missing at start,
 //! limits, duplicates, and hostile strings stored verbatim.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
