@@ -16,5 +16,6 @@ pub mod scoring;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod usecases;
 pub mod web;
 pub mod webhooks;

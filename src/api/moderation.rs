@@ -13,12 +13,12 @@ use super::extract::{ApiPath, ApiQuery};
 use super::json::JsonBody;
 use crate::app::AppState;
 use crate::domain::FieldError;
-use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
-use crate::scoring::Status;
+use crate::domain::moderation::{AuthorAction, parse_note};
 use crate::scoring::language::Language;
-use crate::store::moderation::{self, Actor, DecisionError};
+use crate::store::moderation;
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 use crate::store::{comments, moderators};
+use crate::usecases::{self, AuthorRef, AuthorRefused, Decision, Refused};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,13 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/moderation/log", get(get_log))
         .route("/api/v1/moderation/moderators", get(get_moderators))
         .route("/api/v1/moderation/me", get(get_me))
-}
-
-pub fn actor(m: &moderators::Moderator) -> Actor {
-    Actor {
-        moderator_id: Some(m.id),
-        name: m.name.clone(),
-    }
 }
 
 fn bad_param(field: &'static str, message: &str) -> ApiError {
@@ -191,15 +184,6 @@ pub(crate) async fn get_comment(
     Ok(Json(queue::item(app.store.reader(), c).await?))
 }
 
-/// A decision request body, parsed once.
-pub struct DecisionRequest {
-    pub action: DecisionAction,
-    pub reason: Option<&'static str>,
-    pub note: Option<String>,
-    /// The status the moderator saw; the decision is refused (409) if it has changed.
-    pub expected_status: Option<Status>,
-}
-
 fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, FieldError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -208,62 +192,28 @@ fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, 
     }
 }
 
-impl DecisionRequest {
-    pub fn parse(body: &Value) -> Result<DecisionRequest, FieldError> {
-        if !body.is_object() {
-            return Err(FieldError::new(
-                "body",
-                "invalid_type",
-                "must be a JSON object",
-            ));
-        }
-        let action = opt_str(body, "action")?
-            .ok_or_else(|| FieldError::new("action", "required", "is required"))
-            .and_then(DecisionAction::parse)?;
-        let reason = opt_str(body, "reason")?
-            .filter(|r| !r.is_empty())
-            .map(parse_removal_reason)
-            .transpose()?;
-        if action == DecisionAction::Remove && reason.is_none() {
-            return Err(FieldError::new(
-                "reason",
-                "required",
-                "is required to remove a comment",
-            ));
-        }
-        let note = parse_note(opt_str(body, "note")?)?;
-        let expected_status = opt_str(body, "expected_status")?
-            .map(parse_expected_status)
-            .transpose()?;
-        Ok(DecisionRequest {
-            action,
-            reason,
-            note,
-            expected_status,
-        })
+/// A decision from a JSON body: its fields must be strings when present.
+fn parse_decision(body: &Value) -> Result<Decision, FieldError> {
+    if !body.is_object() {
+        return Err(FieldError::new(
+            "body",
+            "invalid_type",
+            "must be a JSON object",
+        ));
     }
+    Decision::parse(
+        opt_str(body, "action")?,
+        opt_str(body, "reason")?,
+        opt_str(body, "note")?,
+        opt_str(body, "expected_status")?,
+    )
 }
 
-pub fn parse_expected_status(s: &str) -> Result<Status, FieldError> {
-    Status::parse(s).ok_or_else(|| {
-        FieldError::new(
-            "expected_status",
-            "invalid",
-            "must be pending, published or removed",
-        )
-    })
-}
-
-pub fn decision_error(e: DecisionError) -> ApiError {
+fn refused(e: Refused) -> ApiError {
     match e {
-        DecisionError::NotFound => ApiError::not_found("comment"),
-        e @ DecisionError::InvalidTransition { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "invalid_transition", e.to_string())
-        }
-        e @ DecisionError::StatusChanged { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "status_changed", e.to_string())
-        }
-        DecisionError::Db(e) => ApiError::internal(e),
+        Refused::NotFound => ApiError::not_found("comment"),
+        Refused::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+        Refused::Internal(e) => ApiError::internal(e),
     }
 }
 
@@ -286,22 +236,12 @@ pub(crate) async fn post_decision(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<moderation::DecisionOutcome>> {
     let id = parse_id(&id)?;
-    let req = DecisionRequest::parse(&body)?;
-    let outcome = app
-        .writer
-        .decide(
-            vec![id],
-            req.action,
-            req.expected_status,
-            req.reason,
-            req.note,
-            actor(&m),
-        )
+    let decision = parse_decision(&body)?;
+    let outcome = usecases::decide(&app, vec![id], &decision, &m)
         .await?
         .pop()
         .expect("one result per id")
-        .map_err(decision_error)?;
-    app.metrics.decision(req.action);
+        .map_err(refused)?;
     Ok(Json(outcome))
 }
 
@@ -320,7 +260,7 @@ pub(crate) async fn post_bulk_decisions(
     Moderator(m): Moderator,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let req = DecisionRequest::parse(&body)?;
+    let decision = parse_decision(&body)?;
     let ids = match body.get("ids") {
         Some(Value::Array(ids)) if !ids.is_empty() => ids,
         Some(Value::Array(_)) => {
@@ -351,27 +291,16 @@ pub(crate) async fn post_bulk_decisions(
         .ok_or_else(|| {
             FieldError::new("ids", "invalid", "must contain positive integer ids only")
         })?;
-    let results = app
-        .writer
-        .decide(
-            ids.clone(),
-            req.action,
-            req.expected_status,
-            req.reason,
-            req.note,
-            actor(&m),
-        )
-        .await?;
+    let results = usecases::decide(&app, ids.clone(), &decision, &m).await?;
     let results: Vec<Value> = ids
         .iter()
         .zip(results)
         .map(|(id, r)| match r {
             Ok(o) => {
-                app.metrics.decision(req.action);
                 json!({"id": id, "ok": true, "old_status": o.old_status, "status": o.status})
             }
             Err(e) => {
-                let e = decision_error(e);
+                let e = refused(e);
                 json!({"id": id, "ok": false, "error": {"code": e.code, "message": e.message}})
             }
         })
@@ -401,33 +330,32 @@ pub(crate) async fn post_author_standing(
         .ok_or_else(|| FieldError::new("action", "required", "is required"))
         .and_then(AuthorAction::parse)?;
     // The author is named by key, or by one of their comments.
-    let key = match (opt_str(&body, "author_key")?, body.get("comment_id")) {
-        (Some(k), _) => k.to_string(),
-        (None, Some(id)) => {
-            let id = id.as_i64().ok_or_else(|| {
+    let author =
+        match (opt_str(&body, "author_key")?, body.get("comment_id")) {
+            (Some(k), _) => AuthorRef::Key(k.to_string()),
+            (None, Some(id)) => AuthorRef::Comment(id.as_i64().ok_or_else(|| {
                 FieldError::new("comment_id", "invalid_type", "must be an integer")
-            })?;
-            comments::get(app.store.reader(), id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("comment").with_field("comment_id"))?
-                .author_key
-        }
-        (None, None) => {
-            return Err(FieldError::new(
-                "author_key",
-                "required",
-                "author_key or comment_id is required",
-            )
-            .into());
-        }
-    };
+            })?),
+            (None, None) => {
+                return Err(FieldError::new(
+                    "author_key",
+                    "required",
+                    "author_key or comment_id is required",
+                )
+                .into());
+            }
+        };
     let reason = opt_str(&body, "reason")?.map(str::to_string);
     let note = parse_note(opt_str(&body, "note")?)?;
-    let author = app
-        .writer
-        .set_author_standing(key, action, reason, note, actor(&m))
-        .await?
-        .ok_or_else(|| ApiError::not_found("author").with_field("author_key"))?;
+    let author = usecases::set_author_standing(&app, author, action, reason, note, &m)
+        .await
+        .map_err(|e| match e {
+            AuthorRefused::CommentNotFound => {
+                ApiError::not_found("comment").with_field("comment_id")
+            }
+            AuthorRefused::AuthorNotFound => ApiError::not_found("author").with_field("author_key"),
+            AuthorRefused::Internal(e) => ApiError::internal(e),
+        })?;
     Ok(Json(json!({ "author": author })))
 }
 

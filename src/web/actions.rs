@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use super::fail;
 use super::form::CsrfForm;
 use super::session::safe_next;
-use crate::api::moderation::{actor, decision_error, parse_expected_status};
 use crate::app::AppState;
-use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
-use crate::store::{comments, queue};
+use crate::domain::moderation::AuthorAction;
+use crate::store::queue;
+use crate::usecases::{self, AuthorRef, AuthorRefused, Decision, Refused};
 
 #[derive(Deserialize)]
 pub struct DecisionForm {
@@ -50,81 +50,55 @@ pub async fn decide(State(app): State<AppState>, f: CsrfForm<DecisionForm>) -> R
         json,
     } = f;
     let invalid = |m: String| fail(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &m, json);
-    let action = match DecisionAction::parse(&form.action) {
-        Ok(a) => a,
-        Err(e) => return invalid(e.message.to_string()),
-    };
-    let reason = match (
-        action,
-        form.reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty()),
-    ) {
-        (DecisionAction::Remove, Some(r)) => match parse_removal_reason(r) {
-            Ok(r) => Some(r),
-            Err(e) => return invalid(e.message.to_string()),
-        },
-        (DecisionAction::Remove, None) => {
-            return invalid("choose a reason to remove a comment".into());
-        }
-        // The bulk form always carries a reason; it means nothing for approve/restore.
-        _ => None,
-    };
-    let note = match parse_note(form.note.as_deref()) {
-        Ok(n) => n,
-        Err(e) => return invalid(e.message.to_string()),
-    };
-    let expected = match form
+    // The bulk form always carries a reason; it means nothing for approve or restore. A
+    // blank expected status is a page that did not send one.
+    let reason = form.reason.as_deref().filter(|_| form.action == "remove");
+    let expected = form
         .expected_status
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(parse_expected_status)
-        .transpose()
-    {
-        Ok(e) => e,
-        Err(e) => return invalid(e.message.to_string()),
+        .filter(|s| !s.is_empty());
+    let decision = match Decision::parse(
+        Some(form.action.as_str()),
+        reason,
+        form.note.as_deref(),
+        expected,
+    ) {
+        Ok(d) => d,
+        Err(e) => return invalid(format!("{} {}", e.field, e.message)),
     };
     let max = app.live().config.limits.max_bulk_ids;
     if form.ids.is_empty() || form.ids.len() > max || form.ids.iter().any(|id| *id <= 0) {
         return invalid(format!("select between 1 and {max} comments"));
     }
-    let results = match app
-        .writer
-        .decide(
-            form.ids.clone(),
-            action,
-            expected,
-            reason,
-            note,
-            actor(&session.moderator),
-        )
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "console decision failed");
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the decision was not saved",
-                json,
-            );
-        }
-    };
+    let results =
+        match usecases::decide(&app, form.ids.clone(), &decision, &session.moderator).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "console decision failed");
+                return fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the decision was not saved",
+                    json,
+                );
+            }
+        };
     let results: Vec<Value> = form
         .ids
         .iter()
         .zip(results)
         .map(|(id, r)| match r {
-            Ok(o) => {
-                app.metrics.decision(action);
-                json!({"id": id, "ok": true, "status": o.status})
+            Ok(o) => json!({"id": id, "ok": true, "status": o.status}),
+            Err(Refused::NotFound) => json!({"id": id, "ok": false,
+                "error": {"code": "not_found", "message": "comment not found"}}),
+            Err(Refused::Conflict { code, message }) => {
+                json!({"id": id, "ok": false, "error": {"code": code, "message": message}})
             }
-            Err(e) => {
-                let e = decision_error(e);
-                json!({"id": id, "ok": false, "error": {"code": e.code, "message": e.message}})
+            Err(Refused::Internal(e)) => {
+                tracing::error!(error = %e, id, "console decision failed");
+                json!({"id": id, "ok": false,
+                    "error": {"code": "internal", "message": "the decision was not saved"}})
             }
         })
         .collect();
@@ -162,13 +136,26 @@ pub async fn author(State(app): State<AppState>, f: CsrfForm<AuthorForm>) -> Res
             );
         }
     };
-    let comment = match form.comment_id {
-        Some(id) => comments::get(app.store.reader(), id).await,
-        None => Ok(None),
+    let Some(comment_id) = form.comment_id else {
+        return fail(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "comment not found",
+            json,
+        );
     };
-    let key = match comment {
-        Ok(Some(c)) => c.author_key,
-        Ok(None) => {
+    let changed = usecases::set_author_standing(
+        &app,
+        AuthorRef::Comment(comment_id),
+        action,
+        None,
+        None,
+        &session.moderator,
+    )
+    .await;
+    let author = match changed {
+        Ok(a) => a,
+        Err(AuthorRefused::CommentNotFound) => {
             return fail(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -176,24 +163,10 @@ pub async fn author(State(app): State<AppState>, f: CsrfForm<AuthorForm>) -> Res
                 json,
             );
         }
-        Err(e) => {
-            tracing::error!(error = %e, "loading a comment failed");
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "could not load the comment",
-                json,
-            );
+        Err(AuthorRefused::AuthorNotFound) => {
+            return fail(StatusCode::NOT_FOUND, "not_found", "author not found", json);
         }
-    };
-    let author = match app
-        .writer
-        .set_author_standing(key, action, None, None, actor(&session.moderator))
-        .await
-    {
-        Ok(Some(a)) => a,
-        Ok(None) => return fail(StatusCode::NOT_FOUND, "not_found", "author not found", json),
-        Err(e) => {
+        Err(AuthorRefused::Internal(e)) => {
             tracing::error!(error = %e, "changing author standing failed");
             return fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
