@@ -11,8 +11,10 @@ use super::auth::Admin;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use crate::app::AppState;
-use crate::learning::agreement::{self, AgreementReport};
-use crate::scoring::language::Language;
+use crate::learning::{
+    self,
+    agreement::{self, AgreementReport},
+};
 use crate::store::decisions::{self, DecisionFilter};
 use crate::store::feedback;
 
@@ -36,39 +38,9 @@ fn bad_param(field: &'static str, message: String) -> ApiError {
     .with_field(field)
 }
 
-/// `since` (a date, `2026-11-30`, or an RFC 3339 time) and `language` as filters.
-pub fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFilter, ApiError> {
-    let since = match since.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => {
-            // A date, or a date followed by `T` and a time; compared with stored times as text.
-            let date_ok = s.get(..10).is_some_and(|d| {
-                time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).is_ok()
-            });
-            if !date_ok || !(s.len() == 10 || s.as_bytes()[10] == b'T') {
-                return Err(bad_param(
-                    "since",
-                    format!("must be a date like 2026-11-30 or an RFC 3339 time, got `{s}`"),
-                ));
-            }
-            Some(s.to_string())
-        }
-    };
-    let language = match language.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(l) => Some(
-            Language::parse(l)
-                .ok_or_else(|| {
-                    bad_param(
-                        "language",
-                        format!("must be a detected language: {}", Language::codes()),
-                    )
-                })?
-                .code()
-                .to_string(),
-        ),
-    };
-    Ok(DecisionFilter { since, language })
+/// The filters, or 400 naming the field.
+fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFilter, ApiError> {
+    learning::filter(since, language).map_err(|e| bad_param(e.field, e.message))
 }
 
 #[utoipa::path(get, path = "/api/v1/moderation/stats", tag = "moderation", security(("bearer" = [])),

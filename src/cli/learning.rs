@@ -54,8 +54,8 @@ fn read_decisions(
     language: Option<&str>,
 ) -> Result<(Vec<DecisionRow>, CurrentVersions)> {
     let config = super::load_config(config)?;
-    let filter = crate::api::stats::filter(since, language)
-        .map_err(|e| anyhow::anyhow!("--{}", e.message))?;
+    let filter = crate::learning::filter(since, language)
+        .map_err(|e| anyhow::anyhow!("--{} {}", e.field, e.message))?;
     let scorer = Scorer::from_config(&config)
         .map_err(|errors| anyhow::anyhow!("invalid config: {} problems", errors.len()))?;
     let model = classifier::load(&config).context("loading the classifier")?;

@@ -13,7 +13,9 @@ pub mod agreement;
 pub mod calibration;
 pub mod export;
 
-use crate::store::decisions::{DecisionRow, VerdictInForce};
+use crate::domain::FieldError;
+use crate::scoring::language::Language;
+use crate::store::decisions::{DecisionFilter, DecisionRow, VerdictInForce};
 
 /// The model ids and rules version now in force.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +75,44 @@ pub fn removed_as_abuse(row: &DecisionRow) -> Option<bool> {
         },
         _ => None,
     }
+}
+
+/// Which decisions to read: `since` (a date, `2026-11-30`, or an RFC 3339 time) and a
+/// `language` code, checked.
+pub fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFilter, FieldError> {
+    let since = match since.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => {
+            // A date, or a date followed by `T` and a time; compared with stored times as text.
+            let date_ok = s.get(..10).is_some_and(|d| {
+                time::Date::parse(d, &time::format_description::well_known::Iso8601::DATE).is_ok()
+            });
+            if !date_ok || !(s.len() == 10 || s.as_bytes()[10] == b'T') {
+                return Err(FieldError::new(
+                    "since",
+                    "invalid",
+                    format!("must be a date like 2026-11-30 or an RFC 3339 time, got `{s}`"),
+                ));
+            }
+            Some(s.to_string())
+        }
+    };
+    let language = match language.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            Language::parse(l)
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "language",
+                        "invalid",
+                        format!("must be a detected language: {}", Language::codes()),
+                    )
+                })?
+                .code()
+                .to_string(),
+        ),
+    };
+    Ok(DecisionFilter { since, language })
 }
 
 /// ISO week of an RFC 3339 time: `2026-W49`.
