@@ -4,10 +4,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::api::auth::TokenCache;
 use crate::api::limits::Limits;
 use crate::api::thread_cache::ThreadCache;
 use crate::config::Config;
+use crate::http::key_cache::KeyCache;
 use crate::metrics::Metrics;
 use crate::scoring::Verdict;
 use crate::scoring::batcher::{BatchError, Batcher};
@@ -33,7 +33,8 @@ pub struct Inner {
     pub batcher: Batcher,
     pub limits: Limits,
     pub metrics: Metrics,
-    pub token_cache: TokenCache,
+    /// Verified moderator API tokens (`api::auth`).
+    pub token_cache: KeyCache,
     pub thread_cache: ThreadCache,
     live: RwLock<Arc<Live>>,
 }
@@ -81,7 +82,7 @@ impl AppState {
             batcher,
             limits,
             metrics,
-            token_cache: TokenCache::default(),
+            token_cache: KeyCache::new(crate::api::auth::TOKEN_CACHE_TTL),
             thread_cache,
             live: RwLock::new(Arc::new(live)),
         }))

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod eval;
+pub mod http;
 pub mod learning;
 pub mod metrics;
 pub mod rescore;

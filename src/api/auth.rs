@@ -4,53 +4,19 @@
 //! its id and current token id, so a rotated or revoked token, a disabled account or a
 //! changed role takes effect on the next request.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::http::key_cache::KeyCache;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::store::moderators::{self, Role};
 
-const CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// SHA-256 of a verified token → the moderator id it belonged to and when it was verified.
-#[derive(Default)]
-pub struct TokenCache {
-    entries: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
-}
-
-impl TokenCache {
-    fn get(&self, key: &[u8; 32]) -> Option<i64> {
-        let entries = self.entries.lock().expect("token cache lock");
-        entries
-            .get(key)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(id, _)| *id)
-    }
-
-    fn put(&self, key: [u8; 32], moderator_id: i64) {
-        let mut entries = self.entries.lock().expect("token cache lock");
-        if entries.len() > 10_000 {
-            entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-        }
-        entries.insert(key, (moderator_id, Instant::now()));
-    }
-
-    fn forget(&self, key: &[u8; 32]) {
-        self.entries.lock().expect("token cache lock").remove(key);
-    }
-
-    /// Forget every cached token (after a token rotation or account change).
-    pub fn clear(&self) {
-        self.entries.lock().expect("token cache lock").clear();
-    }
-}
+/// How long a verified moderator token is trusted before argon2 checks it again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// An authenticated moderator (any role).
 #[derive(Debug, Clone)]
@@ -79,7 +45,7 @@ pub async fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("Authorization must be: Bearer TOKEN"))?;
-    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let key = KeyCache::digest(token);
     if let Some(id) = app.token_cache.get(&key) {
         return match moderators::by_verified_token(app.store.reader(), id, token).await? {
             Some(m) => Ok(m),

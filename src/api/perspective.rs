@@ -7,8 +7,8 @@
 //! hits ([`attributes::floors`]); requests are bounded in time and number so an overload
 //! is answered with 429/503 instead of a hang.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -19,10 +19,10 @@ use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::app::AppState;
+use crate::http::key_cache::KeyCache;
 use crate::scoring::batcher::BatchError;
 use crate::store::{apikeys, feedback};
 
@@ -42,31 +42,16 @@ const KEY_CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// State of these routes only: the key cache and the bound on requests in flight.
 pub struct PerspectiveState {
-    keys: Mutex<HashMap<[u8; 32], (i64, Instant)>>,
+    keys: KeyCache,
     in_flight: Semaphore,
 }
 
 impl PerspectiveState {
     pub fn new(max_concurrent: usize) -> PerspectiveState {
         PerspectiveState {
-            keys: Mutex::new(HashMap::new()),
+            keys: KeyCache::new(KEY_CACHE_TTL),
             in_flight: Semaphore::new(max_concurrent.max(1)),
         }
-    }
-
-    fn cached(&self, digest: &[u8; 32]) -> Option<i64> {
-        let keys = self.keys.lock().expect("key cache lock");
-        keys.get(digest)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(id, _)| *id)
-    }
-
-    fn remember(&self, digest: [u8; 32], id: i64) {
-        let mut keys = self.keys.lock().expect("key cache lock");
-        if keys.len() > 10_000 {
-            keys.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
-        }
-        keys.insert(digest, (id, Instant::now()));
     }
 }
 
@@ -157,8 +142,8 @@ async fn authenticate(
         })?;
     let invalid =
         || PerspectiveError::permission_denied("API key not valid. Please pass a valid API key.");
-    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    if let Some(id) = shared.cached(&digest) {
+    let digest = KeyCache::digest(&key);
+    if let Some(id) = shared.keys.get(&digest) {
         // A cheap indexed read, so `modgate apikey revoke` applies at once.
         return match apikeys::is_active(app.store.reader(), id).await? {
             true => Ok(id),
@@ -168,7 +153,7 @@ async fn authenticate(
     let found = apikeys::by_key(app.store.reader(), &key)
         .await?
         .ok_or_else(invalid)?;
-    shared.remember(digest, found.id);
+    shared.keys.put(digest, found.id);
     Ok(found.id)
 }
 
