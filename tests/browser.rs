@@ -66,6 +66,24 @@ async fn save_screenshot(c: &Client, name: &str) -> Vec<u8> {
     png
 }
 
+/// Fill in and send the sign-in form on the page the browser is on.
+async fn submit_sign_in(c: &Client, name: &str, password: &str) {
+    for (id, value) in [("name", name), ("password", password)] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// A page without inline styles, with every form control labelled, and no XSS payload run.
 async fn assert_page_hygiene(c: &Client) {
     let styled = js(c, "return document.querySelectorAll('[style]').length").await;
@@ -195,24 +213,7 @@ async fn moderator_works_the_queue_in_a_browser() {
     c.goto(&app.url("/console")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/console/login", "{url}");
-    c.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(MODERATOR)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_sign_in(c, MODERATOR, PASSWORD).await;
     wait_for(c, "ol.items").await;
     assert_eq!(
         c.current_url().await.unwrap().path(),
@@ -718,24 +719,7 @@ async fn admin_sees_agreement_charts_in_a_browser() {
     c.goto(&app.url("/console/login?next=%2Fconsole%2Fstats"))
         .await
         .unwrap();
-    c.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys(admin)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_sign_in(c, admin, PASSWORD).await;
     wait_for(c, "svg#chart-toxic").await;
     assert_eq!(c.current_url().await.unwrap().path(), "/console/stats");
     assert_eq!(text_of(c, "nav .tabs a.active").await, "Agreement");
