@@ -176,7 +176,7 @@ pub enum BannedAction {
 pub struct ModelConfig {
     /// `bilstm` (default, pure Rust) or `onnx` (a Hugging Face style directory with
     /// model.onnx, tokenizer.json and config.json, run by ONNX Runtime).
-    pub backend: String,
+    pub backend: Backend,
     /// Model directory, relative to the config file.
     pub dir: PathBuf,
     /// Dynamic batching: most texts per forward pass, and longest wait for a batch to fill.
@@ -212,6 +212,30 @@ pub struct ModelConfig {
     pub languages: BTreeMap<Spanned<String>, ModelRoute>,
 }
 
+/// The classifier backends. An enum, so a misspelt backend is a config error with its line
+/// and column (`modgate check-config` finds it) rather than a failure at model load.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Bilstm,
+    Onnx,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Bilstm => "bilstm",
+            Backend::Onnx => "onnx",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 fn default_max_windows() -> usize {
     3
 }
@@ -220,7 +244,7 @@ fn default_max_windows() -> usize {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRoute {
-    pub backend: String,
+    pub backend: Backend,
     /// Model directory, relative to the config file.
     pub dir: PathBuf,
     #[serde(default)]
@@ -232,7 +256,7 @@ pub struct ModelRoute {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            backend: "bilstm".into(),
+            backend: Backend::Bilstm,
             dir: PathBuf::from("models/bilstm"),
             batch_size: 32,
             batch_wait_ms: 0,

@@ -29,7 +29,7 @@ pub fn project_root() -> PathBuf {
 /// (tests/it/e5.rs).
 pub fn test_config(db: &Path) -> Config {
     let mut config = default_config(db);
-    config.model.backend = "bilstm".into();
+    config.model.backend = modgate::config::Backend::Bilstm;
     config.model.dir = project_root().join("models/bilstm");
     config.model.languages.clear();
     // Lets a test speak for several readers (`report_from`); absent, the peer address counts.

@@ -146,6 +146,28 @@ fn check_config_reports_file_line_column() {
     assert!(stderr.contains(&expected), "want {expected} in:\n{stderr}");
     assert!(stderr.contains("hold_at"), "{stderr}");
 
+    // A misspelt backend is found by check-config, with its place, not at model load.
+    std::fs::write(
+        &path,
+        "[model]\nbackend = \"onxx\"\ndir = \"models/bilstm\"\n",
+    )
+    .unwrap();
+    let out = modgate(dir.path())
+        .args(["check-config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:", path.display())) && stderr.contains("onxx"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bilstm") && stderr.contains("onnx"),
+        "{stderr}"
+    );
+
     // A TOML syntax error is located too.
     std::fs::write(&path, "[server]\nbind = \n").unwrap();
     let out = modgate(dir.path())

@@ -164,7 +164,7 @@ fn abuse_outscores_neutral_comments_in_each_language() {
 #[test]
 fn verdicts_carry_the_e5_model_id() {
     let mut config = Config::load_file(&root().join("config.toml")).expect("config.toml");
-    config.model.backend = "onnx".into();
+    config.model.backend = modgate::config::Backend::Onnx;
     config.model.dir = root().join("models/e5-toxic-int8");
     config.model.onnx_runtime = Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1"));
     config.model.threads = 1;
@@ -242,13 +242,13 @@ async fn the_shipped_config_scores_each_language_with_its_model() {
 async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut config = common::default_config(&dir.path().join("m.db"));
-    config.model.backend = "bilstm".into();
+    config.model.backend = modgate::config::Backend::Bilstm;
     config.model.dir = root().join("models/bilstm");
     config.model.languages.clear();
     config.model.languages.insert(
         toml::Spanned::new(0..0, "ru".to_string()),
         modgate::config::ModelRoute {
-            backend: "onnx".into(),
+            backend: modgate::config::Backend::Onnx,
             dir: root().join("models/e5-toxic-int8"),
             label_map: Default::default(),
             max_tokens: None,

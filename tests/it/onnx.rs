@@ -181,12 +181,12 @@ fn project_config(backend: &str) -> Config {
     // One model for every language: the subject is the backend.
     config.model.languages.clear();
     if backend == "onnx" {
-        config.model.backend = "onnx".into();
+        config.model.backend = modgate::config::Backend::Onnx;
         config.model.dir = model_dir();
         config.model.onnx_runtime = Some(library());
         config.model.threads = 1;
     } else {
-        config.model.backend = "bilstm".into();
+        config.model.backend = modgate::config::Backend::Bilstm;
         config.model.dir = root().join("models/bilstm");
     }
     config

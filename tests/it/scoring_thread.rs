@@ -32,7 +32,7 @@ fn default_config() -> Config {
 /// the identity-term check on, as config.toml advises for it.
 fn bilstm_config() -> Config {
     let mut config = default_config();
-    config.model.backend = "bilstm".into();
+    config.model.backend = modgate::config::Backend::Bilstm;
     config.model.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bilstm");
     config.policy.identity.enabled = true;
     config

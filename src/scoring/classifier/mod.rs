@@ -11,6 +11,7 @@ pub mod bilstm;
 pub mod by_language;
 pub mod onnx;
 
+use crate::config::Backend;
 use crate::scoring::language::Language;
 
 /// The six labels modgate decides on (Jigsaw / Detoxify naming), in model output order.
@@ -167,18 +168,18 @@ pub const FIXED_TEXT_COST: usize = 128;
 /// models of `[model.languages]` (each directory once) behind a `ByLanguage` router.
 pub fn load(config: &crate::config::Config) -> Result<Arc<dyn Classifier>, ClassifierError> {
     let options = onnx::OnnxOptions::from_config(config);
-    let default = load_one(config, &config.model.backend, &config.model_dir(), &options)?;
+    let default = load_one(config.model.backend, &config.model_dir(), &options)?;
     if config.model.languages.is_empty() {
         return Ok(default);
     }
-    let mut loaded: Vec<(String, PathBuf, Arc<dyn Classifier>)> = Vec::new();
+    let mut loaded: Vec<(Backend, PathBuf, Arc<dyn Classifier>)> = Vec::new();
     let mut routes = Vec::new();
     for (code, route) in &config.model.languages {
         let Some(lang) = Language::parse(code.get_ref()) else {
             continue; // rejected by config validation
         };
         let dir = config.resolve(&route.dir);
-        let same = |b: &str, d: &PathBuf| b == route.backend && *d == dir;
+        let same = |b: &Backend, d: &PathBuf| *b == route.backend && *d == dir;
         let model = match loaded.iter().find(|(b, d, _)| same(b, d)) {
             Some((_, _, m)) => Arc::clone(m),
             None => {
@@ -187,8 +188,8 @@ pub fn load(config: &crate::config::Config) -> Result<Arc<dyn Classifier>, Class
                     max_tokens: route.max_tokens,
                     ..options.clone()
                 };
-                let m = load_one(config, &route.backend, &dir, &options)?;
-                loaded.push((route.backend.clone(), dir, Arc::clone(&m)));
+                let m = load_one(route.backend, &dir, &options)?;
+                loaded.push((route.backend, dir, Arc::clone(&m)));
                 m
             }
         };
@@ -198,20 +199,13 @@ pub fn load(config: &crate::config::Config) -> Result<Arc<dyn Classifier>, Class
 }
 
 fn load_one(
-    config: &crate::config::Config,
-    backend: &str,
+    backend: Backend,
     dir: &Path,
     options: &onnx::OnnxOptions,
 ) -> Result<Arc<dyn Classifier>, ClassifierError> {
     match backend {
-        "bilstm" => Ok(Arc::new(bilstm::BiLstm::load(dir)?)),
-        "onnx" => Ok(Arc::new(onnx::OnnxClassifier::load(dir, options)?)),
-        other => Err(ClassifierError::Load {
-            path: config.source.display().to_string(),
-            message: format!(
-                "model.backend: unknown backend `{other}` (expected `bilstm` or `onnx`)"
-            ),
-        }),
+        Backend::Bilstm => Ok(Arc::new(bilstm::BiLstm::load(dir)?)),
+        Backend::Onnx => Ok(Arc::new(onnx::OnnxClassifier::load(dir, options)?)),
     }
 }
 
