@@ -47,10 +47,11 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// A verdict plus facts found while scoring that are stored with the comment.
-pub struct Scored {
+/// A comment's verdict plus facts found while scoring that are stored with the comment
+/// (not the batcher's `Scored`, which is one text's scores).
+pub struct ScoredComment {
     pub verdict: Verdict,
-    /// The detected language's code (`en`, `ru`, `kk`, `uz`), stored in `comments.language`.
+    /// The detected language's code (`en`, `ru`, …), stored in `comments.language`.
     pub language: Option<String>,
 }
 
@@ -104,7 +105,12 @@ impl AppState {
     /// Language → rules → classifier (batched) → identity counterfactual → policy. Never
     /// fails: when the classifier errors, panics or exceeds its budget, the verdict is
     /// `pending` with reason `unscored`.
-    pub async fn score_comment(&self, live: &Live, text: &str, author: AuthorStanding) -> Scored {
+    pub async fn score_comment(
+        &self,
+        live: &Live,
+        text: &str,
+        author: AuthorStanding,
+    ) -> ScoredComment {
         let scorer = &live.scorer;
         let lang = language::detect(text);
         let hits = scorer.check_rules(text, lang);
@@ -139,7 +145,7 @@ impl AppState {
             }
         };
         self.metrics.scoring_latency(started.elapsed());
-        Scored {
+        ScoredComment {
             verdict,
             language: lang.map(|l| l.code().to_string()),
         }
