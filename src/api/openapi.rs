@@ -207,7 +207,7 @@ pub struct PerspectiveAttributeParameters {
 /// The attributes to score (at least one) and their options (null for none). Names are
 /// read in any case, with a version suffix (`TOXICITY@6`) or `_EXPERIMENTAL`;
 /// `SEXUALLY_EXPLICIT` and `OBSCENE` read `obscene`, `ATTACK_ON_AUTHOR` and
-/// `ATTACK_ON_COMMENTER` read `insult` (README, "Replacing Perspective").
+/// `ATTACK_ON_COMMENTER` read `insult` (docs/perspective.md).
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestedAttributes {

@@ -5,7 +5,7 @@
 //!
 //! No maintained detector crate tells all four apart: `whatlang` knows English, Russian and
 //! Latin-script Uzbek but neither Kazakh nor Uzbek Cyrillic, and `lingua` knows Kazakh but
-//! no Uzbek (README "Languages" has the comparison). So the letters decide first, and
+//! no Uzbek (docs/languages.md has the comparison). So the letters decide first, and
 //! `whatlang` only where they cannot:
 //!
 //! - **Cyrillic text** (at least as many Cyrillic letters as Latin ones). Letters only

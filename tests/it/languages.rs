@@ -7,7 +7,7 @@
 //! Latin and in Cyrillic script, en). They were written by the developers so that a
 //! regression in detection, rule lists or verdicts is at least visible. They are NOT
 //! evaluation data and measure nothing: no licensed labelled Kazakh or Uzbek data is in
-//! reach (README, "Languages").
+//! reach (docs/languages.md).
 
 use crate::common;
 
@@ -80,7 +80,7 @@ const SMOKE: &[Smoke] = &[
 
 /// HAND-WRITTEN SENTENCES for language detection alone (not evaluation data; see the top
 /// of this file): (what it is written in, text). Some are typed the way people type on a
-/// Russian keyboard, without Kazakh or Uzbek letters. README "Languages" quotes the result.
+/// Russian keyboard, without Kazakh or Uzbek letters. docs/languages.md quotes the result.
 #[rustfmt::skip]
 const DETECTION: &[(&str, &str)] = &[
     ("en", "Thanks for the reporting, the timeline helps."),
@@ -141,7 +141,7 @@ const DETECTION: &[(&str, &str)] = &[
     ("uz-Cyrl", "Рахмат, яхши макола"),
 ];
 
-/// Correct detections per language on `DETECTION`, as quoted in README "Languages". The
+/// Correct detections per language on `DETECTION`, as quoted in docs/languages.md. The
 /// misses are Kazakh and Uzbek Cyrillic typed without their own letters (read as Russian)
 /// and short unmarked Uzbek Latin (read as English).
 const DETECTED: [(&str, usize, usize); 5] = [
@@ -171,13 +171,13 @@ fn detection_on_hand_written_sentences() {
             .collect();
         let right = cases.len() - misses.len();
         report.push(format!(
-            "{written_in}: {right}/{} (README: {want_right}/{want_total}) misses {misses:?}",
+            "{written_in}: {right}/{} (docs/languages.md: {want_right}/{want_total}) misses {misses:?}",
             cases.len()
         ));
         assert_eq!(
             (right, cases.len()),
             (want_right, want_total),
-            "detection changed; update README \"Languages\":\n{}",
+            "detection changed; update docs/languages.md:\n{}",
             report.join("\n")
         );
     }

@@ -37,7 +37,7 @@ impl Attribute {
 
     /// A requested attribute name, in any case; a version suffix (`TOXICITY@6`) and the
     /// `_EXPERIMENTAL` variants are accepted and read as the attribute itself. Perspective's
-    /// attributes without a label of their own map to the nearest label (see README,
+    /// attributes without a label of their own map to the nearest label (see docs/perspective.md,
     /// "Replacing Perspective"): `SEXUALLY_EXPLICIT` and `OBSCENE` to `obscene`,
     /// `ATTACK_ON_AUTHOR` and `ATTACK_ON_COMMENTER` to `insult`. `None` for attributes
     /// nothing here measures (`FLIRTATION`, `SPAM`, `INCOHERENT`, `INFLAMMATORY`,
