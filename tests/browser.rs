@@ -803,31 +803,13 @@ async fn admin_sees_agreement_charts_in_a_browser() {
     driver.quit().await;
 
     // A moderator without the admin role is refused.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     moderators::set_password(app.state.store.writer(), MODERATOR, PASSWORD)
         .await
         .unwrap();
-    let r = http
-        .post(app.url("/console/login"))
-        .form(&[
-            ("name", MODERATOR),
-            ("password", PASSWORD),
-            ("next", "/console/stats"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (http, code, _, cookie) = app
+        .console_sign_in(MODERATOR, PASSWORD, "/console/stats")
+        .await;
+    assert_eq!(code, 303);
     let r = http
         .get(app.url("/console/stats"))
         .header("cookie", cookie)

@@ -126,6 +126,17 @@ fn score_reads_stdin_and_config_from_env() {
     assert_eq!(v["verdict"], "published", "{v}");
 }
 
+/// `modgate check-config PATH`, which must fail (exit code 1): what it printed on stderr.
+fn check_config_fails(dir: &Path, path: &Path) -> String {
+    let out = modgate(dir)
+        .args(["check-config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn check_config_reports_file_line_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,13 +146,7 @@ fn check_config_reports_file_line_column() {
         "[model]\ndir = \"models/bilstm\"\n\n[policy.thresholds]\ntoxic = { hold_at = 1.5 }\n",
     )
     .unwrap();
-    let out = modgate(dir.path())
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(dir.path(), &path);
     let expected = format!("{}:5:1:", path.display());
     assert!(stderr.contains(&expected), "want {expected} in:\n{stderr}");
     assert!(stderr.contains("hold_at"), "{stderr}");
@@ -152,13 +157,7 @@ fn check_config_reports_file_line_column() {
         "[model]\nbackend = \"onxx\"\ndir = \"models/bilstm\"\n",
     )
     .unwrap();
-    let out = modgate(dir.path())
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(dir.path(), &path);
     assert!(
         stderr.contains(&format!("{}:2:", path.display())) && stderr.contains("onxx"),
         "{stderr}"
@@ -170,13 +169,7 @@ fn check_config_reports_file_line_column() {
 
     // A TOML syntax error is located too.
     std::fs::write(&path, "[server]\nbind = \n").unwrap();
-    let out = modgate(dir.path())
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = check_config_fails(dir.path(), &path);
     assert!(
         stderr.contains(&format!("{}:2:", path.display())),
         "{stderr}"
