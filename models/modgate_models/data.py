@@ -8,11 +8,12 @@ models/minilm-toxic/data.json pins exactly what the committed head was trained o
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import random
 
 import numpy as np
+
+from modgate_models.hashing import sha256_file
 
 LABELS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 NAN = float("nan")
@@ -32,7 +33,7 @@ SOURCES = [
 ]
 # Not used: ru_vk_distorted_toxicity (Russian; the MiniLM backbone is English-only).
 
-# The multilingual e5 model (train_e5.py): fewer English rows (each costs a pass through the
+# The multilingual e5 model (train_e5): fewer English rows (each costs a pass through the
 # 12-layer encoder) and the Russian set, all of it.
 SOURCES_E5 = [
     ("dynahate_v023", "dynahate_v023/normalized.csv", 14000),
@@ -43,7 +44,7 @@ SOURCES_E5 = [
     ("davidson2017", "davidson2017/labeled_data.csv", 2000),
     ("ru_vk_distorted_toxicity", "ru_vk_distorted_toxicity/normalized.csv", 3000),
 ]
-# The fully fine-tuned e5 model (train_e5_full.py), every set of ../shared/train. The
+# The fully fine-tuned e5 model (train_e5_full), every set of ../shared/train. The
 # caps are the CPU-sized recipe (a stratified sample of about 40k rows: one epoch of all 12
 # layers takes about an hour on two cores); the GPU recipe takes every row (cap None).
 SOURCES_FULL = [
@@ -129,7 +130,7 @@ def _labels_for(source: str, r: dict) -> tuple[str, list[float]] | None:
 
 
 # `modgate export-decisions --out FILE.csv`: a newsroom's own moderators' decisions, added
-# to the training data with `train_e5_full.py --decisions FILE.csv`.
+# to the training data with `python -m modgate_models.train_e5_full --decisions FILE.csv`.
 MODERATOR_DECISIONS = "moderator_decisions"
 
 
@@ -156,14 +157,6 @@ def decision_sources(paths: list[str]) -> list[tuple[str, str, None]]:
     return [(MODERATOR_DECISIONS, os.path.abspath(p), None) for p in paths]
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _group_of(source: str, r: dict, i: int) -> str:
     """Rows of one group are sampled and held out together (paraphrase pairs)."""
     if source in PAIRED_SOURCES:
@@ -172,7 +165,7 @@ def _group_of(source: str, r: dict, i: int) -> str:
 
 
 def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False):
-    """Like select(), for train_e5_full.py: caps apply unless `full`, paraphrase pairs are
+    """Like select(), for train_e5_full: caps apply unless `full`, paraphrase pairs are
     taken whole (stratified by the pair's toxic member), and each row carries its group so
     the held-out split can keep pairs together. Returns texts, labels, sources, groups and
     the data list."""

@@ -2,7 +2,7 @@
 same model, texts, batch sizes and thread count, tokenisation included (Hugging Face
 `tokenizers`, padding to the longest text of a batch), as the Rust backend does.
 
-    models/.venv/bin/python models/bench_onnx.py --model DIR --texts texts.json --threads 1 [--seconds 5]
+    cd models && .venv/bin/python -m modgate_models.bench_onnx --model DIR --texts texts.json --threads 1 [--seconds 5]
 
 Prints one JSON object per batch size: {"model", "batch", "threads", "comments_per_s", "ms_per_batch"}.
 """

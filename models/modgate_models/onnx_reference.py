@@ -1,7 +1,7 @@
 """Reference logits for tests/it/onnx.rs: ONNX Runtime's Python API and the numpy reference
 forward on the same fixed texts, printed as Rust literals.
 
-    models/.venv/bin/python models/onnx_reference.py [models/minilm-toxic]
+    cd models && .venv/bin/python -m modgate_models.onnx_reference [minilm-toxic]
 
 Long texts are split like the Rust backend does: tokenizer truncation at the model's
 window with a stride of a quarter window, each window scored on its own.
@@ -19,9 +19,10 @@ import onnxruntime as ort
 from safetensors.numpy import load
 from tokenizers import Tokenizer
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_minilm_onnx import PREFIX, read_head  # noqa: E402
-from minilm_graph import reference_forward  # noqa: E402
+from modgate_models.graph import reference_forward
+from modgate_models.onnx_dir import MINILM_WHEEL_PREFIX as PREFIX
+from modgate_models.onnx_dir import read_head
+from modgate_models.paths import MODELS_DIR
 
 # Keep in sync with tests/it/onnx.rs.
 TEXTS = [
@@ -59,7 +60,7 @@ def rust(v) -> str:
 
 
 def main() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = MODELS_DIR
     model_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "minilm-toxic")
     max_tokens = json.load(open(os.path.join(model_dir, "tokenizer_config.json")))["model_max_length"]
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))

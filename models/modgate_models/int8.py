@@ -1,0 +1,18 @@
+"""Symmetric int8 per output channel: how train_e5_full stores the fine-tuned matrices
+(`NAME.int8` + `NAME.scale`) and how build_e5_onnx reads them back. One expression for
+both, so training reports the numbers that ship."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def quantize_int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output channel (row of an [out, in] matrix)."""
+    scale = np.maximum(np.abs(w).max(axis=1), 1e-12).astype(np.float32) / 127.0
+    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantize_int8(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale.astype(np.float32)[:, None]
