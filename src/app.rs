@@ -4,17 +4,19 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::api::limits::Limits;
-use crate::api::thread_cache::ThreadCache;
 use crate::config::Config;
-use crate::http::key_cache::KeyCache;
+use crate::domain::AuthorStanding;
+use crate::domain::Scores;
+use crate::domain::Verdict;
+use crate::http::client_ip::TrustedProxy;
+use crate::http::key_cache::{KeyCache, TOKEN_CACHE_TTL};
+use crate::http::limits::Limits;
+use crate::http::thread_cache::ThreadCache;
 use crate::metrics::Metrics;
-use crate::scoring::Verdict;
 use crate::scoring::batcher::{BatchError, Batcher};
-use crate::scoring::classifier::{Classifier, ClassifierError, Scores};
+use crate::scoring::classifier::{Classifier, ClassifierError};
 use crate::scoring::language;
 use crate::scoring::pipeline::Scorer;
-use crate::scoring::policy::AuthorStanding;
 use crate::store::Store;
 use crate::store::writer::Writer;
 
@@ -37,6 +39,12 @@ pub struct Inner {
     pub token_cache: KeyCache,
     pub thread_cache: ThreadCache,
     live: RwLock<Arc<Live>>,
+}
+
+impl TrustedProxy for AppState {
+    fn trusted_proxy_header(&self) -> Option<String> {
+        self.live().config.limits.trusted_proxy_header.clone()
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -83,7 +91,7 @@ impl AppState {
             batcher,
             limits,
             metrics,
-            token_cache: KeyCache::new(crate::api::auth::TOKEN_CACHE_TTL),
+            token_cache: KeyCache::new(TOKEN_CACHE_TTL),
             thread_cache,
             live: RwLock::new(Arc::new(live)),
         }))
@@ -166,7 +174,7 @@ impl AppState {
         &self,
         text: &str,
         budget: Duration,
-    ) -> Result<(crate::scoring::classifier::Scores, String), String> {
+    ) -> Result<(crate::domain::Scores, String), String> {
         match tokio::time::timeout(budget, self.batcher.score(text.to_string())).await {
             Ok(Ok(scored)) => Ok((scored.scores, scored.model_id.to_string())),
             Ok(Err(e)) => Err(e.to_string()),

@@ -11,8 +11,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::Status;
 use crate::domain::moderation::DecisionAction;
-use crate::scoring::Status;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VerdictLabels {
@@ -56,7 +56,7 @@ pub struct Metrics {
     queue_size: Family<QueueLabels, Gauge>,
     scoring_wait: Family<ModelLabels, Gauge<f64, AtomicU64>>,
     http_seconds: Family<HttpLabels, Histogram>,
-    thread_cache: crate::api::thread_cache::CacheMetrics,
+    thread_cache: crate::http::thread_cache::CacheMetrics,
 }
 
 impl Default for Metrics {
@@ -119,7 +119,7 @@ impl Metrics {
             "HTTP request latency by route and status",
             http_seconds.clone(),
         );
-        let thread_cache = crate::api::thread_cache::CacheMetrics::default();
+        let thread_cache = crate::http::thread_cache::CacheMetrics::default();
         registry.register(
             "thread_cache_hits",
             "Public thread reads answered from the in-memory cache",
@@ -160,7 +160,7 @@ impl Metrics {
     }
 
     /// The thread cache's counters and gauges, for the cache to update.
-    pub fn thread_cache(&self) -> crate::api::thread_cache::CacheMetrics {
+    pub fn thread_cache(&self) -> crate::http::thread_cache::CacheMetrics {
         self.thread_cache.clone()
     }
 

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::domain::AuthorStanding;
+use crate::domain::{Status, Verdict};
 use crate::scoring::classifier::{Classifier, ClassifierError};
 use crate::scoring::pipeline::Scorer;
-use crate::scoring::policy::AuthorStanding;
-use crate::scoring::{Status, Verdict};
 use crate::store::rescore::{self, Candidate, Change};
 use crate::store::{DbError, Store};
 

@@ -5,8 +5,8 @@
 
 use crate::app::AppState;
 use crate::domain::FieldError;
+use crate::domain::Status;
 use crate::domain::moderation::{AuthorAction, DecisionAction, parse_note, parse_removal_reason};
-use crate::scoring::Status;
 use crate::store::authors::Author;
 use crate::store::moderation::{Actor, DecisionError, DecisionOutcome};
 use crate::store::moderators::Moderator;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{THREAD, TestApp, spawn_app};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
-use modgate::scoring::Status;
+use modgate::domain::Status;
 use modgate::store::moderation;
 use modgate::store::moderators::{self, Role};
 use modgate::store::{comments, verdicts};

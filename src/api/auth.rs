@@ -4,19 +4,14 @@
 //! its id and current token id, so a rotated or revoked token, a disabled account or a
 //! changed role takes effect on the next request.
 
-use std::time::Duration;
-
 use crate::http::key_cache::KeyCache;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::error::ApiError;
 use crate::app::AppState;
+use crate::http::error::ApiError;
 use crate::store::moderators::{self, Role};
-
-/// How long a verified moderator token is trusted before argon2 checks it again.
-pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// An authenticated moderator (any role).
 #[derive(Debug, Clone)]

@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, Moderator};
-use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, ApiQuery};
-use super::json::JsonBody;
 use crate::app::AppState;
 use crate::domain::FieldError;
+use crate::domain::Language;
 use crate::domain::moderation::{AuthorAction, parse_note};
-use crate::scoring::language::Language;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::json::JsonBody;
 use crate::store::moderation;
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 use crate::store::{comments, moderators};

@@ -52,7 +52,7 @@ pub struct NewCommentRequest {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct CommentAccepted {
     pub id: i64,
-    pub status: crate::scoring::Status,
+    pub status: crate::domain::Status,
     pub message: String,
 }
 

@@ -217,9 +217,9 @@ struct AnalyzeResponse {
 async fn classify(
     app: &AppState,
     texts: Vec<String>,
-    language: Option<crate::scoring::language::Language>,
+    language: Option<crate::domain::Language>,
     budget: Duration,
-) -> Result<(Vec<crate::scoring::classifier::Scores>, String), PerspectiveError> {
+) -> Result<(Vec<crate::domain::Scores>, String), PerspectiveError> {
     // The lane's estimate covers the queue ahead and these texts themselves: over four
     // fifths of the budget (the rest is margin for the estimate), 429 at once.
     let languages = vec![language; texts.len()];
@@ -357,7 +357,7 @@ async fn analyze(
 fn span_scores(
     req: &Analyze,
     spans: &[sentences::Span],
-    scores: &[crate::scoring::classifier::Scores],
+    scores: &[crate::domain::Scores],
     floors: &[Floor],
     attribute: attributes::Attribute,
     summary: f32,
@@ -396,11 +396,9 @@ fn span_scores(
 async fn score_feedback(
     app: &AppState,
     req: &request::Suggest,
-) -> (
-    Option<(Value, String)>,
-    Option<crate::scoring::language::Language>,
-) {
-    use crate::scoring::language::{self, Language};
+) -> (Option<(Value, String)>, Option<crate::domain::Language>) {
+    use crate::domain::Language;
+    use crate::scoring::language::{self};
     let hints: Vec<Language> = req
         .languages
         .iter()

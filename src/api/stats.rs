@@ -8,9 +8,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::auth::Admin;
-use super::error::{ApiError, ApiResult};
-use super::extract::ApiQuery;
 use crate::app::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiQuery;
 use crate::learning::{
     self,
     agreement::{self, AgreementReport},

@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Admin;
-use super::error::{ApiError, ApiResult};
-use super::extract::ApiQuery;
 use crate::app::AppState;
-use crate::store::outbox::{self, DeliveryQuery, EventType};
+use crate::domain::EventType;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiQuery;
+use crate::store::outbox::{self, DeliveryQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new().route(

@@ -9,9 +9,10 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::domain::AuthorStanding;
 use crate::eval::dataset::{self, Columns};
 use crate::eval::report::{Item, Report};
-use crate::scoring::policy::{AuthorStanding, DecisionInput};
+use crate::scoring::policy::DecisionInput;
 
 /// Texts per `score_batch` call: large enough to keep every core busy, small enough for a
 /// smooth progress bar.

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::domain::Label;
 use crate::learning::calibration::{self, Calibration};
 use crate::learning::{CurrentVersions, export};
-use crate::scoring::classifier::{self, Label};
+use crate::scoring::classifier::{self};
 use crate::scoring::pipeline::Scorer;
 use crate::store::Store;
 use crate::store::decisions::{self, DecisionRow};

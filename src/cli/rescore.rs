@@ -3,9 +3,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::domain::Status;
 use crate::rescore::{self, RescoreRun};
+use crate::scoring::classifier;
 use crate::scoring::pipeline::Scorer;
-use crate::scoring::{Status, classifier};
 use crate::store::Store;
 
 #[derive(clap::Args)]

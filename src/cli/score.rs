@@ -8,9 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::domain::AuthorStanding;
 use crate::scoring::classifier::{self, Classifier};
 use crate::scoring::pipeline::Scorer;
-use crate::scoring::policy::AuthorStanding;
 
 #[derive(clap::Args)]
 pub struct ScoreArgs {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::scoring::classifier::Label;
-use crate::scoring::language::Language;
+use crate::domain::Label;
+use crate::domain::Language;
 
 pub mod console;
 pub mod perspective;

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::scoring::language::Language;
+use crate::domain::Language;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -28,9 +28,10 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::ConfigError;
-use crate::scoring::language::Language;
-use crate::scoring::normalize::Flags;
-use crate::scoring::rules::{Action, Category, RuleSet};
+use crate::domain::Flags;
+use crate::domain::Language;
+use crate::domain::{Action, Category};
+use crate::scoring::rules::RuleSet;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::store::outbox::EventType;
+use crate::domain::EventType;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -1,8 +1,21 @@
-//! Typed request values, parsed once at the edge: a value of these types is valid.
+//! The bottom layer: the values every other module shares (labels, languages, statuses,
+//! verdicts, rule actions, event kinds) and typed request values, parsed once at the edge
+//! (a value of these types is valid). It imports no other module of the crate.
 
 pub mod comment;
+pub mod events;
+pub mod label;
+pub mod language;
 pub mod moderation;
+pub mod rules;
 pub mod text;
+pub mod verdict;
+
+pub use events::EventType;
+pub use label::{Label, Scores};
+pub use language::Language;
+pub use rules::{Action, Category, Flags, RuleHit};
+pub use verdict::{AuthorStanding, Reason, Status, Verdict};
 
 /// A validation failure naming the offending field.
 #[derive(Debug, Clone, PartialEq, Eq)]

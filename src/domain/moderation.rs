@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
-use crate::scoring::Status;
+use crate::domain::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

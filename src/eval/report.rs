@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::metrics::{Confusion, Rates, roc_auc};
-use crate::scoring::classifier::Label;
-use crate::scoring::{Status, Verdict};
+use crate::domain::Label;
+use crate::domain::{Status, Verdict};
 
 /// One evaluated row: gold label, the groups it counts in, and its verdict.
 #[derive(Clone, Debug)]
@@ -341,7 +341,7 @@ fn pct(v: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scoring::classifier::Scores;
+    use crate::domain::Scores;
 
     fn item(label: bool, toxic: f32, status: Status, group: &str) -> Item {
         let mut scores = Scores::default();

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+/// How long a verified moderator token is trusted before argon2 checks it again.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
+
 /// More entries than this and expired ones are swept before the next insert.
 const SWEEP_ABOVE: usize = 10_000;
 

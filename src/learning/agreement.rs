@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{CurrentVersions, Outcome, outcome};
-use crate::scoring::classifier::Label;
+use crate::domain::Label;
 use crate::store::decisions::DecisionRow;
 use crate::store::feedback::ScoredFeedback;
 

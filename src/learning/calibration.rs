@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{CurrentVersions, removed_as_abuse};
-use crate::scoring::classifier::Label;
+use crate::domain::Label;
 use crate::store::decisions::DecisionRow;
 
 /// Fewest decisions per label and language, and fewest of each kind, to say anything: on

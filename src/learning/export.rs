@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::CurrentVersions;
-use crate::scoring::classifier::Label;
+use crate::domain::Label;
 use crate::store::decisions::DecisionRow;
 
 pub const COLUMNS: [&str; 11] = [

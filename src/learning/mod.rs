@@ -14,7 +14,7 @@ pub mod calibration;
 pub mod export;
 
 use crate::domain::FieldError;
-use crate::scoring::language::Language;
+use crate::domain::Language;
 use crate::store::decisions::{DecisionFilter, DecisionRow, VerdictInForce};
 
 /// The model ids and rules version now in force.
@@ -49,7 +49,7 @@ pub enum Outcome {
 
 /// How a decision relates to the verdict in force.
 pub fn outcome(row: &DecisionRow) -> Outcome {
-    use crate::scoring::Status;
+    use crate::domain::Status;
     let Some(v) = &row.verdict else {
         return Outcome::Other;
     };

@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::classifier::{Classifier, Scores};
-use super::language::Language;
+use crate::domain::Scores;
+
+use super::classifier::Classifier;
 use crate::config::ModelConfig;
+use crate::domain::Language;
 
 /// Scores for one text and the model that produced them.
 #[derive(Clone, Debug, PartialEq)]

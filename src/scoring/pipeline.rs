@@ -8,12 +8,16 @@
 //! [`Scorer::counterfactual`], [`Scorer::verdict`] (or [`Scorer::unscored_verdict`] when
 //! scoring failed). The detected language scopes the rule lists and picks the thresholds.
 
-use super::Verdict;
-use super::classifier::{Classifier, ClassifierError, Scores};
-use super::language::{self, Language};
-use super::policy::{AuthorStanding, Counterfactual, CounterfactualScores, DecisionInput, Policy};
-use super::rules::{RuleHit, RuleSet};
+use super::classifier::{Classifier, ClassifierError};
+use super::language::{self};
+use super::policy::{Counterfactual, CounterfactualScores, DecisionInput, Policy};
+use super::rules::RuleSet;
 use crate::config::{Config, ConfigError};
+use crate::domain::AuthorStanding;
+use crate::domain::Language;
+use crate::domain::RuleHit;
+use crate::domain::Scores;
+use crate::domain::Verdict;
 
 pub struct Scorer {
     rules: RuleSet,

@@ -7,58 +7,16 @@
 //! so a hold or removal that only the model asked for is re-checked on a counterfactual
 //! text with those terms replaced (see [`Policy::counterfactual_text`]).
 
+use crate::domain::{AuthorStanding, Reason};
 use std::cmp::Reverse;
 
 use regex::{Regex, RegexBuilder};
-use serde::{Deserialize, Serialize};
 
-use super::Status;
-use super::classifier::{Label, Scores};
-use super::language::Language;
-use super::rules::{Action, Category, RuleHit};
 use crate::config::{PolicyConfig, SensitivityAction, Threshold};
-
-/// What the author's account says about new comments. The API layer looks it up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthorStanding {
-    pub banned: bool,
-    /// Every comment goes to the review queue first.
-    pub premoderated: bool,
-}
-
-/// A machine-readable reason for a verdict.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Reason {
-    /// A model score reached a configured threshold.
-    Threshold {
-        label: Label,
-        score: f64,
-        threshold: f64,
-        action: Action,
-    },
-    /// A rule-list term or pattern matched.
-    Rule {
-        list: String,
-        category: Category,
-        term: String,
-        action: Action,
-    },
-    /// The model's hold/removal on `label` went away once the identity `terms` were
-    /// replaced by a neutral placeholder: the terms, not the content, drove the score.
-    IdentityTermSensitivity {
-        terms: Vec<String>,
-        label: Label,
-        score: f64,
-        counterfactual_score: f64,
-    },
-    AuthorPremoderated,
-    AuthorBanned,
-    /// Scoring failed or timed out; the comment waits for a moderator.
-    Unscored {
-        detail: String,
-    },
-}
+use crate::domain::Language;
+use crate::domain::Status;
+use crate::domain::{Action, RuleHit};
+use crate::domain::{Label, Scores};
 
 impl Reason {
     fn threshold(label: Label, score: f32, threshold: f32, action: Action) -> Reason {
@@ -463,6 +421,7 @@ mod tests {
 
     use super::*;
     use crate::config::IdentityConfig;
+    use crate::domain::Category;
 
     fn policy(on_sensitivity: SensitivityAction) -> Policy {
         let mut thresholds = BTreeMap::new();

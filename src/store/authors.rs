@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, now};
-use crate::scoring::policy::AuthorStanding;
+use crate::domain::AuthorStanding;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct AuthorHistory {

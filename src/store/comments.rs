@@ -5,9 +5,9 @@ use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, format_time, now};
+use crate::domain::AuthorStanding;
 use crate::domain::comment::NewComment;
-use crate::scoring::policy::AuthorStanding;
-use crate::scoring::{Status, Verdict};
+use crate::domain::{Status, Verdict};
 
 /// Why a comment cannot be accepted, found when checking it against stored state.
 #[derive(Debug, thiserror::Error)]
@@ -345,7 +345,7 @@ pub async fn insert_group(
 }
 
 /// One line naming each reason, e.g. `threshold toxic; rule threats_en`.
-pub fn reasons_summary(reasons: &[crate::scoring::policy::Reason]) -> String {
+pub fn reasons_summary(reasons: &[crate::domain::Reason]) -> String {
     reasons
         .iter()
         .filter_map(|r| serde_json::to_value(r).ok())

@@ -6,8 +6,8 @@
 use sqlx::Row;
 
 use super::DbError;
-use crate::scoring::Status;
-use crate::scoring::classifier::Scores;
+use crate::domain::Scores;
+use crate::domain::Status;
 
 /// One moderator decision on a comment.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, authors, comments, now};
+use crate::domain::Status;
 use crate::domain::moderation::{AuthorAction, DecisionAction};
-use crate::scoring::Status;
 
 #[derive(Debug, Clone, Default)]
 pub struct LogEntry {

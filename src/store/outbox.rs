@@ -6,6 +6,7 @@
 //! Event body (stored once, sent byte-identical on every attempt):
 //! `{"id": "evt_...", "type": "comment.decided", "created_at": "...", "data": {...}}`.
 
+use crate::domain::EventType;
 use rand::RngCore;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -14,43 +15,7 @@ use sqlx::{Row, SqliteConnection};
 use super::comments::{self, Comment};
 use super::moderation::{Actor, DecisionOutcome};
 use super::{DbError, format_time, now};
-use crate::scoring::{Status, Verdict};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// A comment was stored (any status).
-    Created,
-    /// A comment entered a moderation queue: held at intake, moved to `pending` by
-    /// re-scoring, or reported into the `reported` queue.
-    Held,
-    /// A comment's status was decided: by a moderator (approve, remove, restore) or by
-    /// re-scoring (published/removed).
-    Decided,
-    /// A reader reported a comment.
-    Reported,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 4] = [
-        EventType::Created,
-        EventType::Held,
-        EventType::Decided,
-        EventType::Reported,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Created => "comment.created",
-            EventType::Held => "comment.held",
-            EventType::Decided => "comment.decided",
-            EventType::Reported => "comment.reported",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|e| e.as_str() == s)
-    }
-}
+use crate::domain::{Status, Verdict};
 
 /// The comment as webhooks show it: no e-mail, author key or IP.
 fn snapshot(c: &Comment) -> Value {

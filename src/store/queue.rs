@@ -134,7 +134,7 @@ pub struct ParentRef {
     pub id: i64,
     pub author_name: String,
     pub body: String,
-    pub status: crate::scoring::Status,
+    pub status: crate::domain::Status,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{DbError, authors, moderation, now, verdicts};
-use crate::scoring::policy::AuthorStanding;
-use crate::scoring::{Status, Verdict};
+use crate::domain::AuthorStanding;
+use crate::domain::{Status, Verdict};
 
 /// A comment that may be re-scored: never one a moderator has decided on.
 #[derive(Debug, Clone)]

@@ -4,10 +4,10 @@ use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, now};
-use crate::scoring::classifier::Scores;
-use crate::scoring::policy::Reason;
-use crate::scoring::rules::RuleHit;
-use crate::scoring::{Status, Verdict};
+use crate::domain::Reason;
+use crate::domain::RuleHit;
+use crate::domain::Scores;
+use crate::domain::{Status, Verdict};
 
 /// A verdict as stored, with when and by whom it was decided.
 #[derive(Debug, Clone, Serialize, PartialEq)]

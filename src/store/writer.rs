@@ -25,7 +25,7 @@ use super::reports::{self, ReportError, ReportOutcome};
 use super::{DbError, Store};
 use crate::domain::comment::NewComment;
 use crate::domain::moderation::{AuthorAction, DecisionAction};
-use crate::scoring::{Status, Verdict};
+use crate::domain::{Status, Verdict};
 
 struct InsertJob {
     new: NewComment,

@@ -5,7 +5,7 @@
 //! cut Cyrillic letters in half. Hits may overlap; a piece covered by several hits names
 //! all of them.
 
-use crate::scoring::rules::{Action, RuleHit};
+use crate::domain::{Action, RuleHit};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -95,7 +95,7 @@ pub fn pieces(body: &str, hits: &[RuleHit]) -> Vec<Piece> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scoring::rules::Category;
+    use crate::domain::Category;
 
     fn hit(list: &str, term: &str, start: usize, end: usize, action: Action) -> RuleHit {
         RuleHit {

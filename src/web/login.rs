@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::form::{CsrfForm, cross_site};
 use super::session::{self, Lifetimes, safe_next};
 use super::{fail, render};
-use crate::api::client_ip::ClientIp;
 use crate::app::AppState;
+use crate::http::client_ip::ClientIp;
 use crate::store::moderators;
 
 #[derive(Template)]

@@ -12,7 +12,7 @@ use super::session::ConsoleSession;
 use super::view::{ItemView, REMOVAL_REASONS};
 use super::{fail, render};
 use crate::app::AppState;
-use crate::scoring::language::Language;
+use crate::domain::Language;
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 
 const PAGE_SIZE: i64 = 50;

@@ -13,10 +13,10 @@ use super::layout::Layout;
 use super::session::ConsoleSession;
 use super::{fail, render};
 use crate::app::AppState;
+use crate::domain::Label;
+use crate::domain::Language;
 use crate::learning::agreement::{self, AgreementReport, Group};
 use crate::learning::{calibration, removed_as_abuse};
-use crate::scoring::classifier::Label;
-use crate::scoring::language::Language;
 use crate::store::decisions::{self, DecisionFilter};
 use crate::store::moderators::Role;
 

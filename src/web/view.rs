@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::highlight::{self, Piece};
 use crate::config::PolicyConfig;
-use crate::scoring::Status;
-use crate::scoring::classifier::Label;
-use crate::scoring::language::Language;
-use crate::scoring::policy::Reason;
+use crate::domain::Label;
+use crate::domain::Language;
+use crate::domain::Reason;
+use crate::domain::Status;
 use crate::store::queue::QueueItem;
 
 /// Removal reasons in key order: digit `n` picks the `n`-th. Values are the API's.
@@ -100,7 +100,7 @@ fn name<T: Serialize>(v: &T) -> String {
 
 /// Score bars with the thresholds in force for comments in `language`.
 pub fn bars(
-    scores: &crate::scoring::classifier::Scores,
+    scores: &crate::domain::Scores,
     policy: &PolicyConfig,
     language: Option<Language>,
 ) -> Vec<Bar> {
@@ -270,7 +270,7 @@ impl ItemView {
 mod tests {
     use super::*;
     use crate::config::Threshold;
-    use crate::scoring::classifier::Scores;
+    use crate::domain::Scores;
 
     #[test]
     fn bars_mark_thresholds_and_level() {

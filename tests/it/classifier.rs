@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use modgate::domain::Scores;
 use modgate::scoring::classifier::bilstm::BiLstm;
-use modgate::scoring::classifier::{Classifier, ClassifierError, Scores};
+use modgate::scoring::classifier::{Classifier, ClassifierError};
 
 fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models/bilstm")

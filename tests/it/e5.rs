@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use modgate::config::Config;
+use modgate::domain::AuthorStanding;
+use modgate::domain::Label;
 use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
-use modgate::scoring::classifier::{self, Classifier, Label};
+use modgate::scoring::classifier::{self, Classifier};
 use modgate::scoring::pipeline::Scorer;
-use modgate::scoring::policy::AuthorStanding;
 use serde_json::Value;
 
 /// Both fine-tuned e5 models; every test below runs on each.

@@ -16,15 +16,16 @@ use std::sync::LazyLock;
 
 use modgate::api::perspective::sentences;
 use modgate::config::Config;
+use modgate::domain::AuthorStanding;
+use modgate::domain::Flags;
+use modgate::domain::Status;
 use modgate::domain::comment::parse_body;
-use modgate::scoring::Status;
+use modgate::domain::{Action, RuleHit};
 use modgate::scoring::classifier::Classifier;
 use modgate::scoring::classifier::bilstm::BiLstm;
 use modgate::scoring::language;
-use modgate::scoring::normalize::{Flags, Mapped, Target, prepare, view};
+use modgate::scoring::normalize::{Mapped, Target, prepare, view};
 use modgate::scoring::pipeline::Scorer;
-use modgate::scoring::policy::AuthorStanding;
-use modgate::scoring::rules::{Action, RuleHit};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -3,9 +3,9 @@
 //! comments and of earlier comments in the same group, and the rows of the accepted ones.
 
 use modgate::domain::ArticleId;
+use modgate::domain::Scores;
 use modgate::domain::comment::NewComment;
-use modgate::scoring::classifier::Scores;
-use modgate::scoring::{Status, Verdict};
+use modgate::domain::{Status, Verdict};
 use modgate::store::Store;
 use modgate::store::articles::ArticleUpdate;
 use modgate::store::comments::{self, Inserted, IntakeError, IntakeMeta};

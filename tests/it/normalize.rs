@@ -1,9 +1,10 @@
 //! Each normalisation step, table-driven: input → output and the origin map back to the
 //! original text; plus property tests that no input panics or breaks the origin map.
 
+use modgate::domain::Flags;
 use modgate::scoring::normalize::words::{is_boundary_after, is_boundary_before};
 use modgate::scoring::normalize::{
-    Flags, Mapped, Target, case_fold, collapse_whitespace, fold_apostrophes, fold_confusables,
+    Mapped, Target, case_fold, collapse_whitespace, fold_apostrophes, fold_confusables,
     join_separated, leet, nfkc, normalized, prepare, squeeze, strip_html, strip_invisible,
     strip_marks, view,
 };

@@ -8,10 +8,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use modgate::config::Config;
+use modgate::domain::AuthorStanding;
+use modgate::domain::Label;
 use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
-use modgate::scoring::classifier::{self, Classifier, ClassifierError, Label};
+use modgate::scoring::classifier::{self, Classifier, ClassifierError};
 use modgate::scoring::pipeline::Scorer;
-use modgate::scoring::policy::AuthorStanding;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

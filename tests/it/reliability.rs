@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{spawn_app, spawn_with, test_config};
+use modgate::domain::Scores;
 use modgate::scoring::classifier::bilstm::BiLstm;
-use modgate::scoring::classifier::{Classifier, ClassifierError, Scores};
+use modgate::scoring::classifier::{Classifier, ClassifierError};
 use modgate::startup::Application;
 use serde_json::{Value, json};
 

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use modgate::config::Config;
-use modgate::scoring::rules::{Action, Category, RuleHit, RuleSet};
+use modgate::domain::{Action, Category, RuleHit};
+use modgate::scoring::rules::RuleSet;
 use proptest::prelude::*;
 
 fn manifest_dir() -> PathBuf {

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use modgate::config::{Config, SensitivityAction};
-use modgate::scoring::classifier::{self, Classifier, Label};
+use modgate::domain::Label;
+use modgate::domain::{Action, Category};
+use modgate::domain::{AuthorStanding, Reason};
+use modgate::domain::{Status, Verdict};
+use modgate::scoring::classifier::{self, Classifier};
 use modgate::scoring::pipeline::Scorer;
-use modgate::scoring::policy::{AuthorStanding, Reason};
-use modgate::scoring::rules::{Action, Category};
-use modgate::scoring::{Status, Verdict};
 
 const THREAD: [&str; 8] = [
     "Let these swine forage in their bogs. Kazakhstan is for Kazakhs.",

@@ -1,8 +1,8 @@
 //! Perspective attributes mapped onto the classifier's labels, and how rule-list hits raise
 //! them so platforms that only read scores still get the rule lists' judgement.
 
-use crate::scoring::classifier::{Label, Scores};
-use crate::scoring::rules::{Action, Category, RuleHit};
+use crate::domain::{Action, Category, RuleHit};
+use crate::domain::{Label, Scores};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Attribute {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::attributes::Attribute;
 use super::error::PerspectiveError;
 use crate::config::perspective::PerspectiveConfig;
-use crate::scoring::language::Language;
+use crate::domain::Language;
 
 #[derive(Debug, Default, Deserialize)]
 struct TextEntry {
@@ -109,7 +109,7 @@ fn invalid_json(detail: impl std::fmt::Display) -> PerspectiveError {
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PerspectiveError> {
     // The shared parser refuses invalid UTF-8 and over-deep nesting before serde sees it.
-    let value = crate::api::json::parse(body).map_err(|e| invalid_json(e.message))?;
+    let value = crate::http::json::parse(body).map_err(|e| invalid_json(e.message))?;
     if !value.is_object() {
         return Err(invalid_json("The request body must be a JSON object."));
     }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use super::{Classifier, ClassifierError, Scores};
+use crate::domain::Scores;
+
+use super::{Classifier, ClassifierError};
 
 mod forward;
 mod kernels;
@@ -113,8 +115,8 @@ impl Classifier for BiLstm {
     }
 
     /// Trained on English only (Jigsaw 2018).
-    fn reads(&self, language: crate::scoring::language::Language) -> bool {
-        language == crate::scoring::language::Language::En
+    fn reads(&self, language: crate::domain::Language) -> bool {
+        language == crate::domain::Language::En
     }
 
     fn score_batch(&self, texts: &[&str]) -> Result<Vec<Scores>, ClassifierError> {

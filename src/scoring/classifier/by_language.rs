@@ -8,8 +8,11 @@
 
 use std::sync::Arc;
 
-use super::{Classifier, ClassifierError, Scores};
-use crate::scoring::language::{self, Language};
+use crate::domain::Scores;
+
+use super::{Classifier, ClassifierError};
+use crate::domain::Language;
+use crate::scoring::language::{self};
 
 pub struct ByLanguage {
     default: Arc<dyn Classifier>,

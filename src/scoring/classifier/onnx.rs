@@ -23,7 +23,9 @@ use ort::value::{Tensor, ValueType};
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
-use super::{Classifier, ClassifierError, Scores};
+use crate::domain::Scores;
+
+use super::{Classifier, ClassifierError};
 
 mod meta;
 pub mod runtime;
@@ -358,7 +360,7 @@ impl Classifier for OnnxClassifier {
         &self.model_id
     }
 
-    fn reads(&self, language: crate::scoring::language::Language) -> bool {
+    fn reads(&self, language: crate::domain::Language) -> bool {
         self.meta.languages.contains(&language)
     }
 

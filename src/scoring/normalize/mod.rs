@@ -18,7 +18,7 @@
 //!
 //! Terms go through the same steps (except HTML) so text and terms always agree.
 
-use serde::{Deserialize, Serialize};
+use crate::domain::Flags;
 
 pub mod confusables;
 pub mod html;
@@ -35,40 +35,6 @@ pub use words::{collapse_whitespace, join_separated, leet, squeeze};
 /// Bump when a change to normalisation can change which rules match: it is part of the
 /// rules version recorded with every verdict.
 pub const NORMALIZER_VERSION: u32 = 1;
-
-/// Which steps run. All on by default; a rule list may switch some off
-/// (`normalize = { leet = false }`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Flags {
-    pub html: bool,
-    pub invisible: bool,
-    pub apostrophes: bool,
-    pub nfkc: bool,
-    pub marks: bool,
-    pub confusables: bool,
-    pub case_fold: bool,
-    pub separators: bool,
-    pub leet: bool,
-    pub squeeze: bool,
-}
-
-impl Default for Flags {
-    fn default() -> Self {
-        Flags {
-            html: true,
-            invisible: true,
-            apostrophes: true,
-            nfkc: true,
-            marks: true,
-            confusables: true,
-            case_fold: true,
-            separators: true,
-            leet: true,
-            squeeze: true,
-        }
-    }
-}
 
 /// Text normalised for one target script.
 #[derive(Clone, Debug)]

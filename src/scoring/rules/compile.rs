@@ -12,11 +12,13 @@ use toml::Spanned;
 use unicode_script::{Script, UnicodeScript};
 
 use super::matcher::{Matcher, TermRule};
-use super::{Action, Category, ListInfo, Profile, Rule, RuleSet, primary_subtag};
+use super::{ListInfo, Profile, Rule, RuleSet, primary_subtag};
 use crate::config::ConfigError;
 use crate::config::rules::{RuleEntry, RuleList, RulesSection};
+use crate::domain::Flags;
+use crate::domain::{Action, Category};
 use crate::scoring::normalize::words::is_word_char;
-use crate::scoring::normalize::{Flags, NORMALIZER_VERSION, Target, View, normalize_term};
+use crate::scoring::normalize::{NORMALIZER_VERSION, Target, View, normalize_term};
 
 /// How regex rules are compiled everywhere (also used to validate config): case-insensitive
 /// because text is case-folded but patterns may be written with capitals.

@@ -6,7 +6,7 @@
 //! are kept only on whole words (a trailing or leading `*` opens that side), regex matches
 //! as the regex says. Hits of `allow` rules suppress the other hits they overlap.
 
-use serde::{Deserialize, Serialize};
+use crate::domain::{Action, Category, RuleHit};
 
 use crate::config::ConfigError;
 use crate::config::rules::RulesSection;
@@ -18,41 +18,6 @@ mod matcher;
 use matcher::Matcher;
 
 pub use compile::build_regex;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Slur,
-    Threat,
-    Profanity,
-    Insult,
-    Spam,
-    Custom,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Exception: suppresses other hits that overlap it.
-    Allow,
-    /// Publish, but record the hit.
-    Flag,
-    /// Hold for moderator review.
-    Hold,
-    Remove,
-}
-
-/// One rule that fired, with its span as char offsets into the ORIGINAL text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleHit {
-    pub list: String,
-    pub category: Category,
-    /// The term or regex as written in the config.
-    pub term: String,
-    pub action: Action,
-    pub start: usize,
-    pub end: usize,
-}
 
 /// Hits of one check, with the hits that `allow` rules suppressed (for explanations).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,7 +68,7 @@ struct Rule {
 /// Lists sharing one set of normalisation switches, matched together.
 #[derive(Clone, Debug)]
 struct Profile {
-    flags: crate::scoring::normalize::Flags,
+    flags: crate::domain::Flags,
     /// Lists with rules in this profile (to skip it when none applies to the language).
     lists: Vec<usize>,
     matchers: Vec<(Target, Matcher)>,

@@ -40,7 +40,7 @@ impl Tokenizer {
         let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let file: VocabFile =
             serde_json::from_slice(&bytes).map_err(|e| err(format!("invalid vocab: {e}")))?;
-        let expected = crate::scoring::classifier::Label::ALL.map(|l| l.as_str());
+        let expected = crate::domain::Label::ALL.map(|l| l.as_str());
         if file.labels != expected {
             return Err(err(format!(
                 "labels are {:?}, expected {expected:?}",

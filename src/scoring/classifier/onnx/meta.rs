@@ -8,8 +8,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::scoring::classifier::{ClassifierError, Label};
-use crate::scoring::language::Language;
+use crate::domain::Label;
+
+use crate::domain::Language;
+use crate::scoring::classifier::ClassifierError;
 
 /// A vocabulary this large is a multilingual one (XLM-R's 250,002 pieces, mBERT's
 /// 119,547); English BERT-style vocabularies hold about 30,000.

@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
+pub mod router;
+
+pub use router::router;
+
 use crate::app::{AppState, Live};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -82,7 +86,7 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        let router = crate::api::router(self.state.clone());
+        let router = router::router(self.state.clone());
         tokio::spawn(watch_config(self.state.clone(), self.config_path.clone()));
         tokio::spawn(recover_unscored(self.state.clone()));
         tokio::spawn(forget_old_ips(self.state.clone()));
@@ -158,7 +162,7 @@ async fn recover_unscored(state: AppState) {
         }
         // Small pages through the scoring lanes: a page waits its turn like a comment.
         let opts = crate::rescore::RescoreRun {
-            status: Some(crate::scoring::Status::Pending),
+            status: Some(crate::domain::Status::Pending),
             only_unscored: true,
             dry_run: false,
             page_size: 16,

@@ -5,20 +5,20 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
-
 /// `None` when unknown (e.g. a request driven without a socket in tests).
 pub struct ClientIp(pub Option<String>);
 
-impl FromRequestParts<AppState> for ClientIp {
+/// The state that knows which header a trusted proxy puts the client's address in
+/// (`[limits] trusted_proxy_header`); `None` means trust only the socket peer.
+pub trait TrustedProxy {
+    fn trusted_proxy_header(&self) -> Option<String>;
+}
+
+impl<S: TrustedProxy + Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let live = app.live();
-        if let Some(header) = live.config.limits.trusted_proxy_header.as_deref() {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(header) = state.trusted_proxy_header().as_deref() {
             // X-Forwarded-For style: the left-most address is the original client.
             if let Some(ip) = parts
                 .headers
