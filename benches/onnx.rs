@@ -1,6 +1,6 @@
 //! Comments per second of the ONNX Runtime backend (minilm-toxic and e5-toxic, fp32 and int8) at batch 1
 //! and 32, and, in the same run, ONNX Runtime's own Python API on the same model, texts,
-//! batch sizes and thread count (`models/bench_onnx.py`, tokenisation included on both sides).
+//! batch sizes and thread count (`python -m modgate_models.bench_onnx`, tokenisation included on both sides).
 //!
 //! `models/fetch-models.sh && cargo bench --bench onnx`
 //! Threads: `MODGATE_BENCH_THREADS` (default 1). Models: `MODGATE_BENCH_MODELS`, a comma
@@ -64,12 +64,13 @@ fn python_side(model: &Path, texts: &[String], threads: usize) {
         std::env::temp_dir().join(format!("modgate-bench-texts-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_string(texts).unwrap()).unwrap();
     let out = Command::new(python)
-        .arg(root().join("models/bench_onnx.py"))
+        .current_dir(root().join("models"))
+        .args(["-m", "modgate_models.bench_onnx"])
         .args(["--model", &model.display().to_string()])
         .args(["--texts", &file.display().to_string()])
         .args(["--threads", &threads.to_string()])
         .output()
-        .expect("run models/bench_onnx.py");
+        .expect("run python -m modgate_models.bench_onnx");
     let _ = std::fs::remove_file(&file);
     if !out.status.success() {
         eprintln!(

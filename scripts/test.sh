@@ -23,5 +23,7 @@ if [ -x "$client_venv/bin/python" ] && "$client_venv/bin/python" -c 'import goog
   export MODGATE_GOOGLE_CLIENT_PYTHON
 fi
 
+# The model tooling's own check: command modules import only shared helpers.
+(cd models && python3 -m unittest discover -s tests -q)
 cargo test --locked --all-targets "$@"
 scripts/schemathesis.sh

@@ -89,7 +89,7 @@ pub(crate) async fn post_comment(
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let live = app.live();
-    let new = NewComment::parse(&body, &live.config.comments)?;
+    let new = NewComment::parse(&body, live.config.comments.rules())?;
     app.limits.check_post(ip.as_deref(), &new.author_key())?;
 
     // One read for both: standing and placement (re-checked by the writer).

@@ -7,7 +7,7 @@ use crate::config::Config;
 
 pub fn run(file: Option<&Path>) -> Result<ExitCode> {
     let path = Config::resolve_path(file);
-    match Config::load_file(&path) {
+    match crate::startup::check_config_file(&path) {
         Ok(_) => {
             println!("{}: ok", path.display());
             Ok(ExitCode::SUCCESS)

@@ -202,7 +202,7 @@ pub fn export_decisions(config: Option<&Path>, args: ExportArgs) -> Result<ExitC
     let n = export::write_csv(&rows, &current, std::io::BufWriter::new(file))
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
-        "wrote {n} decided comments to {} (fine-tune with: models/.venv/bin/python models/train_e5_full.py ... --decisions {})",
+        "wrote {n} decided comments to {} (fine-tune with: cd models && .venv/bin/python -m modgate_models.train_e5_full ... --decisions {})",
         args.out.display(),
         args.out.display()
     );

@@ -19,7 +19,7 @@ use crate::config::Config;
 /// every problem as FILE:LINE:COL.
 pub fn load_config(cli: Option<&Path>) -> Result<Config> {
     let path = Config::resolve_path(cli);
-    Config::load(&path)
+    crate::startup::load_config(&path)
         .map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
             anyhow::anyhow!("invalid config:\n{}", lines.join("\n"))

@@ -111,6 +111,16 @@ pub struct CommentsConfig {
     pub thread_cache_mb: usize,
 }
 
+impl CommentsConfig {
+    /// What a new comment must satisfy, for [`crate::domain::comment::NewComment::parse`].
+    pub fn rules(&self) -> crate::domain::comment::CommentRules<'_> {
+        crate::domain::comment::CommentRules {
+            max_chars: self.max_chars,
+            required_fields: &self.required_fields,
+        }
+    }
+}
+
 impl Default for CommentsConfig {
     fn default() -> Self {
         CommentsConfig {

@@ -15,7 +15,9 @@
 //! ```
 //!
 //! Values keep their position (`toml::Spanned`) and each list remembers the file it came
-//! from, so problems are reported with the right file, line and column.
+//! from, so problems are reported with the right file, line and column. Problems only
+//! normalisation can find (a term that is empty once normalised) are found when
+//! `scoring::rules` compiles the lists; `startup::load_config` runs both.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -31,7 +33,6 @@ use super::ConfigError;
 use crate::domain::Flags;
 use crate::domain::Language;
 use crate::domain::{Action, Category};
-use crate::scoring::rules::RuleSet;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -161,10 +162,8 @@ impl RulesSection {
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty()
-            && let Err(problems) = RuleSet::compile(self)
-        {
-            errors.extend(problems);
+        if errors.is_empty() {
+            errors = self.validate();
         }
         errors
     }
@@ -213,7 +212,8 @@ impl RulesSection {
             }
             for regex in &list.regex {
                 let pattern = &regex.get_ref().text;
-                if let Err(e) = crate::scoring::rules::build_regex(pattern) {
+                // Syntax only; `scoring::rules` builds it case-insensitive.
+                if let Err(e) = regex::Regex::new(pattern) {
                     errors.push(
                         list.error_at(regex.span(), format!("list `{name}`: invalid regex: {e}")),
                     );

@@ -1,5 +1,5 @@
-//! The decisions as a CSV of training rows, in the columns `models/train_data.py` reads for
-//! its `moderator_decisions` source (`models/train_e5_full.py --decisions FILE`):
+//! The decisions as a CSV of training rows, in the columns `models/modgate_models/data.py` reads for
+//! its `moderator_decisions` source (`python -m modgate_models.train_e5_full --decisions FILE`):
 //! `text`, `language`, `decision` (`approve` or `remove`), `reason`, and what the system
 //! had decided (`verdict`, `model_id`, `rules_version`, one `score_<label>` per label), so
 //! an operator can also see where the model and the moderators disagreed. The latest

@@ -4,7 +4,7 @@
 //! - [`agreement`]: how often moderators overrule the system (false holds, misses), per
 //!   model, rules version, language and week, with examples;
 //! - [`calibration`]: the thresholds the decisions imply, per label and language;
-//! - [`export`]: the decisions as training rows for `models/train_e5_full.py --decisions`.
+//! - [`export`]: the decisions as training rows for `python -m modgate_models.train_e5_full --decisions`.
 //!
 //! Decisions made on verdicts of an older model or rules version are kept apart: they say
 //! how the old model did, not how the current one does.

@@ -14,13 +14,14 @@ pub mod router;
 pub use router::router;
 
 use crate::app::{AppState, Live};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::scoring::batcher::{Batcher, BatcherConfig};
 use crate::scoring::classifier::{
     self, Classifier, ClassifierError, UNAVAILABLE_MODEL_ID, Unavailable,
 };
 use crate::scoring::pipeline::Scorer;
+use crate::scoring::rules::RuleSet;
 use crate::store::Store;
 
 /// A service bound to its port, ready to run.
@@ -265,6 +266,22 @@ fn fingerprint(state: &AppState) -> Vec<(PathBuf, Option<SystemTime>)> {
             (f, m)
         })
         .collect()
+}
+
+/// Load and check a config as the service would: parsed and validated (`Config::load`),
+/// then its rule lists compiled, so a term that normalises to nothing is reported with
+/// its FILE:LINE:COL like any other problem.
+pub fn load_config(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let config = Config::load(path)?;
+    RuleSet::compile(&config.rules)?;
+    Ok(config)
+}
+
+/// [`load_config`] without environment overrides: the file as written (`check-config`).
+pub fn check_config_file(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let config = Config::load_file(path)?;
+    RuleSet::compile(&config.rules)?;
+    Ok(config)
 }
 
 /// Load, validate and swap in a new config; on any error keep the old one.

@@ -123,6 +123,43 @@ pub type Intake<'a> = (&'a NewComment, &'a Verdict, &'a IntakeMeta);
 ///
 /// The placement is checked against committed comments only: a parent cannot be in the
 /// same group, since its id is first known from its own answer, sent after COMMIT.
+/// What duplicate, parent and closed-article checks look up, one per comment of a group
+/// (sent as one JSON array, read back with `json_each`).
+#[derive(serde::Serialize)]
+struct Probe<'a> {
+    article_id: &'a str,
+    parent_id: Option<i64>,
+    author_key: &'a str,
+    body_hash: &'a str,
+}
+
+/// One accepted comment of a group: its `comments`, `verdicts`, `authors` and
+/// `moderation_log` rows, sent as one JSON array and read back by name with `json_each`.
+#[derive(serde::Serialize)]
+struct IntakeRow<'a> {
+    id: i64,
+    article_id: &'a str,
+    parent_id: Option<i64>,
+    author_key: &'a str,
+    author_name: &'a str,
+    author_email: Option<&'a str>,
+    body: &'a str,
+    body_hash: &'a str,
+    status: &'static str,
+    max_score: f64,
+    language: Option<&'a str>,
+    client_ip: Option<&'a str>,
+    /// JSON texts, stored as such.
+    scores: String,
+    hits: String,
+    reasons: String,
+    model_id: &'a str,
+    rules_version: &'a str,
+    /// `auto_hold` / `auto_remove` for a held or removed comment; none when published.
+    log_action: Option<&'static str>,
+    log_note: Option<String>,
+}
+
 pub async fn insert_group(
     conn: &mut sqlx::SqliteConnection,
     group: &[Intake<'_>],
@@ -133,11 +170,14 @@ pub async fn insert_group(
         .map(|(new, _, _)| body_hash(&new.body))
         .collect();
     let keys: Vec<String> = group.iter().map(|(new, _, _)| new.author_key()).collect();
-    let probe: Vec<serde_json::Value> = group
+    let probe: Vec<Probe> = group
         .iter()
         .zip(hashes.iter().zip(&keys))
-        .map(|((new, _, _), (hash, key))| {
-            serde_json::json!([new.article_id.as_str(), new.parent_id, key, hash])
+        .map(|((new, _, _), (body_hash, author_key))| Probe {
+            article_id: new.article_id.as_str(),
+            parent_id: new.parent_id,
+            author_key,
+            body_hash,
         })
         .collect();
     // Duplicate detection is per comment (the window is the same for all in practice).
@@ -158,23 +198,23 @@ pub async fn insert_group(
                 NULL AS status
          UNION ALL
          SELECT j.key, 'closed', NULL, NULL FROM json_each(?1) j
-           JOIN articles a ON a.id = j.value ->> 0
+           JOIN articles a ON a.id = j.value ->> 'article_id'
           WHERE a.closed = 1
          UNION ALL
          SELECT j.key,
-                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 0 OR p.status = 'pending'
+                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 'article_id' OR p.status = 'pending'
                      THEN 'parent_not_found' ELSE 'parent_removed' END,
                 NULL, NULL
-           FROM json_each(?1) j LEFT JOIN comments p ON p.id = j.value ->> 1
-          WHERE j.value ->> 1 IS NOT NULL
-            AND (p.id IS NULL OR p.article_id != j.value ->> 0
+           FROM json_each(?1) j LEFT JOIN comments p ON p.id = j.value ->> 'parent_id'
+          WHERE j.value ->> 'parent_id' IS NOT NULL
+            AND (p.id IS NULL OR p.article_id != j.value ->> 'article_id'
                  OR p.status IN ('removed', 'pending'))
          UNION ALL
          SELECT j.key, 'duplicate', d.id, d.status FROM json_each(?1) j
            JOIN comments d ON d.id = (
                 SELECT id FROM comments
-                 WHERE article_id = j.value ->> 0 AND author_key = j.value ->> 2
-                   AND body_hash = j.value ->> 3 AND created_at >= ?2
+                 WHERE article_id = j.value ->> 'article_id' AND author_key = j.value ->> 'author_key'
+                   AND body_hash = j.value ->> 'body_hash' AND created_at >= ?2
                  ORDER BY id LIMIT 1)
           WHERE ?2 IS NOT NULL",
     )
@@ -267,27 +307,27 @@ pub async fn insert_group(
                         (Some(action), (!summary.is_empty()).then_some(summary))
                     }
                 };
-                rows.push(serde_json::json!([
+                rows.push(IntakeRow {
                     id,
-                    new.article_id.as_str(),
-                    new.parent_id,
-                    keys[i],
-                    new.author_name,
-                    new.author_email,
-                    new.body,
-                    hashes[i],
-                    verdict.verdict.as_str(),
-                    max_score as f64,
-                    meta.language,
-                    meta.client_ip,
-                    serde_json::to_string(&verdict.scores).map_err(encode)?,
-                    serde_json::to_string(&verdict.hits).map_err(encode)?,
-                    serde_json::to_string(&verdict.reasons).map_err(encode)?,
-                    verdict.model_id,
-                    verdict.rules_version,
-                    action,
-                    note,
-                ]));
+                    article_id: new.article_id.as_str(),
+                    parent_id: new.parent_id,
+                    author_key: &keys[i],
+                    author_name: &new.author_name,
+                    author_email: new.author_email.as_deref(),
+                    body: &new.body,
+                    body_hash: &hashes[i],
+                    status: verdict.verdict.as_str(),
+                    max_score: max_score as f64,
+                    language: meta.language.as_deref(),
+                    client_ip: meta.client_ip.as_deref(),
+                    scores: serde_json::to_string(&verdict.scores).map_err(encode)?,
+                    hits: serde_json::to_string(&verdict.hits).map_err(encode)?,
+                    reasons: serde_json::to_string(&verdict.reasons).map_err(encode)?,
+                    model_id: &verdict.model_id,
+                    rules_version: &verdict.rules_version,
+                    log_action: action,
+                    log_note: note,
+                });
                 let inserted = Inserted {
                     id,
                     status: verdict.verdict,
@@ -307,26 +347,30 @@ pub async fn insert_group(
     // must not rename the author for moderators (each comment keeps its own author_name).
     sqlx::query(
         "INSERT INTO articles (id, created_at)
-              SELECT DISTINCT value ->> 1, ?2 FROM json_each(?1) WHERE true
+              SELECT DISTINCT value ->> 'article_id', ?2 FROM json_each(?1) WHERE true
              ON CONFLICT (id) DO NOTHING;
          INSERT INTO authors (key, display_name, created_at, updated_at)
-              SELECT value ->> 3, value ->> 4, ?2, ?2 FROM json_each(?1) WHERE true
+              SELECT value ->> 'author_key', value ->> 'author_name', ?2, ?2
+                FROM json_each(?1) WHERE true
              ON CONFLICT (key) DO NOTHING;
          INSERT INTO comments (id, article_id, parent_id, author_key, author_name, author_email,
                                body, body_hash, status, max_score, language, client_ip,
                                created_at, updated_at)
-              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-                     value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9,
-                     value ->> 10, value ->> 11, ?2, ?2
+              SELECT value ->> 'id', value ->> 'article_id', value ->> 'parent_id',
+                     value ->> 'author_key', value ->> 'author_name', value ->> 'author_email',
+                     value ->> 'body', value ->> 'body_hash', value ->> 'status',
+                     value ->> 'max_score', value ->> 'language', value ->> 'client_ip', ?2, ?2
                 FROM json_each(?1);
          INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id,
                                rules_version, decided_by, created_at)
-              SELECT value ->> 0, value ->> 8, value ->> 12, value ->> 13, value ->> 14,
-                     value ->> 15, value ->> 16, 'system', ?2
+              SELECT value ->> 'id', value ->> 'status', value ->> 'scores', value ->> 'hits',
+                     value ->> 'reasons', value ->> 'model_id', value ->> 'rules_version',
+                     'system', ?2
                 FROM json_each(?1);
          INSERT INTO moderation_log (comment_id, actor, action, note, new_status, created_at)
-              SELECT value ->> 0, 'system', value ->> 17, value ->> 18, value ->> 8, ?2
-                FROM json_each(?1) WHERE value ->> 17 IS NOT NULL;",
+              SELECT value ->> 'id', 'system', value ->> 'log_action', value ->> 'log_note',
+                     value ->> 'status', ?2
+                FROM json_each(?1) WHERE value ->> 'log_action' IS NOT NULL;",
     )
     .bind(serde_json::to_string(&rows).map_err(encode)?)
     .bind(&t)

@@ -39,7 +39,7 @@ fn long_neutral() -> String {
 }
 
 /// Texts and scores from the numpy reference forward pass:
-/// `models/.venv/bin/python models/reference_bilstm.py TEXT` (printed rounded to 6 places).
+/// `cd models && .venv/bin/python -m modgate_models.reference_bilstm TEXT` (printed rounded to 6 places).
 fn reference_cases() -> Vec<(String, [f32; 6])> {
     vec![
         (

@@ -48,7 +48,7 @@ fn int8(name: &str) -> &'static OnnxClassifier {
     model(&format!("{name}-int8"))
 }
 
-/// Texts, token ids and logits that models/build_e5_onnx.py computed with the Python
+/// Texts, token ids and logits that models/modgate_models/build_e5_onnx.py computed with the Python
 /// `tokenizers` library and the float64 numpy reference forward pass (not ONNX Runtime).
 fn reference(name: &str) -> Vec<(String, Vec<u32>, Vec<f32>)> {
     let path = root().join("models").join(name).join("provenance.json");

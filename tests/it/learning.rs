@@ -412,7 +412,7 @@ async fn moderators_decisions_become_agreement_thresholds_and_training_rows() {
         .current_dir(project_root().join("models"))
         .arg("-c")
         .arg(
-            "import sys; from train_data import select_grouped, decision_sources; \
+            "import sys; from modgate_models.data import select_grouped, decision_sources; \
              t, y, s, g, l = select_grouped('.', decision_sources([sys.argv[1]]), full=True); \
              print(len(t), int((y[:, 0] == 1).sum()), int((y[:, 0] == 0).sum()), l[0]['rows_used'])",
         )

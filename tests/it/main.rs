@@ -13,6 +13,7 @@ mod fuzz_text_path;
 mod group_commit;
 mod hostile;
 mod languages;
+mod layering;
 mod learning;
 mod normalize;
 mod onnx;

@@ -56,9 +56,9 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) {
     }
 }
 
-// Reference logits printed by `models/.venv/bin/python models/onnx_reference.py`, which runs
+// Reference logits printed by `cd models && .venv/bin/python -m modgate_models.onnx_reference`, which runs
 // the same model.onnx through ONNX Runtime's Python API and checks it against the numpy
-// reference forward (models/minilm_graph.py) — 1.8e-6 apart. Regenerate when the committed
+// reference forward (models/modgate_models/graph.py) — 1.8e-6 apart. Regenerate when the committed
 // head (models/minilm-toxic-head/) changes; model.onnx sha256 a90b1c8251e6….
 fn reference_cases() -> Vec<(&'static str, [f32; 6])> {
     vec![

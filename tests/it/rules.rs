@@ -485,7 +485,7 @@ fn version_is_stable_and_tracks_changes() {
 fn config_errors(dir: &Path, config: &str) -> Vec<modgate::config::ConfigError> {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
-    Config::load_file(&path).expect_err("config should be rejected")
+    modgate::startup::check_config_file(&path).expect_err("config should be rejected")
 }
 
 #[test]

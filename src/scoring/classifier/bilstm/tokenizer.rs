@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::scoring::classifier::ClassifierError;
 
-/// `vocab.json` as written by `models/convert_bilstm.py`.
+/// `vocab.json` as written by `models/modgate_models/convert_bilstm.py`.
 #[derive(Deserialize)]
 struct VocabFile {
     num_words: usize,
