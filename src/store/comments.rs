@@ -7,6 +7,7 @@ use sqlx::{Row, SqliteExecutor};
 use super::{DbError, format_time, now};
 use crate::domain::AuthorStanding;
 use crate::domain::comment::NewComment;
+use crate::domain::events::{CreatedVerdict, EventData, Held};
 use crate::domain::{Status, Verdict};
 
 /// Why a comment cannot be accepted, found when checking it against stored state.
@@ -382,7 +383,19 @@ pub async fn insert_group(
             && !inserted.duplicate
             && !meta.skip_webhook_events
         {
-            super::outbox::comment_created(&mut *conn, inserted.id, verdict).await?;
+            let created = EventData::Created {
+                verdict: CreatedVerdict {
+                    status: verdict.verdict,
+                    scores: verdict.scores,
+                    reasons: verdict.reasons.clone(),
+                    model_id: verdict.model_id.clone(),
+                },
+            };
+            super::outbox::enqueue(&mut *conn, inserted.id, &created).await?;
+            if verdict.verdict == Status::Pending {
+                let held = EventData::Held(Held::at_intake(&verdict.reasons));
+                super::outbox::enqueue(&mut *conn, inserted.id, &held).await?;
+            }
         }
     }
     Ok(results)

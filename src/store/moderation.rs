@@ -5,6 +5,7 @@ use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, authors, comments, now};
 use crate::domain::Status;
+use crate::domain::events::{Decided, EventData, ModeratorRef};
 use crate::domain::moderation::{AuthorAction, DecisionAction};
 
 #[derive(Debug, Clone, Default)]
@@ -177,8 +178,19 @@ pub async fn decide_in(
         status: new_status,
         log_id,
     };
-    super::outbox::comment_decided(&mut *conn, &outcome, action.as_str(), reason, note, actor)
-        .await?;
+    let decided = Decided {
+        action: action.as_str().to_string(),
+        old_status: outcome.old_status,
+        new_status: outcome.status,
+        reason: reason.map(str::to_string),
+        note: note.map(str::to_string),
+        moderator: actor.moderator_id.map(|id| ModeratorRef {
+            id,
+            name: actor.name.clone(),
+        }),
+        actor: actor.name.clone(),
+    };
+    super::outbox::enqueue(&mut *conn, comment_id, &EventData::Decided(decided)).await?;
     Ok(outcome)
 }
 

@@ -6,32 +6,29 @@
 //! Event body (stored once, sent byte-identical on every attempt):
 //! `{"id": "evt_...", "type": "comment.decided", "created_at": "...", "data": {...}}`.
 
-use crate::domain::EventType;
 use rand::RngCore;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sqlx::{Row, SqliteConnection};
 
 use super::comments::{self, Comment};
-use super::moderation::{Actor, DecisionOutcome};
 use super::{DbError, format_time, now};
-use crate::domain::{Status, Verdict};
+use crate::domain::events::{CommentSnapshot, EventData};
 
-/// The comment as webhooks show it: no e-mail, author key or IP.
-fn snapshot(c: &Comment) -> Value {
-    json!({
-        "id": c.id,
-        "article_id": c.article_id,
-        "parent_id": c.parent_id,
-        "author_name": c.author_name,
-        "body": c.body,
-        "status": c.status,
-        "reported": c.reported,
-        "report_count": c.report_count,
-        "language": c.language,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    })
+fn snapshot(c: &Comment) -> CommentSnapshot {
+    CommentSnapshot {
+        id: c.id,
+        article_id: c.article_id.clone(),
+        parent_id: c.parent_id,
+        author_name: c.author_name.clone(),
+        body: c.body.clone(),
+        status: c.status,
+        reported: c.reported,
+        report_count: c.report_count,
+        language: c.language.clone(),
+        created_at: c.created_at.clone(),
+        updated_at: c.updated_at.clone(),
+    }
 }
 
 fn new_event_id() -> String {
@@ -40,16 +37,25 @@ fn new_event_id() -> String {
     format!("evt_{}", hex::encode(buf))
 }
 
-/// Write one event about `comment_id` inside `conn`'s transaction. `data` gets the
-/// comment's current state as `comment`.
+/// Write one event about `comment_id` inside `conn`'s transaction; its `data` gets the
+/// comment's state as of this transaction as `comment`. The body is stored once and sent
+/// byte-identical on every attempt (keys sorted, as `serde_json::Value` writes them).
 pub async fn enqueue(
     conn: &mut SqliteConnection,
-    event_type: EventType,
     comment_id: i64,
-    mut data: Map<String, Value>,
+    data: &EventData,
 ) -> Result<String, DbError> {
+    let encode = |e: serde_json::Error| DbError::Encode(Box::new(e));
+    let event_type = data.event_type();
+    let mut data = match serde_json::to_value(data).map_err(encode)? {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
     if let Some(c) = comments::get(&mut *conn, comment_id).await? {
-        data.insert("comment".into(), snapshot(&c));
+        data.insert(
+            "comment".into(),
+            serde_json::to_value(snapshot(&c)).map_err(encode)?,
+        );
     }
     let event_id = new_event_id();
     let created_at = now();
@@ -71,120 +77,6 @@ pub async fn enqueue(
     .execute(&mut *conn)
     .await?;
     Ok(event_id)
-}
-
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-/// `comment.created` for a newly stored comment, and `comment.held` when it was held.
-pub async fn comment_created(
-    conn: &mut SqliteConnection,
-    comment_id: i64,
-    verdict: &Verdict,
-) -> Result<(), DbError> {
-    let reasons = serde_json::to_value(&verdict.reasons).unwrap_or(Value::Null);
-    let verdict_json = json!({
-        "status": verdict.verdict,
-        "scores": verdict.scores,
-        "reasons": reasons,
-        "model_id": verdict.model_id,
-    });
-    enqueue(
-        conn,
-        EventType::Created,
-        comment_id,
-        object(json!({ "verdict": verdict_json })),
-    )
-    .await?;
-    if verdict.verdict == Status::Pending {
-        let data = json!({ "queue": "pending", "cause": "intake", "reasons": reasons });
-        enqueue(conn, EventType::Held, comment_id, object(data)).await?;
-    }
-    Ok(())
-}
-
-/// `comment.decided` for a moderator decision.
-pub async fn comment_decided(
-    conn: &mut SqliteConnection,
-    outcome: &DecisionOutcome,
-    action: &str,
-    reason: Option<&str>,
-    note: Option<&str>,
-    actor: &Actor,
-) -> Result<(), DbError> {
-    let moderator = actor
-        .moderator_id
-        .map(|id| json!({ "id": id, "name": actor.name }));
-    let data = json!({
-        "action": action,
-        "old_status": outcome.old_status,
-        "new_status": outcome.status,
-        "reason": reason,
-        "note": note,
-        "moderator": moderator,
-        "actor": actor.name,
-    });
-    enqueue(conn, EventType::Decided, outcome.id, object(data)).await?;
-    Ok(())
-}
-
-/// `comment.reported` for a reader report, and `comment.held` when the report moved the
-/// comment into the reported queue.
-pub async fn comment_reported(
-    conn: &mut SqliteConnection,
-    comment_id: i64,
-    report_id: i64,
-    reason: &str,
-    note: Option<&str>,
-    report_count: i64,
-    entered_queue: bool,
-) -> Result<(), DbError> {
-    let data = json!({
-        "report": { "id": report_id, "reason": reason, "note": note },
-        "report_count": report_count,
-        "entered_queue": entered_queue,
-    });
-    enqueue(conn, EventType::Reported, comment_id, object(data)).await?;
-    if entered_queue {
-        let data = json!({ "queue": "reported", "cause": "reports", "report_count": report_count });
-        enqueue(conn, EventType::Held, comment_id, object(data)).await?;
-    }
-    Ok(())
-}
-
-/// A status change made by re-scoring: `comment.held` when it moved the comment to
-/// `pending`, else `comment.decided` with action `rescore` and no moderator.
-pub async fn comment_rescored(
-    conn: &mut SqliteConnection,
-    comment_id: i64,
-    old: Status,
-    new: Status,
-    verdict: &Verdict,
-) -> Result<(), DbError> {
-    if old == new {
-        return Ok(());
-    }
-    let reasons = serde_json::to_value(&verdict.reasons).unwrap_or(Value::Null);
-    if new == Status::Pending {
-        let data = json!({ "queue": "pending", "cause": "rescore", "reasons": reasons });
-        enqueue(conn, EventType::Held, comment_id, object(data)).await?;
-    } else {
-        let data = json!({
-            "action": "rescore",
-            "old_status": old,
-            "new_status": new,
-            "reason": null,
-            "note": comments::reasons_summary(&verdict.reasons),
-            "moderator": null,
-            "actor": "system",
-        });
-        enqueue(conn, EventType::Decided, comment_id, object(data)).await?;
-    }
-    Ok(())
 }
 
 /// Whether any event waits to be dispatched (a read, so idle polling never takes the
@@ -486,17 +378,4 @@ pub async fn deliveries(
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_types_round_trip() {
-        for e in EventType::ALL {
-            assert_eq!(EventType::parse(e.as_str()), Some(e));
-        }
-        assert_eq!(EventType::parse("comment.deleted"), None);
-    }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, now};
+use crate::domain::events::{EventData, Held, Report};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -95,16 +96,24 @@ pub async fn add(
         .bind(comment_id)
         .execute(&mut *tx)
         .await?;
-    super::outbox::comment_reported(
-        &mut tx,
-        comment_id,
-        report_id,
-        reason,
-        note,
-        count,
+    let reported = EventData::Reported {
+        report: Report {
+            id: report_id,
+            reason: reason.to_string(),
+            note: note.map(str::to_string),
+        },
+        report_count: count,
         entered_queue,
-    )
-    .await?;
+    };
+    super::outbox::enqueue(&mut tx, comment_id, &reported).await?;
+    if entered_queue {
+        super::outbox::enqueue(
+            &mut tx,
+            comment_id,
+            &EventData::Held(Held::by_reports(count)),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(ReportOutcome {
         report_id,

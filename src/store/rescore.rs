@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::{DbError, authors, moderation, now, verdicts};
 use crate::domain::AuthorStanding;
+use crate::domain::events::{Decided, EventData, Held};
 use crate::domain::{Status, Verdict};
 
 /// A comment that may be re-scored: never one a moderator has decided on.
@@ -108,14 +109,25 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         )
         .await?;
     }
-    super::outbox::comment_rescored(
-        &mut tx,
-        change.id,
-        current,
-        change.new_status,
-        &change.verdict,
-    )
-    .await?;
+    // A move to `pending` is a hold; any other change a decision by the system.
+    let event = if current == change.new_status {
+        None
+    } else if change.new_status == Status::Pending {
+        Some(EventData::Held(Held::by_rescore(&change.verdict.reasons)))
+    } else {
+        Some(EventData::Decided(Decided {
+            action: "rescore".into(),
+            old_status: current,
+            new_status: change.new_status,
+            reason: None,
+            note: Some(super::comments::reasons_summary(&change.verdict.reasons)),
+            moderator: None,
+            actor: "system".into(),
+        }))
+    };
+    if let Some(event) = event {
+        super::outbox::enqueue(&mut tx, change.id, &event).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }
