@@ -10,7 +10,7 @@
 //! | 0 | `domain` | shared values: labels, scores, languages, statuses, verdicts, rule actions, event kinds; validated requests |
 //! | 1 | `config` | `config.toml` as plain data, parsed and checked (FILE:LINE:COL errors) |
 //! | 2 | `scoring`, `store`, `eval`, `telemetry` | scoring pipeline; persistence; offline evaluation; logging |
-//! | 3 | `learning`, `rescore` | what moderators' decisions say; re-scoring stored comments |
+//! | 3 | `learning`, `rescoring` | what moderators' decisions say; re-scoring stored comments |
 //! | 4 | `http` | errors, JSON bodies, extractors, client IP, limits, key cache, thread cache |
 //! | 5 | `metrics` | Prometheus metrics |
 //! | 6 | `app` | the state every request shares |
@@ -28,7 +28,7 @@ pub mod eval;
 pub mod http;
 pub mod learning;
 pub mod metrics;
-pub mod rescore;
+pub mod rescoring;
 pub mod scoring;
 pub mod startup;
 pub mod store;

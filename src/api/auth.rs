@@ -15,7 +15,7 @@ use crate::store::moderators::{self, Role};
 
 /// An authenticated moderator (any role).
 #[derive(Debug, Clone)]
-pub struct Moderator(pub moderators::Moderator);
+pub struct AnyModerator(pub moderators::Moderator);
 
 /// An authenticated admin.
 #[derive(Debug, Clone)]
@@ -57,14 +57,14 @@ pub async fn authenticate(
     Ok(m)
 }
 
-impl FromRequestParts<AppState> for Moderator {
+impl FromRequestParts<AppState> for AnyModerator {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, app).await.map(Moderator)
+        authenticate(parts, app).await.map(AnyModerator)
     }
 }
 

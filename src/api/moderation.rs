@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{Admin, Moderator};
+use super::auth::{Admin, AnyModerator};
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::Language;
@@ -121,7 +121,7 @@ impl QueueParams {
     ))]
 pub(crate) async fn get_queue(
     State(app): State<AppState>,
-    _m: Moderator,
+    _m: AnyModerator,
     ApiQuery(params): ApiQuery<QueueParams>,
 ) -> ApiResult<Json<queue::QueuePage>> {
     let q = params.parse()?;
@@ -142,7 +142,7 @@ pub(crate) struct CountParams {
     ))]
 pub(crate) async fn get_counts(
     State(app): State<AppState>,
-    _m: Moderator,
+    _m: AnyModerator,
     ApiQuery(p): ApiQuery<CountParams>,
 ) -> ApiResult<Json<Value>> {
     let counts = queue::counts(
@@ -174,7 +174,7 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     ))]
 pub(crate) async fn get_comment(
     State(app): State<AppState>,
-    _m: Moderator,
+    _m: AnyModerator,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<queue::QueueItem>> {
     let id = parse_id(&id)?;
@@ -231,7 +231,7 @@ fn refused(e: Refused) -> ApiError {
     ))]
 pub(crate) async fn post_decision(
     State(app): State<AppState>,
-    Moderator(m): Moderator,
+    AnyModerator(m): AnyModerator,
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<moderation::DecisionOutcome>> {
@@ -257,7 +257,7 @@ pub(crate) async fn post_decision(
     ))]
 pub(crate) async fn post_bulk_decisions(
     State(app): State<AppState>,
-    Moderator(m): Moderator,
+    AnyModerator(m): AnyModerator,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let decision = parse_decision(&body)?;
@@ -320,7 +320,7 @@ pub(crate) async fn post_bulk_decisions(
     ))]
 pub(crate) async fn post_author_standing(
     State(app): State<AppState>,
-    Moderator(m): Moderator,
+    AnyModerator(m): AnyModerator,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     if !body.is_object() {
@@ -379,7 +379,7 @@ pub(crate) struct LogParams {
     ))]
 pub(crate) async fn get_log(
     State(app): State<AppState>,
-    _m: Moderator,
+    _m: AnyModerator,
     ApiQuery(p): ApiQuery<LogParams>,
 ) -> ApiResult<Json<Value>> {
     let before = match p.cursor.as_deref() {
@@ -429,6 +429,6 @@ pub(crate) async fn get_moderators(
         (status = 200, body = Object),
         (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
     ))]
-pub(crate) async fn get_me(Moderator(m): Moderator) -> Json<Value> {
+pub(crate) async fn get_me(AnyModerator(m): AnyModerator) -> Json<Value> {
     Json(json!({ "moderator": m }))
 }

@@ -235,7 +235,7 @@ fn json_response(body: Bytes) -> Response {
     ))]
 pub(crate) async fn put_article(
     State(app): State<AppState>,
-    _admin: super::auth::Moderator,
+    _moderator: super::auth::AnyModerator,
     ApiPath(article_id): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<articles::Article>> {

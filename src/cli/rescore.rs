@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::domain::Status;
-use crate::rescore::{self, RescoreRun};
+use crate::rescoring::{self, RescoreRun};
 use crate::scoring::classifier;
 use crate::scoring::pipeline::Scorer;
 use crate::store::Store;
@@ -47,7 +47,7 @@ pub fn run(config: Option<&Path>, args: RescoreArgs) -> Result<ExitCode> {
             dry_run: args.dry_run,
             page_size: 256,
         };
-        let changed = rescore::run(&store, &scorer, model, &opts, |change| {
+        let changed = rescoring::run(&store, &scorer, model, &opts, |change| {
             println!(
                 "{}",
                 serde_json::json!({

@@ -38,7 +38,9 @@ impl Status {
 /// The explained outcome of scoring one comment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub verdict: Status,
+    /// Serialised as `verdict`, the name API clients and stored rows know.
+    #[serde(rename = "verdict")]
+    pub status: Status,
     pub scores: Scores,
     pub hits: Vec<RuleHit>,
     pub reasons: Vec<Reason>,

@@ -22,7 +22,7 @@ pub struct Item {
 impl Item {
     /// The counterfactual made the verdict milder (removed → pending, held → published).
     pub fn lowered_by_counterfactual(&self) -> bool {
-        ordinal(self.without_counterfactual) > ordinal(self.verdict.verdict)
+        ordinal(self.without_counterfactual) > ordinal(self.verdict.status)
     }
 }
 
@@ -114,7 +114,7 @@ impl GroupMetrics {
             .into_iter()
             .map(|l| (l, score_auc(&|v| v.scores.get(l) as f64)))
             .collect();
-        let flagged = |v: &Verdict| v.verdict != Status::Published;
+        let flagged = |v: &Verdict| v.status != Status::Published;
         let mut verdicts = VerdictsByGold::default();
         for item in items {
             let counts = if item.label {
@@ -122,7 +122,7 @@ impl GroupMetrics {
             } else {
                 &mut verdicts.negative
             };
-            match item.verdict.verdict {
+            match item.verdict.status {
                 Status::Published => counts.published += 1,
                 Status::Pending => counts.pending += 1,
                 Status::Removed => counts.removed += 1,
@@ -140,7 +140,7 @@ impl GroupMetrics {
             positives: gold.iter().filter(|&&g| g).count(),
             auc: Auc {
                 labels,
-                verdict: score_auc(&|v| ordinal(v.verdict)),
+                verdict: score_auc(&|v| ordinal(v.status)),
                 flagged: score_auc(&|v| if flagged(v) { 1.0 } else { 0.0 }),
             },
             confusion,
@@ -350,7 +350,7 @@ mod tests {
             label,
             groups: vec![group.to_string()],
             verdict: Verdict {
-                verdict: status,
+                status: status,
                 scores,
                 hits: vec![],
                 reasons: vec![],

@@ -97,7 +97,7 @@ impl Scorer {
             language,
         });
         Verdict {
-            verdict,
+            status: verdict,
             scores,
             hits,
             reasons,
@@ -119,7 +119,7 @@ impl Scorer {
     ) -> Verdict {
         let (verdict, reasons) = self.policy.decide_unscored(&hits, author, detail);
         Verdict {
-            verdict,
+            status: verdict,
             scores: Scores::default(),
             hits,
             reasons,

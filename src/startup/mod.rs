@@ -162,17 +162,17 @@ async fn recover_unscored(state: AppState) {
             continue;
         }
         // Small pages through the scoring lanes: a page waits its turn like a comment.
-        let opts = crate::rescore::RescoreRun {
+        let opts = crate::rescoring::RescoreRun {
             status: Some(crate::domain::Status::Pending),
             only_unscored: true,
             dry_run: false,
             page_size: 16,
         };
         let classifier = Arc::new(state.queued_classifier());
-        match crate::rescore::run(&state.store, &live.scorer, classifier, &opts, |_| {}).await {
+        match crate::rescoring::run(&state.store, &live.scorer, classifier, &opts, |_| {}).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
-            Err(crate::rescore::RescoreError::Classifier(ClassifierError::Busy(_))) => {
+            Err(crate::rescoring::RescoreError::Classifier(ClassifierError::Busy(_))) => {
                 tracing::debug!("re-scoring unscored comments deferred: the model is busy");
             }
             Err(e) => tracing::warn!(error = %e, "re-scoring unscored comments failed"),

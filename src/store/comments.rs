@@ -297,7 +297,7 @@ pub async fn insert_group(
                 let id = next_id;
                 next_id += 1;
                 let max_score = verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
-                let (action, note) = match verdict.verdict {
+                let (action, note) = match verdict.status {
                     Status::Published => (None, None),
                     status => {
                         let summary = reasons_summary(&verdict.reasons);
@@ -317,7 +317,7 @@ pub async fn insert_group(
                     author_email: new.author_email.as_deref(),
                     body: &new.body,
                     body_hash: &hashes[i],
-                    status: verdict.verdict.as_str(),
+                    status: verdict.status.as_str(),
                     max_score: max_score as f64,
                     language: meta.language.as_deref(),
                     client_ip: meta.client_ip.as_deref(),
@@ -331,7 +331,7 @@ pub async fn insert_group(
                 });
                 let inserted = Inserted {
                     id,
-                    status: verdict.verdict,
+                    status: verdict.status,
                     duplicate: false,
                 };
                 accepted.entry(dup_key).or_insert(inserted);
@@ -385,14 +385,14 @@ pub async fn insert_group(
         {
             let created = EventData::Created {
                 verdict: CreatedVerdict {
-                    status: verdict.verdict,
+                    status: verdict.status,
                     scores: verdict.scores,
                     reasons: verdict.reasons.clone(),
                     model_id: verdict.model_id.clone(),
                 },
             };
             super::outbox::enqueue(&mut *conn, inserted.id, &created).await?;
-            if verdict.verdict == Status::Pending {
+            if verdict.status == Status::Pending {
                 let held = EventData::Held(Held::at_intake(&verdict.reasons));
                 super::outbox::enqueue(&mut *conn, inserted.id, &held).await?;
             }

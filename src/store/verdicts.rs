@@ -34,7 +34,7 @@ pub async fn insert(
          VALUES (?, ?, ?, ?, ?, ?, ?, 'system', ?)",
     )
     .bind(comment_id)
-    .bind(verdict.verdict.as_str())
+    .bind(verdict.status.as_str())
     .bind(encode(serde_json::to_string(&verdict.scores))?)
     .bind(encode(serde_json::to_string(&verdict.hits))?)
     .bind(encode(serde_json::to_string(&verdict.reasons))?)

@@ -177,9 +177,9 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     );
     let strongest = verdict.hits.iter().map(|h| floor_of(h.action)).max();
     prop_assert!(
-        rank(verdict.verdict) >= strongest.unwrap_or(0),
+        rank(verdict.status) >= strongest.unwrap_or(0),
         "verdict {} below its rule hits {:?}",
-        verdict.verdict,
+        verdict.status,
         verdict.hits
     );
     serde_json::to_string(&verdict).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -195,7 +195,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         },
         verdict.language,
     );
-    prop_assert_ne!(held.verdict, Status::Published);
+    prop_assert_ne!(held.status, Status::Published);
 
     // Perspective: sentence spans in order, non-empty, consistent char and byte ranges.
     let spans = sentences::sentences(text);

@@ -587,13 +587,13 @@ async fn rescoring_sets_the_language_of_comments_stored_without_one() {
     let config = app.state.live().config.clone();
     let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
     let model = modgate::scoring::classifier::load(&config).unwrap();
-    let opts = modgate::rescore::RescoreRun {
+    let opts = modgate::rescoring::RescoreRun {
         status: None,
         only_unscored: false,
         dry_run: false,
         page_size: 256,
     };
-    modgate::rescore::run(&app.state.store, &scorer, model, &opts, |_| {})
+    modgate::rescoring::run(&app.state.store, &scorer, model, &opts, |_| {})
         .await
         .unwrap();
     assert_eq!(stored_language(&app, kk).await.as_deref(), Some("kk"));

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["domain"],
     &["config"],
     &["scoring", "store", "eval", "telemetry"],
-    &["learning", "rescore"],
+    &["learning", "rescoring"],
     &["http"],
     &["metrics"],
     &["app"],

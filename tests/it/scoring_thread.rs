@@ -79,7 +79,7 @@ fn hostile_comments_are_not_published() {
     let verdicts = score_thread();
     for i in [0, 1, 2] {
         assert_ne!(
-            verdicts[i].verdict,
+            verdicts[i].status,
             Status::Published,
             "{}",
             explain(i, &verdicts[i])
@@ -112,7 +112,7 @@ fn ordinary_political_comments_are_published() {
     let verdicts = score_thread();
     for i in [3, 5, 6] {
         assert_eq!(
-            verdicts[i].verdict,
+            verdicts[i].status,
             Status::Published,
             "{}",
             explain(i, &verdicts[i])
@@ -123,8 +123,8 @@ fn ordinary_political_comments_are_published() {
     // "go back where you belong" trope), so it waits for a moderator. Pinned here so a
     // change either way is seen: held by that threshold alone, by no rule, never removed.
     let v = &verdicts[7];
-    if v.verdict != Status::Published {
-        assert_eq!(v.verdict, Status::Pending, "{}", explain(7, v));
+    if v.status != Status::Published {
+        assert_eq!(v.status, Status::Pending, "{}", explain(7, v));
         assert!(rule_reasons(v).is_empty(), "{}", explain(7, v));
         assert!(v.scores.get(Label::Toxic) < 0.85, "{}", explain(7, v));
     }
@@ -146,7 +146,7 @@ fn the_shipped_model_holds_hate_and_publishes_mentions() {
         let v = scorer
             .score_with(classifier.as_ref(), text, AuthorStanding::default())
             .unwrap();
-        assert_eq!(v.verdict, Status::Pending, "{text}: {v:#?}");
+        assert_eq!(v.status, Status::Pending, "{text}: {v:#?}");
     }
     for text in [
         "I am a gay man",
@@ -155,7 +155,7 @@ fn the_shipped_model_holds_hate_and_publishes_mentions() {
         let v = scorer
             .score_with(classifier.as_ref(), text, AuthorStanding::default())
             .unwrap();
-        assert_eq!(v.verdict, Status::Published, "{text}: {v:#?}");
+        assert_eq!(v.status, Status::Published, "{text}: {v:#?}");
         assert!(v.reasons.is_empty(), "{text}: {v:#?}");
     }
 }
@@ -206,7 +206,7 @@ fn identity_mention_is_published_when_the_term_caused_the_hold() {
     let v = scorer
         .score_with(classifier.as_ref(), text, AuthorStanding::default())
         .unwrap();
-    assert_eq!(v.verdict, Status::Published, "{v:#?}");
+    assert_eq!(v.status, Status::Published, "{v:#?}");
     let sensitivity = v.reasons.iter().find_map(|r| match r {
         Reason::IdentityTermSensitivity {
             terms,
@@ -228,7 +228,7 @@ fn identity_mention_is_published_when_the_term_caused_the_hold() {
     let v = scorer
         .score_with(classifier.as_ref(), text, AuthorStanding::default())
         .unwrap();
-    assert_eq!(v.verdict, Status::Pending);
+    assert_eq!(v.status, Status::Pending);
     assert!(
         v.reasons
             .iter()
@@ -243,7 +243,7 @@ fn toxic_text_with_identity_term_stays_held() {
     let v = scorer
         .score_with(classifier.as_ref(), THREAD[2], AuthorStanding::default())
         .unwrap();
-    assert_ne!(v.verdict, Status::Published, "{v:#?}");
+    assert_ne!(v.status, Status::Published, "{v:#?}");
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn author_standing_and_unscored_verdicts() {
     let v = scorer
         .score_with(classifier.as_ref(), text, premoderated)
         .unwrap();
-    assert_eq!(v.verdict, Status::Pending);
+    assert_eq!(v.status, Status::Pending);
     assert_eq!(v.reasons, vec![Reason::AuthorPremoderated]);
 
     let banned = AuthorStanding {
@@ -268,7 +268,7 @@ fn author_standing_and_unscored_verdicts() {
         .score_with(classifier.as_ref(), text, banned)
         .unwrap();
     assert_eq!(
-        (v.verdict, v.reasons),
+        (v.status, v.reasons),
         (Status::Pending, vec![Reason::AuthorBanned])
     );
 
@@ -280,7 +280,7 @@ fn author_standing_and_unscored_verdicts() {
         "timeout",
         None,
     );
-    assert_eq!(v.verdict, Status::Pending);
+    assert_eq!(v.status, Status::Pending);
     assert_eq!(
         serde_json::to_value(&v.reasons).unwrap(),
         serde_json::json!([{"kind": "unscored", "detail": "timeout"}])

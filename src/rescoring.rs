@@ -53,7 +53,7 @@ pub async fn run(
             let change = Change {
                 id: c.id,
                 old_status: c.status,
-                new_status: verdict.verdict,
+                new_status: verdict.status,
                 verdict,
             };
             let differs = change.old_status != change.new_status;
