@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod perspective;
 pub mod public;
 pub mod stats;
+pub mod types;
 pub mod webhooks;
 
 /// The API's routes; [`crate::startup::router`] adds the console's and the middleware.

@@ -8,17 +8,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::{Admin, AnyModerator};
+use super::types::{
+    AuthorStandingRequest, BulkDecisionError, BulkDecisionRequest, BulkDecisionResponse,
+    BulkDecisionResult, DecisionRequestBody,
+};
 use crate::app::AppState;
-use crate::domain::FieldError;
 use crate::domain::Language;
-use crate::domain::moderation::{AuthorAction, parse_note};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, parse_fields};
 use crate::store::moderation;
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 use crate::store::{comments, moderators};
-use crate::usecases::{self, AuthorRef, AuthorRefused, Decision, Refused};
+use crate::usecases::{self, AuthorRefused, Refused};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -116,8 +118,8 @@ impl QueueParams {
     ),
     responses(
         (status = 200, body = crate::store::queue::QueuePage),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_queue(
     State(app): State<AppState>,
@@ -137,8 +139,8 @@ pub(crate) struct CountParams {
     params(("article_id" = Option<String>, Query)),
     responses(
         (status = 200, description = "Queue sizes", body = std::collections::BTreeMap<String, i64>),
-        (status = 400, description = "Malformed query string", body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 400, description = "Malformed query string", body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_counts(
     State(app): State<AppState>,
@@ -168,9 +170,9 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     params(("id" = i64, Path)),
     responses(
         (status = 200, body = crate::store::queue::QueueItem),
-        (status = 400, description = "Path not UTF-8", body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
+        (status = 400, description = "Path not UTF-8", body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 404, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_comment(
     State(app): State<AppState>,
@@ -184,31 +186,6 @@ pub(crate) async fn get_comment(
     Ok(Json(queue::item(app.store.reader(), c).await?))
 }
 
-fn opt_str<'a>(body: &'a Value, field: &'static str) -> Result<Option<&'a str>, FieldError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(FieldError::new(field, "invalid_type", "must be a string")),
-    }
-}
-
-/// A decision from a JSON body: its fields must be strings when present.
-fn parse_decision(body: &Value) -> Result<Decision, FieldError> {
-    if !body.is_object() {
-        return Err(FieldError::new(
-            "body",
-            "invalid_type",
-            "must be a JSON object",
-        ));
-    }
-    Decision::parse(
-        opt_str(body, "action")?,
-        opt_str(body, "reason")?,
-        opt_str(body, "note")?,
-        opt_str(body, "expected_status")?,
-    )
-}
-
 fn refused(e: Refused) -> ApiError {
     match e {
         Refused::NotFound => ApiError::not_found("comment"),
@@ -219,15 +196,15 @@ fn refused(e: Refused) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/moderation/comments/{id}/decision", tag = "moderation", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    request_body = super::openapi::DecisionRequestBody,
+    request_body = super::types::DecisionRequestBody,
     responses(
         (status = 200, body = crate::store::moderation::DecisionOutcome),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 409, description = "Invalid transition, or the status changed since `expected_status`", body = super::openapi::ErrorBody),
-        (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 404, body = super::types::ErrorBody),
+        (status = 409, description = "Invalid transition, or the status changed since `expected_status`", body = super::types::ErrorBody),
+        (status = 415, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn post_decision(
     State(app): State<AppState>,
@@ -236,7 +213,7 @@ pub(crate) async fn post_decision(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<moderation::DecisionOutcome>> {
     let id = parse_id(&id)?;
-    let decision = parse_decision(&body)?;
+    let decision = parse_fields::<DecisionRequestBody>(body)?.validate()?;
     let outcome = usecases::decide(&app, vec![id], &decision, &m)
         .await?
         .pop()
@@ -246,35 +223,22 @@ pub(crate) async fn post_decision(
 }
 
 #[utoipa::path(post, path = "/api/v1/moderation/decisions", tag = "moderation", security(("bearer" = [])),
-    request_body = super::openapi::BulkDecisionRequest,
+    request_body = super::types::BulkDecisionRequest,
     responses(
-        (status = 200, description = "One result per id", body = Object),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 413, description = "Too many ids", body = super::openapi::ErrorBody),
-        (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 200, description = "One result per id", body = super::types::BulkDecisionResponse),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 413, description = "Too many ids", body = super::types::ErrorBody),
+        (status = 415, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn post_bulk_decisions(
     State(app): State<AppState>,
     AnyModerator(m): AnyModerator,
     JsonBody(body): JsonBody,
-) -> ApiResult<Json<Value>> {
-    let decision = parse_decision(&body)?;
-    let ids = match body.get("ids") {
-        Some(Value::Array(ids)) if !ids.is_empty() => ids,
-        Some(Value::Array(_)) => {
-            return Err(FieldError::new("ids", "empty", "must list at least one id").into());
-        }
-        None | Some(Value::Null) => {
-            return Err(FieldError::new("ids", "required", "is required").into());
-        }
-        Some(_) => {
-            return Err(
-                FieldError::new("ids", "invalid_type", "must be an array of comment ids").into(),
-            );
-        }
-    };
+) -> ApiResult<Json<BulkDecisionResponse>> {
+    let request: BulkDecisionRequest = parse_fields(body)?;
+    let (decision, ids) = request.validate()?;
     let max = app.live().config.limits.max_bulk_ids;
     if ids.len() > max {
         return Err(ApiError::new(
@@ -284,78 +248,67 @@ pub(crate) async fn post_bulk_decisions(
         )
         .with_field("ids"));
     }
-    let ids: Vec<i64> = ids
-        .iter()
-        .map(|v| v.as_i64().filter(|n| *n > 0))
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            FieldError::new("ids", "invalid", "must contain positive integer ids only")
-        })?;
+    let ids = BulkDecisionRequest::comment_ids(ids)?;
     let results = usecases::decide(&app, ids.clone(), &decision, &m).await?;
-    let results: Vec<Value> = ids
+    let results = ids
         .iter()
         .zip(results)
-        .map(|(id, r)| match r {
-            Ok(o) => {
-                json!({"id": id, "ok": true, "old_status": o.old_status, "status": o.status})
-            }
+        .map(|(&id, r)| match r {
+            Ok(o) => BulkDecisionResult {
+                id,
+                ok: true,
+                old_status: Some(o.old_status),
+                status: Some(o.status),
+                error: None,
+            },
             Err(e) => {
                 let e = refused(e);
-                json!({"id": id, "ok": false, "error": {"code": e.code, "message": e.message}})
+                BulkDecisionResult {
+                    id,
+                    ok: false,
+                    old_status: None,
+                    status: None,
+                    error: Some(BulkDecisionError {
+                        code: e.code.to_string(),
+                        message: e.message,
+                    }),
+                }
             }
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(BulkDecisionResponse { results }))
 }
 
 #[utoipa::path(post, path = "/api/v1/moderation/authors", tag = "moderation", security(("bearer" = [])),
-    request_body = super::openapi::AuthorStandingRequest,
+    request_body = super::types::AuthorStandingRequest,
     responses(
         (status = 200, description = "The author after the change", body = Object),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 404, body = super::types::ErrorBody),
+        (status = 415, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn post_author_standing(
     State(app): State<AppState>,
     AnyModerator(m): AnyModerator,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    if !body.is_object() {
-        return Err(FieldError::new("body", "invalid_type", "must be a JSON object").into());
-    }
-    let action = opt_str(&body, "action")?
-        .ok_or_else(|| FieldError::new("action", "required", "is required"))
-        .and_then(AuthorAction::parse)?;
-    // The author is named by key, or by one of their comments.
-    let author =
-        match (opt_str(&body, "author_key")?, body.get("comment_id")) {
-            (Some(k), _) => AuthorRef::Key(k.to_string()),
-            (None, Some(id)) => AuthorRef::Comment(id.as_i64().ok_or_else(|| {
-                FieldError::new("comment_id", "invalid_type", "must be an integer")
-            })?),
-            (None, None) => {
-                return Err(FieldError::new(
-                    "author_key",
-                    "required",
-                    "author_key or comment_id is required",
-                )
-                .into());
-            }
-        };
-    let reason = opt_str(&body, "reason")?.map(str::to_string);
-    let note = parse_note(opt_str(&body, "note")?)?;
-    let author = usecases::set_author_standing(&app, author, action, reason, note, &m)
-        .await
-        .map_err(|e| match e {
-            AuthorRefused::CommentNotFound => {
-                ApiError::not_found("comment").with_field("comment_id")
-            }
-            AuthorRefused::AuthorNotFound => ApiError::not_found("author").with_field("author_key"),
-            AuthorRefused::Internal(e) => ApiError::internal(e),
-        })?;
+    let change = parse_fields::<AuthorStandingRequest>(body)?.validate()?;
+    let author = usecases::set_author_standing(
+        &app,
+        change.author,
+        change.action,
+        change.reason,
+        change.note,
+        &m,
+    )
+    .await
+    .map_err(|e| match e {
+        AuthorRefused::CommentNotFound => ApiError::not_found("comment").with_field("comment_id"),
+        AuthorRefused::AuthorNotFound => ApiError::not_found("author").with_field("author_key"),
+        AuthorRefused::Internal(e) => ApiError::internal(e),
+    })?;
     Ok(Json(json!({ "author": author })))
 }
 
@@ -374,8 +327,8 @@ pub(crate) struct LogParams {
     ),
     responses(
         (status = 200, description = "entries (newest first) and next_cursor", body = Object),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_log(
     State(app): State<AppState>,
@@ -413,8 +366,8 @@ pub(crate) async fn get_log(
 #[utoipa::path(get, path = "/api/v1/moderation/moderators", tag = "moderation", security(("bearer" = [])),
     responses(
         (status = 200, body = Object),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_moderators(
     State(app): State<AppState>,
@@ -427,7 +380,7 @@ pub(crate) async fn get_moderators(
 #[utoipa::path(get, path = "/api/v1/moderation/me", tag = "moderation", security(("bearer" = [])),
     responses(
         (status = 200, body = Object),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_me(AnyModerator(m): AnyModerator) -> Json<Value> {
     Json(json!({ "moderator": m }))

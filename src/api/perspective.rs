@@ -252,15 +252,15 @@ async fn classify(
 
 /// `POST /v1alpha1/comments:analyze`.
 #[utoipa::path(post, path = "/v1alpha1/comments:analyze", tag = "perspective",
-    request_body = super::openapi::AnalyzeCommentRequest,
+    request_body = super::types::AnalyzeCommentRequest,
     security(("api_key" = []), ("api_key_header" = [])),
     responses(
-        (status = 200, body = super::openapi::AnalyzeCommentResponse),
-        (status = 400, description = "Invalid request (errorType in details)", body = super::openapi::PerspectiveErrorBody),
-        (status = 401, description = "No API key", body = super::openapi::PerspectiveErrorBody),
-        (status = 403, description = "Unknown or revoked API key", body = super::openapi::PerspectiveErrorBody),
-        (status = 429, description = "Too many requests in flight", body = super::openapi::PerspectiveErrorBody),
-        (status = 503, description = "Scoring over its time budget or unavailable", body = super::openapi::PerspectiveErrorBody),
+        (status = 200, body = super::types::AnalyzeCommentResponse),
+        (status = 400, description = "Invalid request (errorType in details)", body = super::types::PerspectiveErrorBody),
+        (status = 401, description = "No API key", body = super::types::PerspectiveErrorBody),
+        (status = 403, description = "Unknown or revoked API key", body = super::types::PerspectiveErrorBody),
+        (status = 429, description = "Too many requests in flight", body = super::types::PerspectiveErrorBody),
+        (status = 503, description = "Scoring over its time budget or unavailable", body = super::types::PerspectiveErrorBody),
     ))]
 async fn analyze(
     State(app): State<AppState>,
@@ -440,13 +440,13 @@ async fn score_feedback(
 
 /// `POST /v1alpha1/comments:suggestscore`: stored as labelled feedback for calibration.
 #[utoipa::path(post, path = "/v1alpha1/comments:suggestscore", tag = "perspective",
-    request_body = super::openapi::SuggestCommentScoreRequest,
+    request_body = super::types::SuggestCommentScoreRequest,
     security(("api_key" = []), ("api_key_header" = [])),
     responses(
-        (status = 200, body = super::openapi::SuggestCommentScoreResponse),
-        (status = 400, description = "Invalid request (errorType in details)", body = super::openapi::PerspectiveErrorBody),
-        (status = 401, description = "No API key", body = super::openapi::PerspectiveErrorBody),
-        (status = 403, description = "Unknown or revoked API key", body = super::openapi::PerspectiveErrorBody),
+        (status = 200, body = super::types::SuggestCommentScoreResponse),
+        (status = 400, description = "Invalid request (errorType in details)", body = super::types::PerspectiveErrorBody),
+        (status = 401, description = "No API key", body = super::types::PerspectiveErrorBody),
+        (status = 403, description = "Unknown or revoked API key", body = super::types::PerspectiveErrorBody),
     ))]
 async fn suggest_score(
     State(app): State<AppState>,

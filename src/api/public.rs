@@ -7,20 +7,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use super::types::{
+    ArticleRequest, CommentAccepted, NewCommentRequest, ReportAccepted, ReportRequest,
+};
 use crate::app::AppState;
 use crate::config::BannedAction;
 use crate::domain::ArticleId;
 use crate::domain::Status;
-use crate::domain::comment::NewComment;
-use crate::domain::moderation::{parse_note, parse_report_reason};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::json::JsonBody;
+use crate::http::json::{JsonBody, parse_fields};
 use crate::http::thread_cache::{self, Lookup, ThreadKey};
-use crate::store::articles::ArticleUpdate;
 use crate::store::comments::{self, IntakeError, IntakeMeta};
 use crate::store::{articles, reports};
 
@@ -71,25 +70,26 @@ fn intake_error(e: IntakeError) -> ApiError {
 
 /// `POST /api/v1/comments`: validate, score, store with its verdict, then answer.
 #[utoipa::path(post, path = "/api/v1/comments", tag = "public",
-    request_body = super::openapi::NewCommentRequest,
+    request_body = super::types::NewCommentRequest,
     responses(
-        (status = 201, description = "Stored with its verdict", body = super::openapi::CommentAccepted),
-        (status = 200, description = "Duplicate of a recent identical post: the first comment", body = super::openapi::CommentAccepted),
-        (status = 400, description = "Malformed JSON, invalid UTF-8 or too deep", body = super::openapi::ErrorBody),
-        (status = 403, description = "Banned author (when configured to reject)", body = super::openapi::ErrorBody),
-        (status = 409, description = "Article closed", body = super::openapi::ErrorBody),
-        (status = 413, description = "Body too large", body = super::openapi::ErrorBody),
-        (status = 415, description = "Not JSON", body = super::openapi::ErrorBody),
-        (status = 422, description = "A field is missing or invalid", body = super::openapi::ErrorBody),
-        (status = 429, description = "Rate limited", body = super::openapi::ErrorBody),
+        (status = 201, description = "Stored with its verdict", body = super::types::CommentAccepted),
+        (status = 200, description = "Duplicate of a recent identical post: the first comment", body = super::types::CommentAccepted),
+        (status = 400, description = "Malformed JSON, invalid UTF-8 or too deep", body = super::types::ErrorBody),
+        (status = 403, description = "Banned author (when configured to reject)", body = super::types::ErrorBody),
+        (status = 409, description = "Article closed", body = super::types::ErrorBody),
+        (status = 413, description = "Body too large", body = super::types::ErrorBody),
+        (status = 415, description = "Not JSON", body = super::types::ErrorBody),
+        (status = 422, description = "A field is missing or invalid", body = super::types::ErrorBody),
+        (status = 429, description = "Rate limited", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn post_comment(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CommentAccepted>)> {
     let live = app.live();
-    let new = NewComment::parse(&body, live.config.comments.rules())?;
+    let request: NewCommentRequest = parse_fields(body)?;
+    let new = request.validate(live.config.comments.rules())?;
     app.limits.check_post(ip.as_deref(), &new.author_key())?;
 
     // One read for both: standing and placement (re-checked by the writer).
@@ -122,11 +122,11 @@ pub(crate) async fn post_comment(
     };
     Ok((
         code,
-        Json(json!({
-            "id": inserted.id,
-            "status": inserted.status,
-            "message": status_message(inserted.status),
-        })),
+        Json(CommentAccepted {
+            id: inserted.id,
+            status: inserted.status,
+            message: status_message(inserted.status).to_string(),
+        }),
     ))
 }
 
@@ -145,8 +145,8 @@ pub(crate) struct ThreadQuery {
     ),
     responses(
         (status = 200, description = "The public thread", body = crate::store::comments::Thread),
-        (status = 400, description = "Bad limit or cursor", body = super::openapi::ErrorBody),
-        (status = 422, description = "Invalid article id", body = super::openapi::ErrorBody),
+        (status = 400, description = "Bad limit or cursor", body = super::types::ErrorBody),
+        (status = 422, description = "Invalid article id", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_thread(
     State(app): State<AppState>,
@@ -224,14 +224,14 @@ fn json_response(body: Bytes) -> Response {
 /// `PUT /api/v1/articles/{article_id}`: title, URL and closing to new comments.
 #[utoipa::path(put, path = "/api/v1/articles/{article_id}", tag = "public",
     params(("article_id" = String, Path, description = "The site's article id", min_length = 1, max_length = 200, pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$")),
-    request_body = super::openapi::ArticleRequest,
+    request_body = super::types::ArticleRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The article", body = crate::store::articles::Article),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, body = super::types::ErrorBody),
+        (status = 415, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn put_article(
     State(app): State<AppState>,
@@ -240,51 +240,8 @@ pub(crate) async fn put_article(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<articles::Article>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
-    let obj = body.as_object().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_type",
-            "body must be a JSON object",
-        )
-    })?;
-    let text = |field: &'static str, max: usize| -> ApiResult<Option<Option<String>>> {
-        match obj.get(field) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(s)) if s.chars().count() <= max => {
-                Ok(Some(Some(s.trim().to_string())))
-            }
-            Some(Value::String(_)) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "too_long",
-                format!("{field} must be at most {max} characters"),
-            )
-            .with_field(field)),
-            Some(_) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_type",
-                format!("{field} must be a string or null"),
-            )
-            .with_field(field)),
-        }
-    };
-    let closed = match obj.get("closed") {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_type",
-                "closed must be true or false",
-            )
-            .with_field("closed"));
-        }
-    };
-    let update = ArticleUpdate {
-        title: text("title", 500)?,
-        url: text("url", 2000)?,
-        closed,
-    };
+    let request: ArticleRequest = parse_fields(body)?;
+    let update = request.validate()?;
     let article = app
         .writer
         .upsert_article(article_id.as_str(), update)
@@ -296,83 +253,48 @@ pub(crate) async fn put_article(
     params(("article_id" = String, Path, description = "The site's article id", min_length = 1, max_length = 200, pattern = "^[^/\\u0000-\\u001F\\u007F-\\u009F]*[^\\s/\\u0000-\\u001F\\u007F-\\u009F][^/\\u0000-\\u001F\\u007F-\\u009F]*$")),
     responses(
         (status = 200, description = "The article", body = crate::store::articles::Article),
-        (status = 400, description = "Path not UTF-8", body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 400, description = "Path not UTF-8", body = super::types::ErrorBody),
+        (status = 404, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_article(
     State(app): State<AppState>,
     ApiPath(article_id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<articles::Article>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
     let article = articles::get(app.store.reader(), article_id.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found("article"))?;
-    Ok(Json(json!({
-        "id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "closed": article.closed,
-        "created_at": article.created_at,
-    })))
+    Ok(Json(article))
 }
 
 /// `POST /api/v1/comments/{id}/reports`: a reader report.
 #[utoipa::path(post, path = "/api/v1/comments/{id}/reports", tag = "public",
     params(("id" = i64, Path, description = "Comment id")),
-    request_body = super::openapi::ReportRequest,
+    request_body = super::types::ReportRequest,
     responses(
-        (status = 201, body = super::openapi::ReportAccepted),
-        (status = 200, description = "this client had already reported the comment: the first report", body = super::openapi::ReportAccepted),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 415, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
-        (status = 429, body = super::openapi::ErrorBody),
+        (status = 201, body = super::types::ReportAccepted),
+        (status = 200, description = "this client had already reported the comment: the first report", body = super::types::ReportAccepted),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 404, body = super::types::ErrorBody),
+        (status = 415, body = super::types::ErrorBody),
+        (status = 422, body = super::types::ErrorBody),
+        (status = 429, body = super::types::ErrorBody),
     ))]
 pub(crate) async fn post_report(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ReportAccepted>)> {
     let id: i64 = id
         .parse()
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::not_found("comment"))?;
     app.limits.check_report(ip.as_deref())?;
-    let reason = match body.get("reason") {
-        Some(Value::String(s)) => parse_report_reason(s)?,
-        None | Some(Value::Null) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "required",
-                "reason is required",
-            )
-            .with_field("reason"));
-        }
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_type",
-                "reason must be a string",
-            )
-            .with_field("reason"));
-        }
-    };
-    let note = match body.get("note") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => parse_note(Some(s))?,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_type",
-                "note must be a string",
-            )
-            .with_field("note"));
-        }
-    };
+    let request: ReportRequest = parse_fields(body)?;
+    let (reason, note) = request.validate()?;
     let reports_to_queue = app.live().config.comments.reports_to_queue;
     let outcome = app
         .writer
@@ -389,8 +311,10 @@ pub(crate) async fn post_report(
     };
     Ok((
         status,
-        Json(
-            json!({"id": outcome.report_id, "comment_id": id, "message": "Thank you, a moderator will look at this comment."}),
-        ),
+        Json(ReportAccepted {
+            id: outcome.report_id,
+            comment_id: id,
+            message: "Thank you, a moderator will look at this comment.".to_string(),
+        }),
     ))
 }

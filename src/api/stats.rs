@@ -50,9 +50,9 @@ fn filter(since: Option<&str>, language: Option<&str>) -> Result<DecisionFilter,
     ),
     responses(
         (status = 200, body = AgreementReport),
-        (status = 400, body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+        (status = 400, body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::types::ErrorBody),
     ))]
 pub(crate) async fn get_stats(
     State(app): State<AppState>,

@@ -55,10 +55,10 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "1..=500, default 50"),
     ),
     responses(
-        (status = 200, body = super::openapi::DeliveriesPage),
-        (status = 400, description = "Bad filter, cursor or limit", body = super::openapi::ErrorBody),
-        (status = 401, description = "No or bad token", body = super::openapi::ErrorBody),
-        (status = 403, description = "Needs the admin role", body = super::openapi::ErrorBody),
+        (status = 200, body = super::types::DeliveriesPage),
+        (status = 400, description = "Bad filter, cursor or limit", body = super::types::ErrorBody),
+        (status = 401, description = "No or bad token", body = super::types::ErrorBody),
+        (status = 403, description = "Needs the admin role", body = super::types::ErrorBody),
     ))]
 async fn get_deliveries(
     State(app): State<AppState>,

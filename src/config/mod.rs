@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use locate::{Index, Key, Locator};
+
 use crate::domain::Label;
 use crate::domain::Language;
 
 pub mod console;
+pub mod locate;
 pub mod perspective;
 pub mod rules;
 pub mod webhooks;
@@ -528,17 +531,10 @@ impl Config {
 
     fn validate(&self, path: &Path, source: &str) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        let locate = |needle: &str| -> ConfigError {
-            match source.find(needle) {
-                Some(off) => ConfigError::at_offset(path, source, off, String::new()),
-                None => ConfigError::whole_file(path, String::new()),
-            }
-        };
+        let loc = Locator::new(path, source);
         for (name, t) in &self.policy.thresholds {
             for message in threshold_problems("policy.thresholds", name, t) {
-                let mut e = locate(name);
-                e.message = message;
-                errors.push(e);
+                errors.push(loc.key_error(&[Key("policy"), Key("thresholds"), Key(name)], message));
             }
         }
         for (code, policy) in &self.policy.languages {
@@ -578,9 +574,10 @@ impl Config {
             }
         }
         if self.comments.max_chars == 0 {
-            let mut e = locate("max_chars");
-            e.message = "comments.max_chars must be at least 1".into();
-            errors.push(e);
+            errors.push(loc.value_error(
+                &[Key("comments"), Key("max_chars")],
+                "comments.max_chars must be at least 1",
+            ));
         }
         const FIELDS: [&str; 5] = [
             "article_id",
@@ -589,32 +586,35 @@ impl Config {
             "author_email",
             "body",
         ];
-        for f in &self.comments.required_fields {
+        for (i, f) in self.comments.required_fields.iter().enumerate() {
             if !FIELDS.contains(&f.as_str()) {
-                let mut e = locate(f);
-                e.message = format!(
-                    "comments.required_fields: unknown field `{f}` (expected one of {})",
-                    FIELDS.join(", ")
-                );
-                errors.push(e);
+                errors.push(loc.value_error(
+                    &[Key("comments"), Key("required_fields"), Index(i)],
+                    format!(
+                        "comments.required_fields: unknown field `{f}` (expected one of {})",
+                        FIELDS.join(", ")
+                    ),
+                ));
             }
         }
         for name in self.model.label_map.keys() {
             if Label::parse(name).is_none() {
-                let mut e = locate(name);
-                e.message = format!(
-                    "model.label_map: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
-                );
-                errors.push(e);
+                errors.push(loc.key_error(
+                    &[Key("model"), Key("label_map"), Key(name)],
+                    format!(
+                        "model.label_map: unknown label `{name}` (expected one of toxic, severe_toxic, obscene, threat, insult, identity_hate)"
+                    ),
+                ));
             }
         }
         if self.model.batch_size == 0 {
-            let mut e = locate("batch_size");
-            e.message = "model.batch_size must be at least 1".into();
-            errors.push(e);
+            errors.push(loc.value_error(
+                &[Key("model"), Key("batch_size")],
+                "model.batch_size must be at least 1",
+            ));
         }
-        errors.extend(self.perspective.validate(path, source));
-        errors.extend(webhooks::validate(&self.webhooks, path, source));
+        errors.extend(self.perspective.validate(&loc));
+        errors.extend(webhooks::validate(&self.webhooks, &loc));
         errors
     }
 

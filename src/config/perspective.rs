@@ -1,10 +1,9 @@
 //! `[perspective]`: the Perspective-compatible `/v1alpha1/comments:*` endpoints.
 
-use std::path::Path;
-
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::locate::{Index, Key, Locator};
 use crate::domain::Language;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,18 +43,12 @@ impl Default for PerspectiveConfig {
 }
 
 impl PerspectiveConfig {
-    pub fn validate(&self, path: &Path, source: &str) -> Vec<ConfigError> {
-        // Point at the value inside the [perspective] table, not an earlier same-named key.
-        let section = source.find("[perspective]").unwrap_or(0);
-        let at = |needle: &str, message: String| match source[section..].find(needle) {
-            Some(off) => ConfigError::at_offset(path, source, section + off, message),
-            None => ConfigError::whole_file(path, message),
-        };
+    pub fn validate(&self, loc: &Locator<'_>) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        for lang in &self.languages {
+        for (i, lang) in self.languages.iter().enumerate() {
             if !Language::ALL.iter().any(|l| l.code() == lang) {
-                errors.push(at(
-                    lang,
+                errors.push(loc.value_error(
+                    &[Key("perspective"), Key("languages"), Index(i)],
                     format!(
                         "perspective.languages: `{lang}` is not a language modgate detects ({})",
                         Language::codes()
@@ -63,14 +56,14 @@ impl PerspectiveConfig {
                 ));
             }
         }
-        for origin in &self.cors_origins {
+        for (i, origin) in self.cors_origins.iter().enumerate() {
             let ok = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))
                     && !origin.ends_with('/')
                     && axum::http::HeaderValue::from_str(origin).is_ok());
             if !ok {
-                errors.push(at(
-                    origin,
+                errors.push(loc.value_error(
+                    &[Key("perspective"), Key("cors_origins"), Index(i)],
                     format!(
                         "perspective.cors_origins: `{origin}` is not an origin like \"https://news.example.org\" (scheme and host, no path) or \"*\""
                     ),
@@ -83,7 +76,10 @@ impl PerspectiveConfig {
             ("max_concurrent", self.max_concurrent),
         ] {
             if value == 0 {
-                errors.push(at(name, format!("perspective.{name} must be at least 1")));
+                errors.push(loc.value_error(
+                    &[Key("perspective"), Key(name)],
+                    format!("perspective.{name} must be at least 1"),
+                ));
             }
         }
         errors

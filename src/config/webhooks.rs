@@ -1,11 +1,11 @@
 //! `[[webhooks]]`: endpoints that receive signed comment events.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::locate::{Index, Key, Locator};
 use crate::domain::EventType;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -64,19 +64,18 @@ impl WebhookConfig {
 }
 
 /// Problems in the `[[webhooks]]` tables, located at the offending value where possible.
-pub fn validate(hooks: &[WebhookConfig], path: &Path, source: &str) -> Vec<ConfigError> {
-    let at = |needle: &str, message: String| match source.find(needle) {
-        Some(off) => ConfigError::at_offset(path, source, off, message),
-        None => ConfigError::whole_file(path, message),
-    };
+pub fn validate(hooks: &[WebhookConfig], loc: &Locator<'_>) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let mut names = HashSet::new();
-    for hook in hooks {
+    for (i, hook) in hooks.iter().enumerate() {
+        let at = |key: &str, message: String| {
+            loc.value_error(&[Key("webhooks"), Index(i), Key(key)], message)
+        };
         let url_ok = reqwest::Url::parse(&hook.url)
             .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if !url_ok {
             errors.push(at(
-                &hook.url,
+                "url",
                 format!(
                     "webhooks.url: `{}` is not an http:// or https:// URL",
                     hook.url
@@ -85,18 +84,18 @@ pub fn validate(hooks: &[WebhookConfig], path: &Path, source: &str) -> Vec<Confi
         }
         if hook.secret.chars().count() < 16 {
             errors.push(at(
-                &hook.url,
+                "secret",
                 format!(
                     "webhooks ({}): secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
                     hook.name()
                 ),
             ));
         }
-        for event in &hook.events {
+        for (j, event) in hook.events.iter().enumerate() {
             if EventType::parse(event).is_none() {
                 let all: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
-                errors.push(at(
-                    event,
+                errors.push(loc.value_error(
+                    &[Key("webhooks"), Index(i), Key("events"), Index(j)],
                     format!(
                         "webhooks.events: unknown event `{event}` (expected one of {})",
                         all.join(", ")
@@ -111,14 +110,14 @@ pub fn validate(hooks: &[WebhookConfig], path: &Path, source: &str) -> Vec<Confi
         ] {
             if value == 0 {
                 errors.push(at(
-                    &hook.url,
+                    what,
                     format!("webhooks ({}): {what} must be at least 1", hook.name()),
                 ));
             }
         }
         if hook.retry_max_ms < hook.retry_initial_ms {
             errors.push(at(
-                &hook.url,
+                "retry_max_ms",
                 format!(
                     "webhooks ({}): retry_max_ms is below retry_initial_ms",
                     hook.name()
@@ -127,7 +126,7 @@ pub fn validate(hooks: &[WebhookConfig], path: &Path, source: &str) -> Vec<Confi
         }
         if !names.insert(hook.name().to_string()) {
             errors.push(at(
-                hook.name(),
+                if hook.name.is_some() { "name" } else { "url" },
                 format!("webhooks: two endpoints are named `{}`", hook.name()),
             ));
         }

@@ -350,7 +350,7 @@ mod tests {
             label,
             groups: vec![group.to_string()],
             verdict: Verdict {
-                status: status,
+                status,
                 scores,
                 hits: vec![],
                 reasons: vec![],

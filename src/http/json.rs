@@ -5,12 +5,15 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde_json::Value;
 
+use serde::de::DeserializeOwned;
+
 use super::error::ApiError;
+use crate::domain::FieldError;
 
 /// Deepest nesting accepted in a request body; deeper documents are refused before parsing.
 pub const MAX_JSON_DEPTH: usize = 32;
 
-/// The request body parsed as a JSON value (typed parsing happens in `domain`).
+/// The request body parsed as a JSON value; [`parse_fields`] reads it into a request type.
 pub struct JsonBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -81,6 +84,39 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
                 e.column()
             ),
         )
+    })
+}
+
+/// A request body type whose fields are known by name, with what each must be, so a
+/// value of the wrong JSON type is reported on its field ("parent_id must be an integer
+/// or null") rather than as a serde message.
+pub trait RequestFields: DeserializeOwned {
+    /// `(field, what it must be)`, e.g. `("body", "a string")`.
+    const FIELDS: &'static [(&'static str, &'static str)];
+}
+
+/// Read a JSON value into a request type. A body that is not an object, or a field of the
+/// wrong type, is a [`FieldError`] with code `invalid_type` naming the field; values are
+/// checked afterwards by the type's own validation. Unknown fields are ignored.
+pub fn parse_fields<T: RequestFields>(value: Value) -> Result<T, FieldError> {
+    if !value.is_object() {
+        return Err(FieldError::new(
+            "body",
+            "invalid_type",
+            "must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let first = e.path().iter().next().map(ToString::to_string);
+        match T::FIELDS
+            .iter()
+            .find(|(name, _)| Some(*name) == first.as_deref())
+        {
+            Some((name, must_be)) => {
+                FieldError::new(name, "invalid_type", format!("must be {must_be}"))
+            }
+            None => FieldError::new("body", "invalid", e.inner().to_string()),
+        }
     })
 }
 

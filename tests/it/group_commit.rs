@@ -30,7 +30,7 @@ fn comment(
 
 fn verdict(status: Status) -> Verdict {
     Verdict {
-        status: status,
+        status,
         scores: Scores([0.25, 0.5, 0.125, 0.0, 0.75, 0.0]),
         hits: Vec::new(),
         reasons: Vec::new(),
