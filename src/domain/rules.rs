@@ -38,6 +38,18 @@ pub struct RuleHit {
     pub end: usize,
 }
 
+impl RuleHit {
+    /// Whether an `allow` hit among `hits` overlaps this one, which takes this one out of
+    /// force. The single place the allow rule is written: rule matching records such hits
+    /// as suppressed, and the policy ignores them.
+    pub fn allowed_by(&self, hits: &[RuleHit]) -> bool {
+        self.action != Action::Allow
+            && hits
+                .iter()
+                .any(|a| a.action == Action::Allow && a.start < self.end && self.start < a.end)
+    }
+}
+
 /// Which steps run. All on by default; a rule list may switch some off
 /// (`normalize = { leet = false }`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

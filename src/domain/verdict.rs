@@ -51,6 +51,15 @@ pub struct Verdict {
     pub language: Option<Language>,
 }
 
+/// For reading the `status` column of stored rows.
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Status, String> {
+        Status::parse(&s).ok_or_else(|| format!("unknown status `{s}`"))
+    }
+}
+
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

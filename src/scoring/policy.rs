@@ -401,10 +401,8 @@ fn threshold_action(
 
 /// Hits that count: `allow` hits are exceptions and suppress every hit they overlap.
 fn effective_hits(hits: &[RuleHit]) -> Vec<&RuleHit> {
-    let allows: Vec<&RuleHit> = hits.iter().filter(|h| h.action == Action::Allow).collect();
     hits.iter()
-        .filter(|h| h.action != Action::Allow)
-        .filter(|h| !allows.iter().any(|a| a.start < h.end && h.start < a.end))
+        .filter(|h| h.action != Action::Allow && !h.allowed_by(hits))
         .collect()
 }
 

@@ -3,12 +3,13 @@
 
 use rand::RngCore;
 use serde::Serialize;
+use sqlx::FromRow;
 use sqlx::Row;
 
 use super::moderators::{hash_secret, verify_secret};
 use super::{DbError, now};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct ApiKey {
     pub id: i64,
     pub name: String,
@@ -114,15 +115,6 @@ pub async fn revoke(db: &sqlx::SqlitePool, name: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> ApiKey {
-    ApiKey {
-        id: r.get("id"),
-        name: r.get("name"),
-        created_at: r.get("created_at"),
-        revoked_at: r.get("revoked_at"),
-    }
-}
-
 /// All keys, active first, then revoked; by name.
 pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<ApiKey>, DbError> {
     let rows = sqlx::query(
@@ -131,7 +123,7 @@ pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<ApiKey>, DbError> {
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.iter().map(decode).collect())
+    rows.iter().map(ApiKey::from_row).collect()
 }
 
 /// The active key matching `key`, if any. Runs argon2 only for a well-formed key whose id
@@ -155,7 +147,7 @@ pub async fn by_key(db: &sqlx::SqlitePool, key: &str) -> Result<Option<ApiKey>, 
     let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &hash))
         .await
         .unwrap_or(false);
-    Ok(ok.then(|| decode(&row)))
+    ok.then(|| ApiKey::from_row(&row)).transpose()
 }
 
 /// Whether the key with this row id is still active (for cached keys).

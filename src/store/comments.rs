@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::FromRow;
 use sqlx::{Row, SqliteExecutor};
 
 use super::{DbError, format_time, now};
@@ -424,7 +425,7 @@ pub fn reasons_summary(reasons: &[crate::domain::Reason]) -> String {
 }
 
 /// A stored comment with everything the moderation views need about itself.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Comment {
     pub id: i64,
     pub article_id: String,
@@ -433,6 +434,7 @@ pub struct Comment {
     pub author_name: String,
     pub author_email: Option<String>,
     pub body: String,
+    #[sqlx(try_from = "String")]
     pub status: Status,
     pub reported: bool,
     pub report_count: i64,
@@ -447,31 +449,10 @@ pub struct Comment {
 pub const COMMENT_COLUMNS: &str = "id, article_id, parent_id, author_key, author_name, author_email, body, status, \
      reported, report_count, max_score, language, moderated_by, moderated_at, created_at, updated_at";
 
-pub fn decode(r: &sqlx::sqlite::SqliteRow) -> Comment {
-    Comment {
-        id: r.get("id"),
-        article_id: r.get("article_id"),
-        parent_id: r.get("parent_id"),
-        author_key: r.get("author_key"),
-        author_name: r.get("author_name"),
-        author_email: r.get("author_email"),
-        body: r.get("body"),
-        status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
-        reported: r.get::<i64, _>("reported") != 0,
-        report_count: r.get("report_count"),
-        max_score: r.get("max_score"),
-        language: r.get("language"),
-        moderated_by: r.get("moderated_by"),
-        moderated_at: r.get("moderated_at"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-    }
-}
-
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Comment>, DbError> {
     let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ?");
     let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
-    Ok(row.as_ref().map(decode))
+    row.as_ref().map(Comment::from_row).transpose()
 }
 
 /// The public thread as stored: visible comments (published, and removed placeholders),

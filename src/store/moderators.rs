@@ -6,6 +6,7 @@ use argon2::password_hash::{
 };
 use rand::RngCore;
 use serde::Serialize;
+use sqlx::FromRow;
 use sqlx::Row;
 
 use super::{DbError, now};
@@ -15,6 +16,15 @@ use super::{DbError, now};
 pub enum Role {
     Moderator,
     Admin,
+}
+
+/// For reading the `role` column.
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Role, String> {
+        Role::parse(&s).ok_or_else(|| format!("unknown role `{s}`"))
+    }
 }
 
 impl Role {
@@ -34,10 +44,11 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct Moderator {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
 }
 
@@ -188,14 +199,6 @@ pub async fn set_password(
     Ok(())
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Moderator {
-    Moderator {
-        id: r.get("id"),
-        name: r.get("name"),
-        role: Role::parse(r.get("role")).unwrap_or(Role::Moderator),
-    }
-}
-
 /// The moderator owning this API token, if it is valid and the account is enabled.
 pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moderator>, DbError> {
     let Some(tid) = token_id(token) else {
@@ -216,7 +219,7 @@ pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moder
     let ok = tokio::task::spawn_blocking(move || verify_secret(&token, &hash))
         .await
         .unwrap_or(false);
-    Ok(ok.then(|| decode(&row)))
+    ok.then(|| Moderator::from_row(&row)).transpose()
 }
 
 /// The account of a token whose secret was verified earlier (by [`by_token`]), if that
@@ -237,7 +240,7 @@ pub async fn by_verified_token(
     .bind(tid)
     .fetch_optional(db)
     .await?;
-    Ok(row.as_ref().map(decode))
+    row.as_ref().map(Moderator::from_row).transpose()
 }
 
 /// The moderator with this name and password, if they match.
@@ -253,7 +256,10 @@ pub async fn by_password(
     .fetch_optional(db)
     .await?;
     let (moderator, hash) = match &row {
-        Some(r) => (Some(decode(r)), r.get::<Option<String>, _>("password_hash")),
+        Some(r) => (
+            Some(Moderator::from_row(r)?),
+            r.get::<Option<String>, _>("password_hash"),
+        ),
         None => (None, None),
     };
     // Verify against a dummy hash when the account is unknown so timing does not tell.
@@ -272,7 +278,7 @@ pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<Moderator>, DbError> {
         sqlx::query("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
             .fetch_all(db)
             .await?;
-    Ok(rows.iter().map(decode).collect())
+    rows.iter().map(Moderator::from_row).collect()
 }
 
 pub async fn name_of(db: &sqlx::SqlitePool, id: i64) -> Result<Option<String>, DbError> {

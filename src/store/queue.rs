@@ -1,6 +1,7 @@
 //! The moderators' queues: pending, reported, removed, approved.
 
 use serde::Serialize;
+use sqlx::FromRow;
 use sqlx::Row;
 
 use super::authors::{self, AuthorHistory};
@@ -203,7 +204,10 @@ pub async fn list(db: &sqlx::SqlitePool, q: &QueueQuery) -> Result<QueuePage, Db
         None => {}
     }
     let rows = query.bind(q.limit + 1).fetch_all(db).await?;
-    let mut found: Vec<Comment> = rows.iter().map(comments::decode).collect();
+    let mut found = rows
+        .iter()
+        .map(Comment::from_row)
+        .collect::<Result<Vec<Comment>, _>>()?;
     let next_cursor = if found.len() as i64 > q.limit {
         found.truncate(q.limit as usize);
         found.last().map(|c| match q.sort {

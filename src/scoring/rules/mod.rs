@@ -10,7 +10,7 @@ use crate::domain::{Action, Category, RuleHit};
 
 use crate::config::ConfigError;
 use crate::config::rules::RulesSection;
-use crate::scoring::normalize::{Origin, Target, View, prepare, view};
+use crate::scoring::normalize::{Target, View, prepare, view};
 
 mod compile;
 mod matcher;
@@ -148,28 +148,27 @@ impl RuleSet {
     fn explain(&self, mut found: Vec<Found>) -> Checked {
         found.sort_unstable();
         found.dedup();
-        let allows: Vec<Origin> = found
-            .iter()
-            .filter(|f| self.rules[f.rule].action == Action::Allow)
-            .map(|f| Origin::new(f.start, f.end))
+        let hits: Vec<RuleHit> = found
+            .into_iter()
+            .map(|f| {
+                let rule = &self.rules[f.rule];
+                let list = &self.lists[rule.list];
+                RuleHit {
+                    list: list.name.clone(),
+                    category: list.category,
+                    term: rule.text.clone(),
+                    action: rule.action,
+                    start: f.start,
+                    end: f.end,
+                }
+            })
             .collect();
         let mut checked = Checked::default();
-        for f in found {
-            let rule = &self.rules[f.rule];
-            let list = &self.lists[rule.list];
-            let hit = RuleHit {
-                list: list.name.clone(),
-                category: list.category,
-                term: rule.text.clone(),
-                action: rule.action,
-                start: f.start,
-                end: f.end,
-            };
-            let overlapped = allows.iter().any(|a| a.start < f.end && f.start < a.end);
-            if rule.action != Action::Allow && overlapped {
-                checked.suppressed.push(hit);
+        for hit in &hits {
+            if hit.allowed_by(&hits) {
+                checked.suppressed.push(hit.clone());
             } else {
-                checked.hits.push(hit);
+                checked.hits.push(hit.clone());
             }
         }
         checked
