@@ -218,6 +218,13 @@ pub struct ModelConfig {
     /// or two; Perspective requests may carry 20 KB. Rule lists always read all of it.
     #[serde(default = "default_max_windows")]
     pub max_windows: usize,
+    /// `onnx` backend with a SentencePiece (Unigram) vocabulary: which pieces the tokenizer
+    /// keeps in memory. `latin-cyrillic` (default) keeps the pieces made of Latin, Cyrillic
+    /// and script-neutral characters plus every single-character piece: text in those
+    /// scripts tokenises exactly as with the full vocabulary, at about half the memory;
+    /// text in other scripts is split into smaller pieces. `full` keeps them all.
+    #[serde(default)]
+    pub vocabulary: Vocabulary,
     /// `[model.languages]`: comments detected as a language scored by another model, e.g.
     /// `ru = { backend = "onnx", dir = "models/e5-toxic-int8" }`. The ONNX Runtime library
     /// and thread count are the ones above.
@@ -247,6 +254,15 @@ impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// See [`ModelConfig::vocabulary`].
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Vocabulary {
+    #[default]
+    LatinCyrillic,
+    Full,
 }
 
 fn default_max_windows() -> usize {
@@ -279,6 +295,7 @@ impl Default for ModelConfig {
             label_map: BTreeMap::new(),
             max_tokens: None,
             max_windows: default_max_windows(),
+            vocabulary: Vocabulary::default(),
             languages: BTreeMap::new(),
         }
     }

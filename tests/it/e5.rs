@@ -77,11 +77,8 @@ fn tokens_and_logits_match_the_python_tokenizer_and_numpy_reference() {
         for (text, ids, logits) in cases {
             let windows = fp32(name).windows(&text).expect("tokenise");
             assert_eq!(windows.len(), 1, "{name} {text:?} fits one window");
-            assert_eq!(
-                windows[0].get_ids(),
-                ids.as_slice(),
-                "{name} {text:?}: token ids"
-            );
+            let model_ids: Vec<u32> = fp32(name).model_ids(&windows[0]).collect();
+            assert_eq!(model_ids, ids, "{name} {text:?}: token ids");
             let got = &fp32(name).window_logits(&text).expect("scoring")[0];
             for (j, (g, w)) in got.iter().zip(&logits).enumerate() {
                 assert!(
@@ -383,4 +380,94 @@ async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(waits.iter().all(|&w| w == 0.0), "{waits:?}");
+}
+
+/// The trimmed vocabulary (`[model] vocabulary = "latin-cyrillic"`, the default) gives the
+/// model the same token ids as the full `tokenizer.json` for every text written in Latin,
+/// Cyrillic and script-neutral characters: sample sentences in the ten languages modgate
+/// detects, and every Jigsaw 2020 validation comment (es, fr, it, pt, ru, tr) when
+/// `../shared` is present. Other scripts are split into smaller pieces, never into more
+/// unknown tokens.
+#[test]
+fn the_trimmed_vocabulary_tokenises_latin_and_cyrillic_text_as_the_full_one() {
+    use unicode_script::{Script, UnicodeScript};
+    let dir = root().join("models/e5-toxic-full-int8");
+    let full = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer");
+    let trimmed = int8("e5-toxic-full");
+    let mut texts: Vec<String> = [
+        "You are a complete idiot and everyone here knows it.",
+        "Ты полный идиот, и все здесь это знают.",
+        "Мақала үшін рахмет, өте қызықты екен.",
+        "Seni oʻldiraman! Bu gʻalaba emas.",
+        "Бошингни кесаман, ўзингни билмайсан.",
+        "Du bist ein Vollidiot, geh nach Hause!",
+        "Eres un idiota y te odio, ¿entiendes?",
+        "Tu es un imbécile, ça se voit à l'œil nu.",
+        "Sei un idiota, lo sanno tutti perché è così.",
+        "Você é um idiota, não é? Ação!",
+        "Sen tam bir aptalsın, ığdır şehrinde görüşürüz.",
+        "Numbers 1234, e-mail a@b.org, emoji 😀🔥 and ✓ symbols…",
+    ]
+    .map(String::from)
+    .to_vec();
+    let shared = root().join("../shared/eval/jigsaw_multilingual_2020/validation840_labelled.csv");
+    match csv::Reader::from_path(&shared) {
+        Ok(mut reader) => {
+            let headers = reader.headers().expect("header").clone();
+            let at = headers
+                .iter()
+                .position(|h| h == "text")
+                .expect("text column");
+            texts.extend(reader.records().map(|r| r.expect("row")[at].to_string()));
+        }
+        Err(_) => eprintln!("../shared/eval not found: checking the built-in sentences only"),
+    }
+    let in_scripts = |t: &str| {
+        t.chars().all(|c| {
+            matches!(
+                c.script(),
+                Script::Latin | Script::Cyrillic | Script::Common | Script::Inherited
+            )
+        })
+    };
+    let (mut same, mut other_scripts) = (0, 0);
+    for text in &texts {
+        let windows = trimmed.windows(text).expect("tokenise");
+        if windows.len() != 1 {
+            continue;
+        }
+        let got: Vec<u32> = trimmed.model_ids(&windows[0]).collect();
+        let want = full
+            .encode(text.as_str(), true)
+            .expect("encode")
+            .get_ids()
+            .to_vec();
+        if in_scripts(text) {
+            assert_eq!(got, want, "{text:?}");
+            same += 1;
+        } else {
+            other_scripts += 1;
+        }
+    }
+    assert!(same >= 12, "{same} texts compared");
+    // Other scripts: longer pieces dropped, single characters kept, so no more unknowns.
+    let unk = 3;
+    for text in [
+        "中华人民共和国 is a country",
+        "Γεια σου κόσμε",
+        "مرحبا بالعالم",
+    ] {
+        let windows = trimmed.windows(text).expect("tokenise");
+        let got: Vec<u32> = trimmed.model_ids(&windows[0]).collect();
+        let want = full.encode(text, true).expect("encode").get_ids().to_vec();
+        let unknowns = |ids: &[u32]| ids.iter().filter(|&&i| i == unk).count();
+        assert!(
+            unknowns(&got) <= unknowns(&want),
+            "{text:?}: {got:?} vs {want:?}"
+        );
+        assert!(got.len() >= want.len(), "{text:?}");
+    }
+    eprintln!(
+        "{same} texts tokenised identically; {other_scripts} with other scripts not compared"
+    );
 }

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Mutex;
 
 use ort::session::Session;
@@ -23,12 +24,14 @@ use ort::value::{Tensor, ValueType};
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
+use crate::config::Vocabulary;
 use crate::domain::Scores;
 
 use super::{Classifier, ClassifierError};
 
 mod meta;
 pub mod runtime;
+pub mod vocabulary;
 
 pub use meta::{Activation, ModelMeta};
 
@@ -64,6 +67,8 @@ pub struct OnnxOptions {
     pub max_tokens: Option<usize>,
     /// Most windows scored per text (0: all); see [`pick_windows`].
     pub max_windows: usize,
+    /// Which SentencePiece pieces the tokenizer keeps (see [`vocabulary`]).
+    pub vocabulary: Vocabulary,
     /// Where the options came from, for error messages.
     pub config_path: PathBuf,
 }
@@ -76,6 +81,7 @@ impl OnnxOptions {
             label_map: config.model.label_map.clone(),
             max_tokens: config.model.max_tokens,
             max_windows: config.model.max_windows,
+            vocabulary: config.model.vocabulary,
             config_path: config.source.clone(),
         }
     }
@@ -84,6 +90,8 @@ impl OnnxOptions {
 pub struct OnnxClassifier {
     model_id: String,
     tokenizer: Tokenizer,
+    /// The model's id for each tokenizer id, when the vocabulary was trimmed.
+    model_ids: Option<Vec<u32>>,
     // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. The
     // batcher feeds one worker, and a forward pass already uses all intra-op threads.
     session: Mutex<Session>,
@@ -115,18 +123,15 @@ impl OnnxClassifier {
         }
         let meta = ModelMeta::read(dir, options.max_tokens)?;
         let outputs = meta.map_labels(&options.label_map, &options.config_path)?;
-        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
+        let (tokenizer, model_ids) =
+            load_tokenizer(&dir.join("tokenizer.json"), options.vocabulary)?;
 
         let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
         let session = open_session(env, &model_path, options.threads)?;
         let token_type_ids = check_signature(&session, &model_path, meta.labels.len())?;
 
-        let bytes = std::fs::read(&model_path).map_err(|e| load_err(&model_path, e.to_string()))?;
-        let digest = hex::encode(Sha256::digest(&bytes));
-        // Op types are plain strings in the protobuf.
-        let one_window_per_pass = aho_corasick::AhoCorasick::new([b"DynamicQuantizeLinear"])
-            .map_err(|e| load_err(&model_path, e.to_string()))?
-            .is_match(&bytes);
+        let (digest, one_window_per_pass) =
+            scan_model_file(&model_path).map_err(|e| load_err(&model_path, e.to_string()))?;
         let name = dir
             .canonicalize()
             .ok()
@@ -135,6 +140,7 @@ impl OnnxClassifier {
         Ok(OnnxClassifier {
             model_id: format!("onnx:{name}@{}", &digest[..12]),
             tokenizer,
+            model_ids,
             session: Mutex::new(session),
             meta,
             outputs,
@@ -142,6 +148,18 @@ impl OnnxClassifier {
             one_window_per_pass,
             max_windows: options.max_windows,
         })
+    }
+
+    /// A window's token ids as the model numbers them (the tokenizer's own ids differ
+    /// when its vocabulary was trimmed).
+    pub fn model_ids<'a>(&'a self, window: &'a Encoding) -> impl Iterator<Item = u32> + 'a {
+        window
+            .get_ids()
+            .iter()
+            .map(move |&id| match &self.model_ids {
+                Some(map) => map[id as usize],
+                None => id,
+            })
     }
 
     /// Tokens per window (special tokens included).
@@ -186,7 +204,7 @@ impl OnnxClassifier {
         let mut mask = vec![0i64; rows * len];
         let mut types = vec![0i64; rows * len];
         for (r, w) in windows.iter().enumerate() {
-            for (c, (&id, &ty)) in w.get_ids().iter().zip(w.get_type_ids()).enumerate() {
+            for (c, (id, &ty)) in self.model_ids(w).zip(w.get_type_ids()).enumerate() {
                 ids[r * len + c] = id as i64;
                 mask[r * len + c] = 1;
                 types[r * len + c] = ty as i64;
@@ -269,21 +287,66 @@ fn open_session(
         .map_err(|e| load_err(path, format!("ONNX Runtime cannot load the model: {e}")))
 }
 
-fn load_tokenizer(path: &Path) -> Result<Tokenizer, ClassifierError> {
-    let mut tokenizer = Tokenizer::from_file(path).map_err(|e| {
+/// The model file's SHA-256 (hex) and whether its graph quantises activations per pass
+/// (op types are plain strings in the protobuf). Read in chunks: holding the whole file
+/// (about 120 MB) once more at start-up was most of the process's peak memory.
+fn scan_model_file(path: &Path) -> std::io::Result<(String, bool)> {
+    use std::io::Read;
+    const OP: &[u8] = b"DynamicQuantizeLinear";
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    // The tail of the previous chunk, so an op name split across two chunks is found.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut found = false;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if !found {
+            carry.extend_from_slice(&buf[..n]);
+            found = carry.windows(OP.len()).any(|w| w == OP);
+            let keep = carry.len().min(OP.len() - 1);
+            carry.drain(..carry.len() - keep);
+        }
+    }
+    Ok((hex::encode(hasher.finalize()), found))
+}
+
+/// The tokenizer, and for a trimmed vocabulary the model id of each of its ids.
+fn load_tokenizer(
+    path: &Path,
+    vocabulary: Vocabulary,
+) -> Result<(Tokenizer, Option<Vec<u32>>), ClassifierError> {
+    let cannot = |e: String| {
         load_err(
             path,
             format!(
                 "cannot load the Hugging Face tokenizer ({e}); expected the model's tokenizer.json"
             ),
         )
-    })?;
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
+    let (text, model_ids) = match vocabulary {
+        Vocabulary::Full => (text, None),
+        Vocabulary::LatinCyrillic => {
+            let mut json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| cannot(e.to_string()))?;
+            match vocabulary::trim(&mut json) {
+                Some(ids) => (json.to_string(), Some(ids)),
+                None => (text, None),
+            }
+        }
+    };
+    let mut tokenizer = Tokenizer::from_str(&text).map_err(|e| cannot(e.to_string()))?;
     // Padding is per batch and windows are cut in `windows()`.
     tokenizer.with_padding(None);
     tokenizer
         .with_truncation(None)
         .map_err(|e| load_err(path, format!("cannot switch truncation off: {e}")))?;
-    Ok(tokenizer)
+    Ok((tokenizer, model_ids))
 }
 
 /// Checks inputs and output against what we feed and read; returns whether the model takes
