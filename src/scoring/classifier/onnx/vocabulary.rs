@@ -28,13 +28,9 @@ const WORD_START: char = '\u{2581}';
 /// Whether a piece is kept: every character Latin, Cyrillic or script-neutral, or a single
 /// character of any script.
 pub fn keeps(piece: &str) -> bool {
-    let mut chars = piece.chars().filter(|&c| c != WORD_START);
-    let Some(first) = chars.next() else {
-        return true;
-    };
-    let rest: Vec<char> = chars.collect();
-    rest.is_empty()
-        || std::iter::once(first).chain(rest).all(|c| {
+    let chars = || piece.chars().filter(|&c| c != WORD_START);
+    chars().nth(1).is_none()
+        || chars().all(|c| {
             matches!(
                 c.script(),
                 Script::Latin | Script::Cyrillic | Script::Common | Script::Inherited
