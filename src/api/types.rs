@@ -493,21 +493,6 @@ pub struct RequestedAttributes {
 
 /// Languages the shipped models read; any BCP 47 tag of them (`en-US`) is accepted as long
 /// as one of the request's languages is. A hint: the text's script decides first.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PerspectiveLanguage {
-    En,
-    Ru,
-    Kk,
-    Uz,
-    De,
-    Es,
-    Fr,
-    It,
-    Pt,
-    Tr,
-}
-
 /// Body of `POST /v1alpha1/comments:analyze` (Perspective's AnalyzeCommentRequest; the
 /// snake_case field names are accepted too, unknown fields are ignored).
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -516,7 +501,7 @@ pub struct AnalyzeCommentRequest {
     pub comment: PerspectiveText,
     pub requested_attributes: RequestedAttributes,
     /// Detected from the text when absent or empty.
-    pub languages: Option<Vec<PerspectiveLanguage>>,
+    pub languages: Option<Vec<crate::domain::Language>>,
     pub do_not_store: Option<bool>,
     /// Score each sentence as well.
     pub span_annotations: Option<bool>,
