@@ -169,7 +169,7 @@ pub async fn set_author_standing(
     let key = match author {
         AuthorRef::Key(k) => k,
         AuthorRef::Comment(id) => {
-            comments::get(app.store.reader(), id)
+            comments::read(app.store.reader(), id)
                 .await?
                 .ok_or(AuthorRefused::CommentNotFound)?
                 .author_key

@@ -236,7 +236,7 @@ async fn moderator_works_the_queue_in_a_browser() {
             exists(c, &format!("#c{id}")).await,
             "comment {id} is in Pending"
         );
-        let v = verdicts::latest(app.state.store.reader(), id)
+        let v = verdicts::read_latest(app.state.store.reader(), id)
             .await
             .unwrap()
             .unwrap();
@@ -392,7 +392,7 @@ async fn moderator_works_the_queue_in_a_browser() {
     assert!(status.contains("someone else decided it first"), "{status}");
     let db = app.state.store.reader();
     assert_eq!(
-        comments::get(db, late).await.unwrap().unwrap().status,
+        comments::read(db, late).await.unwrap().unwrap().status,
         Status::Removed
     );
     c.goto(&app.url("/console/queue/pending")).await.unwrap();
@@ -400,8 +400,8 @@ async fn moderator_works_the_queue_in_a_browser() {
 
     // The database has exactly what the moderator let stand.
     let db = app.state.store.reader();
-    let c1 = comments::get(db, first).await.unwrap().unwrap();
-    let c2 = comments::get(db, second).await.unwrap().unwrap();
+    let c1 = comments::read(db, first).await.unwrap().unwrap();
+    let c2 = comments::read(db, second).await.unwrap().unwrap();
     assert_eq!((c1.status, c2.status), (Status::Removed, Status::Published));
     let log1 = moderation::list(db, None, 50, Some(first)).await.unwrap();
     let log2 = moderation::list(db, None, 50, Some(second)).await.unwrap();
@@ -479,7 +479,7 @@ async fn moderator_works_the_queue_in_a_browser() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(
-        comments::get(db, third).await.unwrap().unwrap().status,
+        comments::read(db, third).await.unwrap().unwrap().status,
         Status::Pending
     );
     assert!(csrf.as_str().is_some_and(|t| t.len() == 64));
@@ -894,9 +894,9 @@ async fn console_sessions_and_headers_over_http() {
         .unwrap()
         .to_string();
     // Only the SHA-256 of the cookie is stored.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM console_sessions")
-        .fetch_all(app.state.store.reader())
-        .await
+    let stored: Vec<String> = modgate::on_pool!(app.state.store.reader(), p => sqlx::query_scalar("SELECT id_hash FROM console_sessions")
+        .fetch_all(p)
+        .await)
         .unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], value);
@@ -976,12 +976,12 @@ async fn console_sessions_and_headers_over_http() {
     let db = app.state.store.reader();
     for id in &ids[..2] {
         assert_eq!(
-            comments::get(db, *id).await.unwrap().unwrap().status,
+            comments::read(db, *id).await.unwrap().unwrap().status,
             Status::Removed
         );
     }
     assert_eq!(
-        comments::get(db, ids[2]).await.unwrap().unwrap().status,
+        comments::read(db, ids[2]).await.unwrap().unwrap().status,
         Status::Published
     );
     // The script's fetch gets per-id results and fresh counts; an impossible transition is

@@ -180,10 +180,10 @@ pub(crate) async fn get_comment(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<queue::QueueItem>> {
     let id = parse_id(&id)?;
-    let c = comments::get(app.store.reader(), id)
+    let c = comments::read(app.store.reader(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;
-    Ok(Json(queue::item(app.store.reader(), c).await?))
+    Ok(Json(queue::read_item(app.store.reader(), c).await?))
 }
 
 fn refused(e: Refused) -> ApiError {

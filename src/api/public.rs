@@ -262,7 +262,7 @@ pub(crate) async fn get_article(
     ApiPath(article_id): ApiPath<String>,
 ) -> ApiResult<Json<articles::Article>> {
     let article_id = ArticleId::parse("article_id", &article_id)?;
-    let article = articles::get(app.store.reader(), article_id.as_str())
+    let article = articles::read(app.store.reader(), article_id.as_str())
         .await?
         .ok_or_else(|| ApiError::not_found("article"))?;
     Ok(Json(article))

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::store::Store;
 use crate::store::apikeys;
 
 #[derive(clap::Subcommand)]
@@ -24,7 +23,7 @@ pub fn run(config: Option<&Path>, cmd: ApiKeyCommand) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&config.database_path()).await?;
+        let store = crate::startup::open_store(&config).await?;
         let result = match cmd {
             ApiKeyCommand::Add { name } => {
                 apikeys::add(store.writer(), &name).await.map(|(k, key)| {

@@ -11,7 +11,6 @@ use crate::learning::calibration::{self, Calibration};
 use crate::learning::{CurrentVersions, export};
 use crate::scoring::classifier::{self};
 use crate::scoring::pipeline::Scorer;
-use crate::store::Store;
 use crate::store::decisions::{self, DecisionRow};
 
 #[derive(clap::Args)]
@@ -68,8 +67,8 @@ fn read_decisions(
         .enable_all()
         .build()?;
     let rows = runtime.block_on(async {
-        let store = Store::open(&config.database_path()).await?;
-        decisions::list(store.reader(), &filter).await
+        let store = crate::startup::open_store(&config).await?;
+        Ok::<_, anyhow::Error>(decisions::list(store.reader(), &filter).await?)
     })?;
     Ok((rows, current))
 }

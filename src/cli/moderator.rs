@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::store::Store;
 use crate::store::moderators::{self, Role};
 
 #[derive(clap::Subcommand)]
@@ -29,7 +28,7 @@ pub fn run(config: Option<&Path>, cmd: ModeratorCommand) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&config.database_path()).await?;
+        let store = crate::startup::open_store(&config).await?;
         let result = match cmd {
             ModeratorCommand::Add { name, role } => {
                 let role = Role::parse(&role).expect("clap checked the role");

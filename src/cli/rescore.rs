@@ -7,7 +7,6 @@ use crate::domain::Status;
 use crate::rescoring::{self, RescoreRun};
 use crate::scoring::classifier;
 use crate::scoring::pipeline::Scorer;
-use crate::store::Store;
 
 #[derive(clap::Args)]
 pub struct RescoreArgs {
@@ -40,7 +39,7 @@ pub fn run(config: Option<&Path>, args: RescoreArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = Store::open(&config.database_path()).await?;
+        let store = crate::startup::open_store(&config).await?;
         let opts = RescoreRun {
             status: args.state.as_deref().and_then(Status::parse),
             only_unscored: args.unscored,

@@ -83,7 +83,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
+    /// The SQLite file (the embedded default), when no `url` is set.
     pub path: PathBuf,
+    /// `postgres://user:password@host:port/database`: PostgreSQL instead of SQLite, so
+    /// that several instances can share the data.
+    pub url: Option<String>,
     /// Most comments committed in one transaction (group commit); 1 commits each alone.
     pub group_commit_max: usize,
 }
@@ -92,9 +96,22 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             path: PathBuf::from("modgate.db"),
+            url: None,
             group_commit_max: 64,
         }
     }
+}
+
+/// The database a config selects (see [`Config::database`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// `postgres://` or `postgresql://`, the schemes PostgreSQL's own clients accept.
+pub fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -549,6 +566,18 @@ impl Config {
     fn validate(&self, path: &Path, source: &str) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         let loc = Locator::new(path, source);
+        if let Some(url) = &self.database.url {
+            let steps = [Key("database"), Key("url")];
+            if !is_postgres_url(url) {
+                errors.push(loc.value_error(
+                    &steps,
+                    "database.url must be a PostgreSQL URL: postgres://user:password@host:port/database \
+                     (for SQLite, set database.path instead)",
+                ));
+            } else if let Err(e) = url.parse::<sqlx::postgres::PgConnectOptions>() {
+                errors.push(loc.value_error(&steps, format!("database.url: {e}")));
+            }
+        }
         for (name, t) in &self.policy.thresholds {
             for message in threshold_problems("policy.thresholds", name, t) {
                 errors.push(loc.key_error(&[Key("policy"), Key("thresholds"), Key(name)], message));
@@ -650,7 +679,14 @@ impl Config {
         if let Some(db) = std::env::var_os(ENV_DATABASE)
             && !db.is_empty()
         {
-            self.database.path = PathBuf::from(db);
+            // A PostgreSQL URL, or an SQLite path; either replaces both settings of the file.
+            match db.to_str().filter(|s| is_postgres_url(s)) {
+                Some(url) => self.database.url = Some(url.to_string()),
+                None => {
+                    self.database.path = PathBuf::from(db);
+                    self.database.url = None;
+                }
+            }
         }
         Ok(())
     }
@@ -661,6 +697,14 @@ impl Config {
             p.to_path_buf()
         } else {
             self.base_dir.join(p)
+        }
+    }
+
+    /// Where the data lives: PostgreSQL when `database.url` is set, else the SQLite file.
+    pub fn database(&self) -> crate::config::Database {
+        match &self.database.url {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.database_path()),
         }
     }
 

@@ -48,9 +48,7 @@ impl Application {
         model: Arc<dyn Classifier>,
     ) -> Result<Application> {
         let scorer = Scorer::from_config(&config).map_err(config_errors)?;
-        let store = Store::open(&config.database_path())
-            .await
-            .with_context(|| format!("opening database {}", config.database_path().display()))?;
+        let store = open_store(&config).await?;
         // A missing or broken model does not stop the service: comments are then stored
         // as pending/unscored and re-scored when a model loads.
         let batcher = Batcher::new(model, BatcherConfig::from(&config.model))
@@ -118,6 +116,17 @@ impl Application {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// The configured database (SQLite file or PostgreSQL), migrated.
+pub async fn open_store(config: &Config) -> Result<Store> {
+    let location = match config.database() {
+        crate::config::Database::Sqlite(path) => crate::store::Location::Sqlite(path),
+        crate::config::Database::Postgres(url) => crate::store::Location::Postgres(url),
+    };
+    Store::connect(&location)
+        .await
+        .with_context(|| format!("opening database {location}"))
 }
 
 /// The configured classifier, or [`Unavailable`] (logged) when it cannot be loaded.
@@ -295,9 +304,9 @@ pub fn reload(state: &AppState, path: &Path) -> bool {
             let old = state.live();
             let version = live.scorer.rules_version().to_string();
             if live.config.server.bind != old.config.server.bind
-                || live.config.database_path() != old.config.database_path()
+                || live.config.database() != old.config.database()
             {
-                tracing::warn!("server.bind and database.path take effect after a restart");
+                tracing::warn!("server.bind and the database take effect after a restart");
             }
             state.replace_live(live);
             tracing::info!(rules_version = %version, "config reloaded");

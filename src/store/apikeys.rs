@@ -3,11 +3,9 @@
 
 use rand::RngCore;
 use serde::Serialize;
-use sqlx::FromRow;
-use sqlx::Row;
 
 use super::moderators::{hash_secret, verify_secret};
-use super::{DbError, now};
+use super::{DbError, Pool, now};
 
 #[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct ApiKey {
@@ -66,7 +64,7 @@ fn validate_name(name: &str) -> Result<(), KeyError> {
 }
 
 /// Create a key; returns its record and the key itself (shown once).
-pub async fn add(db: &sqlx::SqlitePool, name: &str) -> Result<(ApiKey, String), KeyError> {
+pub async fn add(db: &Pool, name: &str) -> Result<(ApiKey, String), KeyError> {
     validate_name(name)?;
     let (kid, key) = new_key();
     let secret = key.clone();
@@ -75,19 +73,22 @@ pub async fn add(db: &sqlx::SqlitePool, name: &str) -> Result<(ApiKey, String), 
         .map_err(|e| KeyError::Hash(e.to_string()))?
         .map_err(|e| KeyError::Hash(e.to_string()))?;
     let t = now();
-    let res = sqlx::query(
-        "INSERT INTO api_keys (name, key_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(name)
-    .bind(&kid)
-    .bind(&hash)
-    .bind(&t)
-    .execute(db)
-    .await;
+    let res: Result<i64, DbError> = on_pool!(db, p => {
+        sqlx::query_scalar(
+            "INSERT INTO api_keys (name, key_id, key_hash, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(&kid)
+        .bind(&hash)
+        .bind(&t)
+        .fetch_one(p)
+        .await
+    });
     match res {
-        Ok(r) => Ok((
+        Ok(id) => Ok((
             ApiKey {
-                id: r.last_insert_rowid(),
+                id,
                 name: name.to_string(),
                 created_at: t,
                 revoked_at: None,
@@ -102,13 +103,15 @@ pub async fn add(db: &sqlx::SqlitePool, name: &str) -> Result<(ApiKey, String), 
 }
 
 /// Revoke the active key with this name.
-pub async fn revoke(db: &sqlx::SqlitePool, name: &str) -> Result<(), KeyError> {
-    let n = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
-        .bind(now())
-        .bind(name)
-        .execute(db)
-        .await?
-        .rows_affected();
+pub async fn revoke(db: &Pool, name: &str) -> Result<(), KeyError> {
+    let n = on_pool!(db, p => {
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected()
+    });
     if n == 0 {
         return Err(KeyError::NotFound(name.to_string()));
     }
@@ -116,47 +119,56 @@ pub async fn revoke(db: &sqlx::SqlitePool, name: &str) -> Result<(), KeyError> {
 }
 
 /// All keys, active first, then revoked; by name.
-pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<ApiKey>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, name, created_at, revoked_at FROM api_keys
-         ORDER BY revoked_at IS NOT NULL, name, id",
-    )
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(ApiKey::from_row).collect()
+pub async fn list(db: &Pool) -> Result<Vec<ApiKey>, DbError> {
+    Ok(on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, name, created_at, revoked_at FROM api_keys
+             ORDER BY revoked_at IS NOT NULL, name, id",
+        )
+        .fetch_all(p)
+        .await?
+    }))
 }
 
 /// The active key matching `key`, if any. Runs argon2 only for a well-formed key whose id
 /// exists, and off the async workers.
-pub async fn by_key(db: &sqlx::SqlitePool, key: &str) -> Result<Option<ApiKey>, DbError> {
+pub async fn by_key(db: &Pool, key: &str) -> Result<Option<ApiKey>, DbError> {
     let Some(kid) = key_id(key) else {
         return Ok(None);
     };
-    let row = sqlx::query(
-        "SELECT id, name, created_at, revoked_at, key_hash FROM api_keys
-         WHERE key_id = ? AND revoked_at IS NULL",
-    )
-    .bind(kid)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else {
+    let row: Option<(i64, String, String, Option<String>, String)> = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, name, created_at, revoked_at, key_hash FROM api_keys
+             WHERE key_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(kid)
+        .fetch_optional(p)
+        .await?
+    });
+    let Some((id, name, created_at, revoked_at, hash)) = row else {
         return Ok(None);
     };
-    let hash: String = row.get("key_hash");
     let key = key.to_string();
     let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &hash))
         .await
         .unwrap_or(false);
-    ok.then(|| ApiKey::from_row(&row)).transpose()
+    Ok(ok.then_some(ApiKey {
+        id,
+        name,
+        created_at,
+        revoked_at,
+    }))
 }
 
 /// Whether the key with this row id is still active (for cached keys).
-pub async fn is_active(db: &sqlx::SqlitePool, id: i64) -> Result<bool, DbError> {
-    let row = sqlx::query("SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    Ok(row.is_some())
+pub async fn is_active(db: &Pool, id: i64) -> Result<bool, DbError> {
+    Ok(on_pool!(db, p => {
+        sqlx::query("SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+            .is_some()
+    }))
 }
 
 #[cfg(test)]

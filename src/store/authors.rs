@@ -1,9 +1,8 @@
 //! Authors' standing (banned, pre-moderated) and history.
 
 use serde::Serialize;
-use sqlx::{Row, SqliteExecutor};
 
-use super::{DbError, now};
+use super::{Conn, DbError, now};
 use crate::domain::AuthorStanding;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
@@ -22,64 +21,70 @@ pub struct Author {
     pub history: AuthorHistory,
 }
 
-pub async fn standing(db: impl SqliteExecutor<'_>, key: &str) -> Result<AuthorStanding, DbError> {
-    let row = sqlx::query("SELECT banned, premoderated FROM authors WHERE key = ?")
-        .bind(key)
-        .fetch_optional(db)
-        .await?;
+pub async fn standing(mut conn: Conn<'_>, key: &str) -> Result<AuthorStanding, DbError> {
+    let row: Option<(i64, i64)> = on_conn!(conn, c => {
+        sqlx::query_as("SELECT banned, premoderated FROM authors WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?
+    });
     Ok(row
-        .map(|r| AuthorStanding {
-            banned: r.get::<i64, _>("banned") != 0,
-            premoderated: r.get::<i64, _>("premoderated") != 0,
+        .map(|(banned, premoderated)| AuthorStanding {
+            banned: banned != 0,
+            premoderated: premoderated != 0,
         })
         .unwrap_or_default())
 }
 
-pub async fn ensure(db: impl SqliteExecutor<'_>, key: &str, name: &str) -> Result<(), DbError> {
+pub async fn ensure(mut conn: Conn<'_>, key: &str, name: &str) -> Result<(), DbError> {
     let t = now();
-    sqlx::query(
-        "INSERT INTO authors (key, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(name)
-    .bind(&t)
-    .bind(&t)
-    .execute(db)
-    .await?;
+    on_conn!(conn, c => {
+        sqlx::query(
+            "INSERT INTO authors (key, display_name, created_at, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(name)
+        .bind(&t)
+        .bind(&t)
+        .execute(&mut *c)
+        .await?;
+    });
     Ok(())
 }
 
-pub async fn get(db: &sqlx::SqlitePool, key: &str) -> Result<Option<Author>, DbError> {
-    let Some(row) =
-        sqlx::query("SELECT key, display_name, banned, premoderated FROM authors WHERE key = ?")
+pub async fn get(mut conn: Conn<'_>, key: &str) -> Result<Option<Author>, DbError> {
+    let row: Option<(String, String, i64, i64)> = on_conn!(conn, c => {
+        sqlx::query_as("SELECT key, display_name, banned, premoderated FROM authors WHERE key = $1")
             .bind(key)
-            .fetch_optional(db)
+            .fetch_optional(&mut *c)
             .await?
-    else {
+    });
+    let Some((key, name, banned, premoderated)) = row else {
         return Ok(None);
     };
-    let history = history(db, key).await?;
+    let history = history(conn, &key).await?;
     Ok(Some(Author {
-        key: row.get("key"),
-        name: row.get("display_name"),
-        banned: row.get::<i64, _>("banned") != 0,
-        premoderated: row.get::<i64, _>("premoderated") != 0,
+        key,
+        name,
+        banned: banned != 0,
+        premoderated: premoderated != 0,
         history,
     }))
 }
 
-pub async fn history(db: impl SqliteExecutor<'_>, key: &str) -> Result<AuthorHistory, DbError> {
-    let rows = sqlx::query(
-        "SELECT status, COUNT(*) AS n FROM comments WHERE author_key = ? GROUP BY status",
-    )
-    .bind(key)
-    .fetch_all(db)
-    .await?;
+pub async fn history(mut conn: Conn<'_>, key: &str) -> Result<AuthorHistory, DbError> {
+    let rows: Vec<(String, i64)> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT status, COUNT(*) AS n FROM comments WHERE author_key = $1 GROUP BY status",
+        )
+        .bind(key)
+        .fetch_all(&mut *c)
+        .await?
+    });
     let mut h = AuthorHistory::default();
-    for r in rows {
-        let n: i64 = r.get("n");
-        match r.get::<String, _>("status").as_str() {
+    for (status, n) in rows {
+        match status.as_str() {
             "published" => h.published = n,
             "pending" => h.pending = n,
             "removed" => h.removed = n,
@@ -91,37 +96,41 @@ pub async fn history(db: impl SqliteExecutor<'_>, key: &str) -> Result<AuthorHis
 
 /// Set a standing flag; returns the previous value, or `None` if the author is unknown.
 pub async fn set_flag(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: Conn<'_>,
     key: &str,
     flag: StandingFlag,
     value: bool,
 ) -> Result<Option<bool>, DbError> {
-    let before = standing(&mut *conn, key).await?;
-    let exists = sqlx::query("SELECT 1 FROM authors WHERE key = ?")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some();
+    let before = standing(conn.re(), key).await?;
+    let exists = on_conn!(conn, c => {
+        sqlx::query("SELECT 1 FROM authors WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some()
+    });
     if !exists {
         return Ok(None);
     }
     // The statement is chosen by the enum, never built from input.
     let (sql, old) = match flag {
         StandingFlag::Banned => (
-            "UPDATE authors SET banned = ?, updated_at = ? WHERE key = ?",
+            "UPDATE authors SET banned = $1, updated_at = $2 WHERE key = $3",
             before.banned,
         ),
         StandingFlag::Premoderated => (
-            "UPDATE authors SET premoderated = ?, updated_at = ? WHERE key = ?",
+            "UPDATE authors SET premoderated = $1, updated_at = $2 WHERE key = $3",
             before.premoderated,
         ),
     };
-    sqlx::query(sql)
-        .bind(value as i64)
-        .bind(now())
-        .bind(key)
-        .execute(&mut *conn)
-        .await?;
+    on_conn!(conn, c => {
+        sqlx::query(sql)
+            .bind(value as i64)
+            .bind(now())
+            .bind(key)
+            .execute(&mut *c)
+            .await?;
+    });
     Ok(Some(old))
 }
 

@@ -1,15 +1,12 @@
 //! Comments: intake in one transaction, the public thread, single-comment reads.
 
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use sqlx::FromRow;
-use sqlx::{Row, SqliteExecutor};
-
-use super::{DbError, format_time, now};
+use super::{Conn, DbError, Dialect, Pool, format_time, now};
 use crate::domain::AuthorStanding;
 use crate::domain::comment::NewComment;
 use crate::domain::events::{CreatedVerdict, EventData, Held};
 use crate::domain::{Status, Verdict};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// Why a comment cannot be accepted, found when checking it against stored state.
 #[derive(Debug, thiserror::Error)]
@@ -52,30 +49,39 @@ pub fn body_hash(body: &str) -> String {
 /// What intake needs to know before scoring, read in one query: the author's standing and
 /// whether the comment may be placed (article open, parent present and not removed).
 pub async fn intake_facts(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     new: &NewComment,
 ) -> Result<(AuthorStanding, Result<(), IntakeError>), DbError> {
-    let row = sqlx::query(
-        "SELECT (SELECT banned FROM authors WHERE key = ?1) AS banned,
-                (SELECT premoderated FROM authors WHERE key = ?1) AS premoderated,
-                (SELECT closed FROM articles WHERE id = ?2) AS closed,
-                (SELECT article_id FROM comments WHERE id = ?3) AS parent_article,
-                (SELECT status FROM comments WHERE id = ?3) AS parent_status",
-    )
-    .bind(new.author_key())
-    .bind(new.article_id.as_str())
-    .bind(new.parent_id)
-    .fetch_one(db)
-    .await?;
+    type Facts = (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
+    let (banned, premoderated, closed, parent_article, parent_status): Facts = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT (SELECT banned FROM authors WHERE key = $1) AS banned,
+                    (SELECT premoderated FROM authors WHERE key = $1) AS premoderated,
+                    (SELECT closed FROM articles WHERE id = $2) AS closed,
+                    (SELECT article_id FROM comments WHERE id = $3) AS parent_article,
+                    (SELECT status FROM comments WHERE id = $3) AS parent_status",
+        )
+        .bind(new.author_key())
+        .bind(new.article_id.as_str())
+        .bind(new.parent_id)
+        .fetch_one(p)
+        .await?
+    });
     let standing = AuthorStanding {
-        banned: row.get::<Option<i64>, _>("banned").unwrap_or(0) != 0,
-        premoderated: row.get::<Option<i64>, _>("premoderated").unwrap_or(0) != 0,
+        banned: banned.unwrap_or(0) != 0,
+        premoderated: premoderated.unwrap_or(0) != 0,
     };
     let placement = placement(
         new,
-        row.get::<Option<i64>, _>("closed").unwrap_or(0) != 0,
-        row.get("parent_article"),
-        row.get("parent_status"),
+        closed.unwrap_or(0) != 0,
+        parent_article.as_deref(),
+        parent_status.as_deref(),
     );
     Ok((standing, placement))
 }
@@ -103,13 +109,13 @@ fn placement(
 
 /// Store a scored comment and its verdict in one transaction.
 pub async fn insert(
-    db: impl sqlx::Acquire<'_, Database = sqlx::Sqlite>,
+    mut conn: Conn<'_>,
     new: &NewComment,
     verdict: &Verdict,
     meta: &IntakeMeta,
 ) -> Result<Inserted, IntakeError> {
-    let mut tx = db.begin().await?;
-    let inserted = insert_group(&mut tx, &[(new, verdict, meta)]).await?;
+    let mut tx = conn.begin().await?;
+    let inserted = insert_group(tx.conn(), &[(new, verdict, meta)]).await?;
     tx.commit().await?;
     inserted.into_iter().next().expect("one result per comment")
 }
@@ -163,7 +169,7 @@ struct IntakeRow<'a> {
 }
 
 pub async fn insert_group(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: Conn<'_>,
     group: &[Intake<'_>],
 ) -> Result<Vec<Result<Inserted, IntakeError>>, DbError> {
     let encode = |e: serde_json::Error| DbError::Encode(Box::new(e));
@@ -191,39 +197,23 @@ pub async fn insert_group(
     let since = (window > 0).then(|| {
         format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window as i64))
     });
-    // A held (pending) parent is answered like a missing one: readers cannot see it, and a
-    // reply must not reveal that it exists nor go live under it.
-    let rows = sqlx::query(
-        "SELECT -1 AS idx, 'next_id' AS kind,
-                max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comments'), 0),
-                    coalesce((SELECT max(id) FROM comments), 0)) + 1 AS id,
-                NULL AS status
-         UNION ALL
-         SELECT j.key, 'closed', NULL, NULL FROM json_each(?1) j
-           JOIN articles a ON a.id = j.value ->> 'article_id'
-          WHERE a.closed = 1
-         UNION ALL
-         SELECT j.key,
-                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 'article_id' OR p.status = 'pending'
-                     THEN 'parent_not_found' ELSE 'parent_removed' END,
-                NULL, NULL
-           FROM json_each(?1) j LEFT JOIN comments p ON p.id = j.value ->> 'parent_id'
-          WHERE j.value ->> 'parent_id' IS NOT NULL
-            AND (p.id IS NULL OR p.article_id != j.value ->> 'article_id'
-                 OR p.status IN ('removed', 'pending'))
-         UNION ALL
-         SELECT j.key, 'duplicate', d.id, d.status FROM json_each(?1) j
-           JOIN comments d ON d.id = (
-                SELECT id FROM comments
-                 WHERE article_id = j.value ->> 'article_id' AND author_key = j.value ->> 'author_key'
-                   AND body_hash = j.value ->> 'body_hash' AND created_at >= ?2
-                 ORDER BY id LIMIT 1)
-          WHERE ?2 IS NOT NULL",
-    )
-    .bind(serde_json::to_string(&probe).map_err(encode)?)
-    .bind(&since)
-    .fetch_all(&mut *conn)
-    .await?;
+    let probe = serde_json::to_string(&probe).map_err(encode)?;
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = match conn.re() {
+        Conn::Sqlite(c) => {
+            sqlx::query_as(SQLITE_PROBE)
+                .bind(&probe)
+                .bind(&since)
+                .fetch_all(&mut *c)
+                .await?
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_as(POSTGRES_PROBE)
+                .bind(&probe)
+                .bind(&since)
+                .fetch_all(&mut *c)
+                .await?
+        }
+    };
 
     #[derive(Default, Clone, Copy)]
     struct Found {
@@ -234,29 +224,43 @@ pub async fn insert_group(
     }
     let mut found = vec![Found::default(); group.len()];
     let mut next_id: i64 = 1;
-    for r in &rows {
-        let idx: i64 = r.get("idx");
-        let kind: &str = r.get("kind");
+    for (idx, kind, id, status) in &rows {
         if kind == "next_id" {
-            next_id = r.get("id");
+            next_id = id.unwrap_or(1);
             continue;
         }
-        let Some(f) = usize::try_from(idx).ok().and_then(|i| found.get_mut(i)) else {
+        let Some(f) = usize::try_from(*idx).ok().and_then(|i| found.get_mut(i)) else {
             continue;
         };
-        match kind {
+        match kind.as_str() {
             "closed" => f.closed = true,
             "parent_not_found" => f.parent_not_found = true,
             "parent_removed" => f.parent_removed = true,
             _ => {
                 f.duplicate = Some(Inserted {
-                    id: r.get("id"),
-                    status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
+                    id: id.unwrap_or_default(),
+                    status: status
+                        .as_deref()
+                        .and_then(Status::parse)
+                        .unwrap_or(Status::Pending),
                     duplicate: true,
                 })
             }
         }
     }
+    // Ids: SQLite has one writer (this process's), so the next ones follow the largest
+    // ever used. PostgreSQL may have several instances writing: each group takes its ids
+    // from the shared sequence (one per comment of the group; unused ones leave gaps).
+    let mut pg_ids = match conn.re() {
+        Conn::Sqlite(_) => Vec::new(),
+        Conn::Postgres(c) => sqlx::query_scalar::<_, i64>(
+            "SELECT nextval(pg_get_serial_sequence('comments', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(group.len() as i64)
+        .fetch_all(&mut *c)
+        .await?,
+    }
+    .into_iter();
 
     let t = now();
     let mut results = Vec::with_capacity(group.len());
@@ -295,8 +299,15 @@ pub async fn insert_group(
                 },
             ) => Err(IntakeError::ParentRemoved),
             (None, _) => {
-                let id = next_id;
-                next_id += 1;
+                let id = match conn.dialect() {
+                    Dialect::Sqlite => {
+                        next_id += 1;
+                        next_id - 1
+                    }
+                    Dialect::Postgres => pg_ids
+                        .next()
+                        .ok_or_else(|| DbError::Protocol("sequence gave too few ids".into()))?,
+                };
                 let max_score = verdict.scores.0.iter().copied().fold(0.0f32, f32::max);
                 let (action, note) = match verdict.status {
                     Status::Published => (None, None),
@@ -344,40 +355,23 @@ pub async fn insert_group(
     if rows.is_empty() {
         return Ok(results);
     }
-    // Numbered parameters: every statement binds ?1 (the rows) and ?2 (the time). An
-    // author's display_name is the first name seen: a later post under the same e-mail
-    // must not rename the author for moderators (each comment keeps its own author_name).
-    sqlx::query(
-        "INSERT INTO articles (id, created_at)
-              SELECT DISTINCT value ->> 'article_id', ?2 FROM json_each(?1) WHERE true
-             ON CONFLICT (id) DO NOTHING;
-         INSERT INTO authors (key, display_name, created_at, updated_at)
-              SELECT value ->> 'author_key', value ->> 'author_name', ?2, ?2
-                FROM json_each(?1) WHERE true
-             ON CONFLICT (key) DO NOTHING;
-         INSERT INTO comments (id, article_id, parent_id, author_key, author_name, author_email,
-                               body, body_hash, status, max_score, language, client_ip,
-                               created_at, updated_at)
-              SELECT value ->> 'id', value ->> 'article_id', value ->> 'parent_id',
-                     value ->> 'author_key', value ->> 'author_name', value ->> 'author_email',
-                     value ->> 'body', value ->> 'body_hash', value ->> 'status',
-                     value ->> 'max_score', value ->> 'language', value ->> 'client_ip', ?2, ?2
-                FROM json_each(?1);
-         INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id,
-                               rules_version, decided_by, created_at)
-              SELECT value ->> 'id', value ->> 'status', value ->> 'scores', value ->> 'hits',
-                     value ->> 'reasons', value ->> 'model_id', value ->> 'rules_version',
-                     'system', ?2
-                FROM json_each(?1);
-         INSERT INTO moderation_log (comment_id, actor, action, note, new_status, created_at)
-              SELECT value ->> 'id', 'system', value ->> 'log_action', value ->> 'log_note',
-                     value ->> 'status', ?2
-                FROM json_each(?1) WHERE value ->> 'log_action' IS NOT NULL;",
-    )
-    .bind(serde_json::to_string(&rows).map_err(encode)?)
-    .bind(&t)
-    .execute(&mut *conn)
-    .await?;
+    let rows = serde_json::to_string(&rows).map_err(encode)?;
+    match conn.re() {
+        Conn::Sqlite(c) => {
+            sqlx::query(SQLITE_INSERT)
+                .bind(&rows)
+                .bind(&t)
+                .execute(&mut *c)
+                .await?;
+        }
+        Conn::Postgres(c) => {
+            sqlx::query(POSTGRES_INSERT)
+                .bind(&rows)
+                .bind(&t)
+                .execute(&mut *c)
+                .await?;
+        }
+    }
     // Webhook events commit with the comment, so none is lost or sent for a rollback.
     for ((_, verdict, meta), result) in group.iter().zip(&results) {
         if let Ok(inserted) = result
@@ -392,15 +386,128 @@ pub async fn insert_group(
                     model_id: verdict.model_id.clone(),
                 },
             };
-            super::outbox::enqueue(&mut *conn, inserted.id, &created).await?;
+            super::outbox::enqueue(conn.re(), inserted.id, &created).await?;
             if verdict.status == Status::Pending {
                 let held = EventData::Held(Held::at_intake(&verdict.reasons));
-                super::outbox::enqueue(&mut *conn, inserted.id, &held).await?;
+                super::outbox::enqueue(conn.re(), inserted.id, &held).await?;
             }
         }
     }
     Ok(results)
 }
+
+/// The refusals, duplicates and next comment id of a group (see [`insert_group`]). A held
+/// (pending) parent is answered like a missing one: readers cannot see it, and a reply
+/// must not reveal that it exists nor go live under it.
+const SQLITE_PROBE: &str = "SELECT -1 AS idx, 'next_id' AS kind,
+                max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comments'), 0),
+                    coalesce((SELECT max(id) FROM comments), 0)) + 1 AS id,
+                NULL AS status
+         UNION ALL
+         SELECT j.key, 'closed', NULL, NULL FROM json_each($1) j
+           JOIN articles a ON a.id = j.value ->> 'article_id'
+          WHERE a.closed = 1
+         UNION ALL
+         SELECT j.key,
+                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 'article_id' OR p.status = 'pending'
+                     THEN 'parent_not_found' ELSE 'parent_removed' END,
+                NULL, NULL
+           FROM json_each($1) j LEFT JOIN comments p ON p.id = j.value ->> 'parent_id'
+          WHERE j.value ->> 'parent_id' IS NOT NULL
+            AND (p.id IS NULL OR p.article_id != j.value ->> 'article_id'
+                 OR p.status IN ('removed', 'pending'))
+         UNION ALL
+         SELECT j.key, 'duplicate', d.id, d.status FROM json_each($1) j
+           JOIN comments d ON d.id = (
+                SELECT id FROM comments
+                 WHERE article_id = j.value ->> 'article_id' AND author_key = j.value ->> 'author_key'
+                   AND body_hash = j.value ->> 'body_hash' AND created_at >= $2
+                 ORDER BY id LIMIT 1)
+          WHERE $2 IS NOT NULL";
+
+/// [`SQLITE_PROBE`] for PostgreSQL, without the next id (taken from the sequence).
+const POSTGRES_PROBE: &str = "WITH j AS (
+             SELECT t.ord - 1 AS key, t.value
+               FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(value, ord))
+         SELECT j.key AS idx, 'closed' AS kind, NULL::bigint AS id, NULL::text AS status
+           FROM j JOIN articles a ON a.id = j.value ->> 'article_id'
+          WHERE a.closed = 1
+         UNION ALL
+         SELECT j.key,
+                CASE WHEN p.id IS NULL OR p.article_id != j.value ->> 'article_id' OR p.status = 'pending'
+                     THEN 'parent_not_found' ELSE 'parent_removed' END,
+                NULL, NULL
+           FROM j LEFT JOIN comments p ON p.id = (j.value ->> 'parent_id')::bigint
+          WHERE j.value ->> 'parent_id' IS NOT NULL
+            AND (p.id IS NULL OR p.article_id != j.value ->> 'article_id'
+                 OR p.status IN ('removed', 'pending'))
+         UNION ALL
+         SELECT j.key, 'duplicate', d.id, d.status FROM j
+           JOIN comments d ON d.id = (
+                SELECT id FROM comments
+                 WHERE article_id = j.value ->> 'article_id' AND author_key = j.value ->> 'author_key'
+                   AND body_hash = j.value ->> 'body_hash' AND created_at >= $2
+                 ORDER BY id LIMIT 1)
+          WHERE $2 IS NOT NULL";
+
+/// Writes a group's rows: every statement binds $1 (the rows, JSON) and $2 (the time). An
+/// author's display_name is the first name seen: a later post under the same e-mail must
+/// not rename the author for moderators (each comment keeps its own author_name).
+const SQLITE_INSERT: &str = "INSERT INTO articles (id, created_at)
+              SELECT DISTINCT value ->> 'article_id', $2 FROM json_each($1) WHERE true
+             ON CONFLICT (id) DO NOTHING;
+         INSERT INTO authors (key, display_name, created_at, updated_at)
+              SELECT value ->> 'author_key', value ->> 'author_name', $2, $2
+                FROM json_each($1) WHERE true
+             ON CONFLICT (key) DO NOTHING;
+         INSERT INTO comments (id, article_id, parent_id, author_key, author_name, author_email,
+                               body, body_hash, status, max_score, language, client_ip,
+                               created_at, updated_at)
+              SELECT value ->> 'id', value ->> 'article_id', value ->> 'parent_id',
+                     value ->> 'author_key', value ->> 'author_name', value ->> 'author_email',
+                     value ->> 'body', value ->> 'body_hash', value ->> 'status',
+                     value ->> 'max_score', value ->> 'language', value ->> 'client_ip', $2, $2
+                FROM json_each($1);
+         INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id,
+                               rules_version, decided_by, created_at)
+              SELECT value ->> 'id', value ->> 'status', value ->> 'scores', value ->> 'hits',
+                     value ->> 'reasons', value ->> 'model_id', value ->> 'rules_version',
+                     'system', $2
+                FROM json_each($1);
+         INSERT INTO moderation_log (comment_id, actor, action, note, new_status, created_at)
+              SELECT value ->> 'id', 'system', value ->> 'log_action', value ->> 'log_note',
+                     value ->> 'status', $2
+                FROM json_each($1) WHERE value ->> 'log_action' IS NOT NULL;";
+
+/// [`SQLITE_INSERT`] for PostgreSQL: one statement (a prepared statement cannot hold
+/// several), the rows read once.
+const POSTGRES_INSERT: &str = "WITH r AS (
+             SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+                 id bigint, article_id text, parent_id bigint, author_key text, author_name text,
+                 author_email text, body text, body_hash text, status text,
+                 max_score double precision, language text, client_ip text, scores text,
+                 hits text, reasons text, model_id text, rules_version text, log_action text,
+                 log_note text)),
+         a AS (INSERT INTO articles (id, created_at)
+               SELECT DISTINCT article_id, $2 FROM r
+               ON CONFLICT (id) DO NOTHING),
+         au AS (INSERT INTO authors (key, display_name, created_at, updated_at)
+                SELECT DISTINCT ON (author_key) author_key, author_name, $2, $2
+                  FROM r ORDER BY author_key, id
+                ON CONFLICT (key) DO NOTHING),
+         c AS (INSERT INTO comments (id, article_id, parent_id, author_key, author_name,
+                                     author_email, body, body_hash, status, max_score, language,
+                                     client_ip, created_at, updated_at)
+               SELECT id, article_id, parent_id, author_key, author_name, author_email, body,
+                      body_hash, status, max_score, language, client_ip, $2, $2
+                 FROM r),
+         v AS (INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id,
+                                     rules_version, decided_by, created_at)
+               SELECT id, status, scores, hits, reasons, model_id, rules_version, 'system', $2
+                 FROM r)
+         INSERT INTO moderation_log (comment_id, actor, action, note, new_status, created_at)
+         SELECT id, 'system', log_action, log_note, status, $2 FROM r
+          WHERE log_action IS NOT NULL";
 
 /// One line naming each reason, e.g. `threshold toxic; rule threats_en`.
 pub fn reasons_summary(reasons: &[crate::domain::Reason]) -> String {
@@ -446,13 +553,33 @@ pub struct Comment {
     pub updated_at: String,
 }
 
+/// The columns of [`Comment`]. `reported` is compared so that it reads as a boolean on
+/// both dialects (PostgreSQL's flag columns are integers, like SQLite's).
 pub const COMMENT_COLUMNS: &str = "id, article_id, parent_id, author_key, author_name, author_email, body, status, \
-     reported, report_count, max_score, language, moderated_by, moderated_at, created_at, updated_at";
+     (reported <> 0) AS reported, report_count, max_score, language, moderated_by, moderated_at, created_at, updated_at";
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Comment>, DbError> {
-    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ?");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
-    row.as_ref().map(Comment::from_row).transpose()
+pub async fn get(mut conn: Conn<'_>, id: i64) -> Result<Option<Comment>, DbError> {
+    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1");
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(&sql).bind(id).fetch_optional(&mut *c).await?
+    }))
+}
+
+pub async fn read(db: &Pool, id: i64) -> Result<Option<Comment>, DbError> {
+    get(db.acquire().await?.conn(), id).await
+}
+
+/// [`get`] inside a transaction that is about to change the comment: on PostgreSQL the
+/// row stays locked until COMMIT, so two instances deciding on one comment take turns
+/// (SQLite's single writer already does).
+pub async fn get_for_update(mut conn: Conn<'_>, id: i64) -> Result<Option<Comment>, DbError> {
+    if conn.dialect() == Dialect::Sqlite {
+        return get(conn, id).await;
+    }
+    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1 FOR UPDATE");
+    Ok(on_conn!(conn, c => {
+        sqlx::query_as(&sql).bind(id).fetch_optional(&mut *c).await?
+    }))
 }
 
 /// The public thread as stored: visible comments (published, and removed placeholders),
@@ -483,7 +610,7 @@ pub struct Thread {
 /// Load the thread. Top-level comments are paged by id (`after`, `limit`); each comes with
 /// its whole visible reply tree. `count` covers the whole thread.
 pub async fn thread(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     article_id: &str,
     hide_reported: bool,
     after: Option<i64>,
@@ -492,13 +619,26 @@ pub async fn thread(
     // One row holding the whole thread as a JSON array: sqlx hands each result row from
     // its worker thread to the caller separately (a copy of every value and a thread
     // wake-up per few rows), which made a 500-comment thread cost ~4 ms of CPU.
-    let packed: Option<String> = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(id, parent_id, author_name, body, status, reported, created_at))
-         FROM comments WHERE article_id = ? AND status IN ('published', 'removed')",
-    )
-    .bind(article_id)
-    .fetch_one(db)
-    .await?;
+    let packed: Option<String> = match db {
+        Pool::Sqlite(p) => {
+            sqlx::query_scalar(
+                "SELECT json_group_array(json_array(id, parent_id, author_name, body, status, reported, created_at))
+                 FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
+            )
+            .bind(article_id)
+            .fetch_one(p)
+            .await?
+        }
+        Pool::Postgres(p) => {
+            sqlx::query_scalar(
+                "SELECT json_agg(json_build_array(id, parent_id, author_name, body, status, reported, created_at))::text
+                 FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
+            )
+            .bind(article_id)
+            .fetch_one(p)
+            .await?
+        }
+    };
     type Packed = (i64, Option<i64>, String, String, String, i64, String);
     let rows: Vec<Packed> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
         .map_err(|e| DbError::Decode(Box::new(e)))?;
@@ -595,24 +735,20 @@ pub async fn thread(
 }
 
 /// Forget client IPs of comments and reports older than `days`; returns rows changed.
-pub async fn forget_old_ips(db: &sqlx::SqlitePool, days: u32) -> Result<u64, DbError> {
+pub async fn forget_old_ips(db: &Pool, days: u32) -> Result<u64, DbError> {
     let cutoff =
         format_time(time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)));
     let mut tx = db.begin().await?;
-    let a = sqlx::query(
-        "UPDATE comments SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?",
-    )
-    .bind(&cutoff)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let b = sqlx::query(
-        "UPDATE reports SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < ?",
-    )
-    .bind(&cutoff)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let mut c = tx.conn();
+    let mut changed = 0;
+    for sql in [
+        "UPDATE comments SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < $1",
+        "UPDATE reports SET client_ip = NULL WHERE client_ip IS NOT NULL AND created_at < $1",
+    ] {
+        changed += on_conn!(c, c => {
+            sqlx::query(sql).bind(&cutoff).execute(&mut *c).await?.rows_affected()
+        });
+    }
     tx.commit().await?;
-    Ok(a + b)
+    Ok(changed)
 }

@@ -3,9 +3,7 @@
 //! force when the moderator decided (the newest system verdict stored at or before the
 //! decision). What the moderators' agreement, calibration and retraining data are made of.
 
-use sqlx::Row;
-
-use super::DbError;
+use super::{DbError, Pool};
 use crate::domain::Scores;
 use crate::domain::Status;
 
@@ -50,15 +48,30 @@ pub struct DecisionFilter {
 }
 
 /// Every approve and remove by a moderator, oldest first.
-pub async fn list(
-    db: &sqlx::SqlitePool,
-    filter: &DecisionFilter,
-) -> Result<Vec<DecisionRow>, DbError> {
-    let rows = sqlx::query(
+pub async fn list(db: &Pool, filter: &DecisionFilter) -> Result<Vec<DecisionRow>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        log_id: i64,
+        comment_id: i64,
+        action: String,
+        reason: Option<String>,
+        actor: String,
+        created_at: String,
+        body: String,
+        language: Option<String>,
+        reported: i64,
+        v_status: Option<String>,
+        scores: Option<String>,
+        reasons: Option<String>,
+        model_id: Option<String>,
+        rules_version: Option<String>,
+    }
+    let rows: Vec<Row> = on_pool!(db, p => sqlx::query_as(
         "SELECT l.id AS log_id, l.comment_id, l.action, l.reason, l.actor, l.created_at,
                 c.body, c.language,
-                EXISTS (SELECT 1 FROM reports r
-                         WHERE r.comment_id = c.id AND r.created_at <= l.created_at) AS reported,
+                CASE WHEN EXISTS (SELECT 1 FROM reports r
+                         WHERE r.comment_id = c.id AND r.created_at <= l.created_at)
+                     THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS reported,
                 v.status AS v_status, v.scores, v.reasons, v.model_id, v.rules_version
            FROM moderation_log l
            JOIN comments c ON c.id = l.comment_id
@@ -67,23 +80,23 @@ pub async fn list(
                  WHERE v2.comment_id = c.id AND v2.created_at <= l.created_at)
           WHERE l.moderator_id IS NOT NULL
             AND l.action IN ('approve', 'remove')
-            AND (?1 IS NULL OR l.created_at >= ?1)
-            AND (?2 IS NULL OR c.language = ?2)
+            AND ($1 IS NULL OR l.created_at >= $1)
+            AND ($2 IS NULL OR c.language = $2)
           ORDER BY l.id",
     )
     .bind(&filter.since)
     .bind(&filter.language)
-    .fetch_all(db)
-    .await?;
+    .fetch_all(p)
+    .await?);
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let verdict = match r.get::<Option<String>, _>("v_status") {
+        let verdict = match r.v_status {
             None => None,
             Some(status) => {
                 let scores: Scores =
-                    serde_json::from_str(r.get::<&str, _>("scores")).unwrap_or_default();
+                    serde_json::from_str(r.scores.as_deref().unwrap_or("")).unwrap_or_default();
                 let reasons: serde_json::Value =
-                    serde_json::from_str(r.get::<&str, _>("reasons")).unwrap_or_default();
+                    serde_json::from_str(r.reasons.as_deref().unwrap_or("")).unwrap_or_default();
                 let reasons = reasons.as_array().cloned().unwrap_or_default();
                 let threshold_labels = reasons
                     .iter()
@@ -98,21 +111,21 @@ pub async fn list(
                     scores,
                     threshold_labels,
                     unscored,
-                    model_id: r.get("model_id"),
-                    rules_version: r.get("rules_version"),
+                    model_id: r.model_id.unwrap_or_default(),
+                    rules_version: r.rules_version.unwrap_or_default(),
                 })
             }
         };
         out.push(DecisionRow {
-            log_id: r.get("log_id"),
-            comment_id: r.get("comment_id"),
-            action: r.get("action"),
-            reason: r.get("reason"),
-            moderator: r.get("actor"),
-            decided_at: r.get("created_at"),
-            body: r.get("body"),
-            language: r.get("language"),
-            reported: r.get::<i64, _>("reported") != 0,
+            log_id: r.log_id,
+            comment_id: r.comment_id,
+            action: r.action,
+            reason: r.reason,
+            moderator: r.actor,
+            decided_at: r.created_at,
+            body: r.body,
+            language: r.language,
+            reported: r.reported != 0,
             verdict,
         });
     }

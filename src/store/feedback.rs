@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{DbError, now};
+use super::{DbError, Pool, now};
 
 /// One `comments:suggestscore` request, with its JSON parts kept as sent.
 #[derive(Debug, Clone)]
@@ -21,31 +21,32 @@ pub struct Feedback {
     pub language: Option<String>,
 }
 
-pub async fn add_feedback(db: &sqlx::SqlitePool, f: &Feedback) -> Result<i64, DbError> {
+pub async fn add_feedback(db: &Pool, f: &Feedback) -> Result<i64, DbError> {
     let languages = f
         .languages
         .as_ref()
         .map(|l| serde_json::to_string(l).expect("strings serialise"));
-    let id = sqlx::query(
-        "INSERT INTO perspective_feedback
-             (api_key_id, text, attribute_scores, languages, community_id, client_token, context,
-              model_scores, model_id, language, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(f.api_key_id)
-    .bind(&f.text)
-    .bind(f.attribute_scores.to_string())
-    .bind(languages)
-    .bind(&f.community_id)
-    .bind(&f.client_token)
-    .bind(f.context.as_ref().map(Value::to_string))
-    .bind(f.model_scores.as_ref().map(|(s, _)| s.to_string()))
-    .bind(f.model_scores.as_ref().map(|(_, m)| m.clone()))
-    .bind(&f.language)
-    .bind(now())
-    .execute(db)
-    .await?
-    .last_insert_rowid();
+    let id = on_pool!(db, p => {
+        sqlx::query_scalar(
+            "INSERT INTO perspective_feedback
+                 (api_key_id, text, attribute_scores, languages, community_id, client_token, context,
+                  model_scores, model_id, language, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(f.api_key_id)
+        .bind(&f.text)
+        .bind(f.attribute_scores.to_string())
+        .bind(&languages)
+        .bind(&f.community_id)
+        .bind(&f.client_token)
+        .bind(f.context.as_ref().map(Value::to_string))
+        .bind(f.model_scores.as_ref().map(|(s, _)| s.to_string()))
+        .bind(f.model_scores.as_ref().map(|(_, m)| m.clone()))
+        .bind(&f.language)
+        .bind(now())
+        .fetch_one(p)
+        .await?
+    });
     Ok(id)
 }
 
@@ -64,27 +65,37 @@ pub struct ScoredFeedback {
 
 /// Feedback that modgate scored, oldest first, one row per attribute with both values.
 pub async fn scored(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     since: Option<&str>,
     language: Option<&str>,
 ) -> Result<Vec<ScoredFeedback>, DbError> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT attribute_scores, model_scores, model_id, language, created_at, text
-           FROM perspective_feedback
-          WHERE model_scores IS NOT NULL
-            AND (?1 IS NULL OR created_at >= ?1)
-            AND (?2 IS NULL OR language = ?2)
-          ORDER BY id",
-    )
-    .bind(since)
-    .bind(language)
-    .fetch_all(db)
-    .await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        attribute_scores: String,
+        model_scores: String,
+        model_id: String,
+        language: Option<String>,
+        created_at: String,
+        text: String,
+    }
+    let rows: Vec<Row> = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT attribute_scores, model_scores, model_id, language, created_at, text
+               FROM perspective_feedback
+              WHERE model_scores IS NOT NULL
+                AND ($1 IS NULL OR created_at >= $1)
+                AND ($2 IS NULL OR language = $2)
+              ORDER BY id",
+        )
+        .bind(since)
+        .bind(language)
+        .fetch_all(p)
+        .await?
+    });
     let mut out = Vec::new();
     for r in rows {
-        let sent: Value = serde_json::from_str(r.get("attribute_scores")).unwrap_or_default();
-        let ours: Value = serde_json::from_str(r.get("model_scores")).unwrap_or_default();
+        let sent: Value = serde_json::from_str(&r.attribute_scores).unwrap_or_default();
+        let ours: Value = serde_json::from_str(&r.model_scores).unwrap_or_default();
         let Some(sent) = sent.as_object() else {
             continue;
         };
@@ -102,10 +113,10 @@ pub async fn scored(
                 attribute: attribute.clone(),
                 sent: sent_value,
                 model_score,
-                model_id: r.get("model_id"),
-                language: r.get("language"),
-                created_at: r.get("created_at"),
-                text: r.get("text"),
+                model_id: r.model_id.clone(),
+                language: r.language.clone(),
+                created_at: r.created_at.clone(),
+                text: r.text.clone(),
             });
         }
     }
@@ -124,20 +135,21 @@ pub struct AnalyzedRequest {
     pub client_token: Option<String>,
 }
 
-pub async fn add_request(db: &sqlx::SqlitePool, r: &AnalyzedRequest) -> Result<i64, DbError> {
-    let id = sqlx::query(
-        "INSERT INTO perspective_requests (api_key_id, text, languages, scores, model_id, client_token, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.api_key_id)
-    .bind(&r.text)
-    .bind(serde_json::to_string(&r.languages).expect("strings serialise"))
-    .bind(r.scores.to_string())
-    .bind(&r.model_id)
-    .bind(&r.client_token)
-    .bind(now())
-    .execute(db)
-    .await?
-    .last_insert_rowid();
+pub async fn add_request(db: &Pool, r: &AnalyzedRequest) -> Result<i64, DbError> {
+    let id = on_pool!(db, p => {
+        sqlx::query_scalar(
+            "INSERT INTO perspective_requests (api_key_id, text, languages, scores, model_id, client_token, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(r.api_key_id)
+        .bind(&r.text)
+        .bind(serde_json::to_string(&r.languages).expect("strings serialise"))
+        .bind(r.scores.to_string())
+        .bind(&r.model_id)
+        .bind(&r.client_token)
+        .bind(now())
+        .fetch_one(p)
+        .await?
+    });
     Ok(id)
 }

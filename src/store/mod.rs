@@ -1,6 +1,10 @@
-//! SQLite storage, one module per aggregate. Writes go through a single-connection pool
-//! (SQLite has one writer anyway; this avoids `SQLITE_BUSY` between our own writers),
-//! reads through a separate pool.
+//! Storage, one module per aggregate, on SQLite (the embedded default) or PostgreSQL (for
+//! several instances sharing one database). Queries are written once where the dialects
+//! agree ([`on_pool`], [`on_conn`] compile a body for each); where they differ, both
+//! versions sit side by side in the module that owns the query.
+//!
+//! On SQLite, writes go through a single-connection pool (SQLite has one writer anyway;
+//! this avoids `SQLITE_BUSY` between our own writers), reads through a separate pool.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -8,15 +12,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
+
+/// Run `$body` once per dialect with `$c` bound to that dialect's pool: the body is
+/// written once and type-checked against SQLite and PostgreSQL both.
+#[macro_export]
+macro_rules! on_pool {
+    ($pool:expr, $c:ident => $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($c) => $body,
+            $crate::store::Pool::Postgres($c) => $body,
+        }
+    };
+}
+
+/// As [`on_pool`], with `$c` bound to the dialect's `&mut` connection (use `&mut *$c`).
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn.re() {
+            $crate::store::Conn::Sqlite($c) => $body,
+            $crate::store::Conn::Postgres($c) => $body,
+        }
+    };
+}
 
 pub mod apikeys;
 pub mod articles;
 pub mod authors;
 pub mod comments;
+pub mod db;
 pub mod decisions;
 pub mod feedback;
 pub mod moderation;
@@ -25,24 +53,63 @@ pub mod outbox;
 pub mod queue;
 pub mod reports;
 pub mod rescore;
+pub mod sessions;
 pub mod verdicts;
 pub mod versions;
 pub mod writer;
 
+pub use db::{Conn, Dialect, Pool, PoolConn, Tx};
 pub use sqlx::Error as DbError;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Where the data lives: an SQLite file (one process, the embedded default) or a
+/// PostgreSQL database (shared by several instances).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(p) => write!(f, "{}", p.display()),
+            // Never print a password.
+            Location::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    write!(f, "{u}")
+                }
+                Err(_) => write!(f, "postgres://…"),
+            },
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Store {
-    write: SqlitePool,
-    read: SqlitePool,
+    write: Pool,
+    read: Pool,
     versions: Arc<versions::ThreadVersions>,
-    options: SqliteConnectOptions,
+    /// SQLite only: for the background checkpointer's own connection.
+    sqlite_options: Option<SqliteConnectOptions>,
 }
 
 impl Store {
-    /// Open (creating if missing) the database file and apply migrations.
+    /// Open the database at `location`, creating an SQLite file if missing, and apply
+    /// migrations.
+    pub async fn connect(location: &Location) -> Result<Store, DbError> {
+        match location {
+            Location::Sqlite(path) => Store::open(path).await,
+            Location::Postgres(url) => Store::open_postgres(url).await,
+        }
+    }
+
+    /// Open (creating if missing) an SQLite database file and apply migrations.
     pub async fn open(path: &Path) -> Result<Store, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(DbError::Io)?;
@@ -91,7 +158,7 @@ impl Store {
                     .pragma("cache_size", "-16384"),
             )
             .await?;
-        MIGRATOR.run(&write).await?;
+        SQLITE_MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -99,11 +166,39 @@ impl Store {
             .connect_with(options.clone().read_only(true))
             .await?;
         Ok(Store {
-            write,
-            read,
+            write: Pool::Sqlite(write),
+            read: Pool::Sqlite(read),
             versions,
-            options,
+            sqlite_options: Some(options),
         })
+    }
+
+    /// Connect to a PostgreSQL database (`postgres://user:password@host:port/name`) and
+    /// apply migrations. Several instances may share it: migrations take PostgreSQL's
+    /// advisory lock, so instances starting together apply them once.
+    pub async fn open_postgres(url: &str) -> Result<Store, DbError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("modgate");
+        // Unlike SQLite, PostgreSQL takes concurrent writers; one pool serves writes and
+        // reads. The writer path still groups comment inserts (one commit per group).
+        let pool = PgPoolOptions::new()
+            .max_connections(12)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        let versions = Arc::new(versions::ThreadVersions::default());
+        // Until the listener (`versions::watch`) is in place, nothing is served from cache.
+        versions.blind();
+        Ok(Store {
+            write: Pool::Postgres(pool.clone()),
+            read: Pool::Postgres(pool),
+            versions,
+            sqlite_options: None,
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.write.dialect()
     }
 
     /// Move WAL checkpoints off the writer: SQLite otherwise copies the WAL into the
@@ -111,13 +206,16 @@ impl Store {
     /// single writer's path. A separate connection checkpoints every `every` instead
     /// (PASSIVE: it never waits for, nor blocks, the writer or readers) until the store
     /// closes. It changes no rows. Durability is unchanged: a commit is durable once it is
-    /// in the WAL.
+    /// in the WAL. Nothing to do on PostgreSQL, which checkpoints by itself.
     pub async fn checkpoint_in_background(&self, every: Duration) -> Result<(), DbError> {
-        let mut conn = SqliteConnection::connect_with(&self.options).await?;
+        let (Some(options), Pool::Sqlite(write)) = (&self.sqlite_options, &self.write) else {
+            return Ok(());
+        };
+        let mut conn = SqliteConnection::connect_with(options).await?;
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&self.write)
+            .execute(write)
             .await?;
-        let write = self.write.clone();
+        let write = write.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,11 +236,11 @@ impl Store {
         Ok(())
     }
 
-    pub fn writer(&self) -> &SqlitePool {
+    pub fn writer(&self) -> &Pool {
         &self.write
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    pub fn reader(&self) -> &Pool {
         &self.read
     }
 
@@ -151,12 +249,25 @@ impl Store {
         &self.versions
     }
 
-    /// True when the database takes the write lock (for `/readyz`).
+    /// True when the database takes writes (for `/readyz`).
     pub async fn is_writable(&self) -> bool {
         let check = async {
             let mut conn = self.write.acquire().await?;
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            match conn.conn() {
+                Conn::Sqlite(c) => {
+                    sqlx::query("BEGIN IMMEDIATE").execute(&mut *c).await?;
+                    sqlx::query("ROLLBACK").execute(&mut *c).await?;
+                }
+                // A standby answers reads but refuses writes.
+                Conn::Postgres(c) => {
+                    let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+                        .fetch_one(&mut *c)
+                        .await?;
+                    if standby {
+                        return Err(DbError::Protocol("database is a read-only standby".into()));
+                    }
+                }
+            }
             Ok::<_, DbError>(())
         };
         tokio::time::timeout(Duration::from_secs(2), check)
@@ -166,10 +277,12 @@ impl Store {
 
     pub async fn close(&self) {
         self.read.close().await;
-        // Checkpoint so the WAL is folded into the main file on a clean shutdown.
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.write)
-            .await;
+        if let Pool::Sqlite(write) = &self.write {
+            // Checkpoint so the WAL is folded into the main file on a clean shutdown.
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(write)
+                .await;
+        }
         self.write.close().await;
     }
 }

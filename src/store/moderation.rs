@@ -1,9 +1,8 @@
 //! Moderator decisions and the append-only moderation log.
 
 use serde::Serialize;
-use sqlx::{Row, SqliteExecutor};
 
-use super::{DbError, authors, comments, now};
+use super::{Conn, DbError, Pool, authors, comments, now};
 use crate::domain::Status;
 use crate::domain::events::{Decided, EventData, ModeratorRef};
 use crate::domain::moderation::{AuthorAction, DecisionAction};
@@ -21,28 +20,29 @@ pub struct LogEntry {
     pub new_status: Option<String>,
 }
 
-pub async fn append(db: impl SqliteExecutor<'_>, e: &LogEntry) -> Result<i64, DbError> {
-    let id = sqlx::query(
-        "INSERT INTO moderation_log (comment_id, author_key, moderator_id, actor, action, reason, note, old_status, new_status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.comment_id)
-    .bind(&e.author_key)
-    .bind(e.moderator_id)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.reason)
-    .bind(&e.note)
-    .bind(&e.old_status)
-    .bind(&e.new_status)
-    .bind(now())
-    .execute(db)
-    .await?
-    .last_insert_rowid();
+pub async fn append(mut conn: Conn<'_>, e: &LogEntry) -> Result<i64, DbError> {
+    let id = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "INSERT INTO moderation_log (comment_id, author_key, moderator_id, actor, action, reason, note, old_status, new_status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(e.comment_id)
+        .bind(&e.author_key)
+        .bind(e.moderator_id)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.reason)
+        .bind(&e.note)
+        .bind(&e.old_status)
+        .bind(&e.new_status)
+        .bind(now())
+        .fetch_one(&mut *c)
+        .await?
+    });
     Ok(id)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema, sqlx::FromRow)]
 pub struct LogRow {
     pub id: i64,
     pub comment_id: Option<i64>,
@@ -58,37 +58,24 @@ pub struct LogRow {
 
 /// Newest first; `before` is the id cursor from the previous page.
 pub async fn list(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     before: Option<i64>,
     limit: i64,
     comment_id: Option<i64>,
 ) -> Result<Vec<LogRow>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, comment_id, author_key, actor, action, reason, note, old_status, new_status, created_at
-         FROM moderation_log
-         WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR comment_id = ?2)
-         ORDER BY id DESC LIMIT ?3",
-    )
-    .bind(before)
-    .bind(comment_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| LogRow {
-            id: r.get("id"),
-            comment_id: r.get("comment_id"),
-            author_key: r.get("author_key"),
-            actor: r.get("actor"),
-            action: r.get("action"),
-            reason: r.get("reason"),
-            note: r.get("note"),
-            old_status: r.get("old_status"),
-            new_status: r.get("new_status"),
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    Ok(on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, comment_id, author_key, actor, action, reason, note, old_status, new_status, created_at
+             FROM moderation_log
+             WHERE ($1 IS NULL OR id < $1) AND ($2 IS NULL OR comment_id = $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(before)
+        .bind(comment_id)
+        .bind(limit)
+        .fetch_all(p)
+        .await?
+    }))
 }
 
 /// Who is deciding: a moderator, or the system (re-scoring).
@@ -122,7 +109,7 @@ pub struct DecisionOutcome {
 /// (the status the moderator saw), a comment whose status has changed since is refused,
 /// so two moderators' decisions on one comment cannot both apply (approve then remove).
 pub async fn decide_in(
-    conn: &mut sqlx::SqliteConnection,
+    mut conn: Conn<'_>,
     comment_id: i64,
     action: DecisionAction,
     expected: Option<Status>,
@@ -130,7 +117,7 @@ pub async fn decide_in(
     note: Option<&str>,
     actor: &Actor,
 ) -> Result<DecisionOutcome, DecisionError> {
-    let comment = comments::get(&mut *conn, comment_id)
+    let comment = comments::get_for_update(conn.re(), comment_id)
         .await?
         .ok_or(DecisionError::NotFound)?;
     if let Some(expected) = expected.filter(|e| *e != comment.status) {
@@ -146,19 +133,21 @@ pub async fn decide_in(
         },
     )?;
     let t = now();
-    sqlx::query(
-        "UPDATE comments SET status = ?, reported = 0, moderated_by = ?, moderated_at = ?, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(new_status.as_str())
-    .bind(actor.moderator_id)
-    .bind(&t)
-    .bind(&t)
-    .bind(comment_id)
-    .execute(&mut *conn)
-    .await?;
+    on_conn!(conn, c => {
+        sqlx::query(
+            "UPDATE comments SET status = $1, reported = 0, moderated_by = $2, moderated_at = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(new_status.as_str())
+        .bind(actor.moderator_id)
+        .bind(&t)
+        .bind(&t)
+        .bind(comment_id)
+        .execute(&mut *c)
+        .await?;
+    });
     let log_id = append(
-        &mut *conn,
+        conn.re(),
         &LogEntry {
             comment_id: Some(comment_id),
             author_key: Some(comment.author_key.clone()),
@@ -190,12 +179,12 @@ pub async fn decide_in(
         }),
         actor: actor.name.clone(),
     };
-    super::outbox::enqueue(&mut *conn, comment_id, &EventData::Decided(decided)).await?;
+    super::outbox::enqueue(conn, comment_id, &EventData::Decided(decided)).await?;
     Ok(outcome)
 }
 
 pub async fn decide(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     comment_id: i64,
     action: DecisionAction,
     reason: Option<&str>,
@@ -203,14 +192,14 @@ pub async fn decide(
     actor: &Actor,
 ) -> Result<DecisionOutcome, DecisionError> {
     let mut tx = db.begin().await?;
-    let outcome = decide_in(&mut tx, comment_id, action, None, reason, note, actor).await?;
+    let outcome = decide_in(tx.conn(), comment_id, action, None, reason, note, actor).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
 /// Change an author's standing and log it. `Ok(None)` when the author is unknown.
 pub async fn set_author_standing(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     author_key: &str,
     action: AuthorAction,
     reason: Option<&str>,
@@ -224,11 +213,11 @@ pub async fn set_author_standing(
         AuthorAction::Unpremoderate => (authors::StandingFlag::Premoderated, false),
     };
     let mut tx = db.begin().await?;
-    let Some(_old) = authors::set_flag(&mut tx, author_key, flag, value).await? else {
+    let Some(_old) = authors::set_flag(tx.conn(), author_key, flag, value).await? else {
         return Ok(None);
     };
     append(
-        &mut *tx,
+        tx.conn(),
         &LogEntry {
             comment_id: None,
             author_key: Some(author_key.to_string()),
@@ -243,5 +232,5 @@ pub async fn set_author_standing(
     )
     .await?;
     tx.commit().await?;
-    authors::get(db, author_key).await
+    authors::get(db.acquire().await?.conn(), author_key).await
 }

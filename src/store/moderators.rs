@@ -6,10 +6,8 @@ use argon2::password_hash::{
 };
 use rand::RngCore;
 use serde::Serialize;
-use sqlx::FromRow;
-use sqlx::Row;
 
-use super::{DbError, now};
+use super::{DbError, Pool, now};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -120,28 +118,27 @@ fn validate_name(name: &str) -> Result<(), AccountError> {
 }
 
 /// Create a moderator; returns the account and its API token (shown once).
-pub async fn add(
-    db: &sqlx::SqlitePool,
-    name: &str,
-    role: Role,
-) -> Result<(Moderator, String), AccountError> {
+pub async fn add(db: &Pool, name: &str, role: Role) -> Result<(Moderator, String), AccountError> {
     validate_name(name)?;
     let (tid, token) = new_token();
     let hash = hash_secret(&token)?;
-    let res = sqlx::query(
-        "INSERT INTO moderators (name, role, token_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(name)
-    .bind(role.as_str())
-    .bind(&tid)
-    .bind(&hash)
-    .bind(now())
-    .execute(db)
-    .await;
+    let res: Result<i64, DbError> = on_pool!(db, p => {
+        sqlx::query_scalar(
+            "INSERT INTO moderators (name, role, token_id, token_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(&tid)
+        .bind(&hash)
+        .bind(now())
+        .fetch_one(p)
+        .await
+    });
     match res {
-        Ok(r) => Ok((
+        Ok(id) => Ok((
             Moderator {
-                id: r.last_insert_rowid(),
+                id,
                 name: name.to_string(),
                 role,
             },
@@ -155,111 +152,123 @@ pub async fn add(
 }
 
 /// Replace a moderator's API token; returns the new token.
-pub async fn rotate_token(db: &sqlx::SqlitePool, name: &str) -> Result<String, AccountError> {
+pub async fn rotate_token(db: &Pool, name: &str) -> Result<String, AccountError> {
     let (tid, token) = new_token();
     let hash = hash_secret(&token)?;
-    let n = sqlx::query("UPDATE moderators SET token_id = ?, token_hash = ? WHERE name = ?")
-        .bind(&tid)
-        .bind(&hash)
-        .bind(name)
-        .execute(db)
-        .await?
-        .rows_affected();
+    let n = on_pool!(db, p => {
+        sqlx::query("UPDATE moderators SET token_id = $1, token_hash = $2 WHERE name = $3")
+            .bind(&tid)
+            .bind(&hash)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected()
+    });
     if n == 0 {
         return Err(AccountError::NotFound(name.to_string()));
     }
     Ok(token)
 }
 
-pub async fn set_password(
-    db: &sqlx::SqlitePool,
-    name: &str,
-    password: &str,
-) -> Result<(), AccountError> {
+pub async fn set_password(db: &Pool, name: &str, password: &str) -> Result<(), AccountError> {
     let hash = hash_secret(password)?;
     // A new password ends every console session of the account, at once and for every
     // process sharing the database (sessions are looked up on each request).
     let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE moderators SET password_hash = ? WHERE name = ?")
-        .bind(&hash)
-        .bind(name)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let mut c = tx.conn();
+    let n = on_conn!(c, c => {
+        sqlx::query("UPDATE moderators SET password_hash = $1 WHERE name = $2")
+            .bind(&hash)
+            .bind(name)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+    });
     if n == 0 {
         return Err(AccountError::NotFound(name.to_string()));
     }
-    sqlx::query(
-        "DELETE FROM console_sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?)",
-    )
-    .bind(name)
-    .execute(&mut *tx)
-    .await?;
+    on_conn!(c, c => {
+        sqlx::query(
+            "DELETE FROM console_sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = $1)",
+        )
+        .bind(name)
+        .execute(&mut *c)
+        .await?;
+    });
     tx.commit().await?;
     Ok(())
 }
 
 /// The moderator owning this API token, if it is valid and the account is enabled.
-pub async fn by_token(db: &sqlx::SqlitePool, token: &str) -> Result<Option<Moderator>, DbError> {
+pub async fn by_token(db: &Pool, token: &str) -> Result<Option<Moderator>, DbError> {
     let Some(tid) = token_id(token) else {
         return Ok(None);
     };
-    let row = sqlx::query(
-        "SELECT id, name, role, token_hash FROM moderators WHERE token_id = ? AND disabled = 0",
-    )
-    .bind(tid)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else {
+    let row: Option<(i64, String, String, String)> = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, name, role, token_hash FROM moderators WHERE token_id = $1 AND disabled = 0",
+        )
+        .bind(tid)
+        .fetch_optional(p)
+        .await?
+    });
+    let Some((id, name, role, hash)) = row else {
         return Ok(None);
     };
-    let hash: String = row.get("token_hash");
     let token = token.to_string();
     // argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_secret(&token, &hash))
         .await
         .unwrap_or(false);
-    ok.then(|| Moderator::from_row(&row)).transpose()
+    ok.then(|| moderator(id, name, role)).transpose()
+}
+
+fn moderator(id: i64, name: String, role: String) -> Result<Moderator, DbError> {
+    Ok(Moderator {
+        id,
+        name,
+        role: Role::try_from(role).map_err(|e| DbError::Decode(e.into()))?,
+    })
 }
 
 /// The account of a token whose secret was verified earlier (by [`by_token`]), if that
 /// token is still the account's current one and the account is enabled: an indexed read,
 /// no argon2, so a rotated or revoked token stops working on the next request.
 pub async fn by_verified_token(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     moderator_id: i64,
     token: &str,
 ) -> Result<Option<Moderator>, DbError> {
     let Some(tid) = token_id(token) else {
         return Ok(None);
     };
-    let row = sqlx::query(
-        "SELECT id, name, role FROM moderators WHERE id = ? AND token_id = ? AND disabled = 0",
-    )
-    .bind(moderator_id)
-    .bind(tid)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref().map(Moderator::from_row).transpose()
+    Ok(on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, name, role FROM moderators WHERE id = $1 AND token_id = $2 AND disabled = 0",
+        )
+        .bind(moderator_id)
+        .bind(tid)
+        .fetch_optional(p)
+        .await?
+    }))
 }
 
 /// The moderator with this name and password, if they match.
 pub async fn by_password(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     name: &str,
     password: &str,
 ) -> Result<Option<Moderator>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, name, role, password_hash FROM moderators WHERE name = ? AND disabled = 0",
-    )
-    .bind(name)
-    .fetch_optional(db)
-    .await?;
-    let (moderator, hash) = match &row {
-        Some(r) => (
-            Some(Moderator::from_row(r)?),
-            r.get::<Option<String>, _>("password_hash"),
-        ),
+    let row: Option<(i64, String, String, Option<String>)> = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT id, name, role, password_hash FROM moderators WHERE name = $1 AND disabled = 0",
+        )
+        .bind(name)
+        .fetch_optional(p)
+        .await?
+    });
+    let (moderator, hash) = match row {
+        Some((id, name, role, hash)) => (Some(moderator(id, name, role)?), hash),
         None => (None, None),
     };
     // Verify against a dummy hash when the account is unknown so timing does not tell.
@@ -273,18 +282,19 @@ pub async fn by_password(
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2vE0QOXu0r6Hb9iUQ3M2jCyXjmm9nDRu4hpdxNnoSIk";
 
-pub async fn list(db: &sqlx::SqlitePool) -> Result<Vec<Moderator>, DbError> {
-    let rows =
-        sqlx::query("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
-            .fetch_all(db)
-            .await?;
-    rows.iter().map(Moderator::from_row).collect()
+pub async fn list(db: &Pool) -> Result<Vec<Moderator>, DbError> {
+    Ok(on_pool!(db, p => {
+        sqlx::query_as("SELECT id, name, role FROM moderators WHERE disabled = 0 ORDER BY name")
+            .fetch_all(p)
+            .await?
+    }))
 }
 
-pub async fn name_of(db: &sqlx::SqlitePool, id: i64) -> Result<Option<String>, DbError> {
-    let row = sqlx::query("SELECT name FROM moderators WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    Ok(row.map(|r| r.get("name")))
+pub async fn name_of(db: &Pool, id: i64) -> Result<Option<String>, DbError> {
+    Ok(on_pool!(db, p => {
+        sqlx::query_scalar("SELECT name FROM moderators WHERE id = $1")
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+    }))
 }

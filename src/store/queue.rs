@@ -1,14 +1,12 @@
 //! The moderators' queues: pending, reported, removed, approved.
 
 use serde::Serialize;
-use sqlx::FromRow;
-use sqlx::Row;
 
 use super::authors::{self, AuthorHistory};
 use super::comments::{self, COMMENT_COLUMNS, Comment};
 use super::reports::{self, ReportSummary};
 use super::verdicts::{self, StoredVerdict};
-use super::{DbError, articles};
+use super::{Conn, DbError, Pool, articles};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -166,48 +164,57 @@ pub struct QueuePage {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(db: &sqlx::SqlitePool, q: &QueueQuery) -> Result<QueuePage, DbError> {
-    let (order, after) = match q.sort {
-        Sort::Oldest => ("created_at ASC, id ASC", "(created_at, id) > (?, ?)"),
-        Sort::Newest => ("created_at DESC, id DESC", "(created_at, id) < (?, ?)"),
-        Sort::Score => (
-            "max_score DESC, id ASC",
-            "(max_score < ? OR (max_score = ? AND id > ?))",
-        ),
+pub async fn list(db: &Pool, q: &QueueQuery) -> Result<QueuePage, DbError> {
+    // Parameters are numbered in the order they are added.
+    let mut n = 0;
+    let mut param = || {
+        n += 1;
+        format!("${n}")
     };
     let mut sql = format!(
         "SELECT {COMMENT_COLUMNS} FROM comments WHERE {}",
         q.state.condition()
     );
     if q.article_id.is_some() {
-        sql.push_str(" AND article_id = ?");
+        sql.push_str(&format!(" AND article_id = {}", param()));
     }
     if q.language.is_some() {
-        sql.push_str(" AND language = ?");
+        sql.push_str(&format!(" AND language = {}", param()));
     }
+    let order = match q.sort {
+        Sort::Oldest => "created_at ASC, id ASC",
+        Sort::Newest => "created_at DESC, id DESC",
+        Sort::Score => "max_score DESC, id ASC",
+    };
     if q.cursor.is_some() {
+        let after = match q.sort {
+            Sort::Oldest => format!("(created_at, id) > ({}, {})", param(), param()),
+            Sort::Newest => format!("(created_at, id) < ({}, {})", param(), param()),
+            Sort::Score => {
+                let (score, id) = (param(), param());
+                format!("(max_score < {score} OR (max_score = {score} AND id > {id}))")
+            }
+        };
         sql.push_str(" AND ");
-        sql.push_str(after);
+        sql.push_str(&after);
     }
-    sql.push_str(&format!(" ORDER BY {order} LIMIT ?"));
+    sql.push_str(&format!(" ORDER BY {order} LIMIT {}", param()));
 
-    let mut query = sqlx::query(&sql);
-    if let Some(a) = &q.article_id {
-        query = query.bind(a);
-    }
-    if let Some(l) = &q.language {
-        query = query.bind(l);
-    }
-    match &q.cursor {
-        Some(Cursor::Time(t, id)) => query = query.bind(t).bind(id),
-        Some(Cursor::Score(s, id)) => query = query.bind(s).bind(s).bind(id),
-        None => {}
-    }
-    let rows = query.bind(q.limit + 1).fetch_all(db).await?;
-    let mut found = rows
-        .iter()
-        .map(Comment::from_row)
-        .collect::<Result<Vec<Comment>, _>>()?;
+    let mut found: Vec<Comment> = on_pool!(db, p => {
+        let mut query = sqlx::query_as(&sql);
+        if let Some(a) = &q.article_id {
+            query = query.bind(a);
+        }
+        if let Some(l) = &q.language {
+            query = query.bind(l);
+        }
+        match &q.cursor {
+            Some(Cursor::Time(t, id)) => query = query.bind(t).bind(id),
+            Some(Cursor::Score(s, id)) => query = query.bind(s).bind(id),
+            None => {}
+        }
+        query.bind(q.limit + 1).fetch_all(p).await?
+    });
     let next_cursor = if found.len() as i64 > q.limit {
         found.truncate(q.limit as usize);
         found.last().map(|c| match q.sort {
@@ -218,17 +225,24 @@ pub async fn list(db: &sqlx::SqlitePool, q: &QueueQuery) -> Result<QueuePage, Db
         None
     };
     let mut items = Vec::with_capacity(found.len());
+    let mut conn = db.acquire().await?;
     for c in found {
-        items.push(item(db, c).await?);
+        items.push(item(conn.conn(), c).await?);
     }
     Ok(QueuePage { items, next_cursor })
 }
 
+/// [`item`] on a connection of its own.
+pub async fn read_item(db: &Pool, comment: Comment) -> Result<QueueItem, DbError> {
+    item(db.acquire().await?.conn(), comment).await
+}
+
 /// The full queue entry for one comment.
-pub async fn item(db: &sqlx::SqlitePool, comment: Comment) -> Result<QueueItem, DbError> {
-    let article = articles::get(db, &comment.article_id).await?;
+pub async fn item(mut conn: Conn<'_>, comment: Comment) -> Result<QueueItem, DbError> {
+    let db = &mut conn;
+    let article = articles::get(db.re(), &comment.article_id).await?;
     let parent = match comment.parent_id {
-        Some(pid) => comments::get(db, pid).await?.map(|p| ParentRef {
+        Some(pid) => comments::get(db.re(), pid).await?.map(|p| ParentRef {
             id: p.id,
             author_name: p.author_name,
             body: p.body,
@@ -236,9 +250,9 @@ pub async fn item(db: &sqlx::SqlitePool, comment: Comment) -> Result<QueueItem, 
         }),
         None => None,
     };
-    let author = authors::get(db, &comment.author_key).await?;
-    let verdict = verdicts::latest(db, comment.id).await?;
-    let reports = reports::summary(db, comment.id).await?;
+    let author = authors::get(db.re(), &comment.author_key).await?;
+    let verdict = verdicts::latest(db.re(), comment.id).await?;
+    let reports = reports::summary(db.re(), comment.id).await?;
     Ok(QueueItem {
         article: ArticleRef {
             id: comment.article_id.clone(),
@@ -272,22 +286,26 @@ pub async fn item(db: &sqlx::SqlitePool, comment: Comment) -> Result<QueueItem, 
 
 /// Number of comments in each queue, optionally for one article.
 pub async fn counts(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     article_id: Option<&str>,
 ) -> Result<Vec<(QueueState, i64)>, DbError> {
-    let row = sqlx::query(
-        "SELECT
-            SUM(status = 'pending') AS pending,
-            SUM(status = 'published' AND reported = 1) AS reported,
-            SUM(status = 'removed') AS removed,
-            SUM(status = 'published' AND moderated_by IS NOT NULL) AS approved
-         FROM comments WHERE (?1 IS NULL OR article_id = ?1)",
-    )
-    .bind(article_id)
-    .fetch_one(db)
-    .await?;
+    let sql = format!(
+        "SELECT {} FROM comments WHERE ($1 IS NULL OR article_id = $1)",
+        QueueState::ALL
+            .iter()
+            .map(|s| format!(
+                "COUNT(*) FILTER (WHERE {}) AS {}",
+                s.condition(),
+                s.as_str()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (pending, reported, removed, approved): (i64, i64, i64, i64) = on_pool!(db, p => {
+        sqlx::query_as(&sql).bind(article_id).fetch_one(p).await?
+    });
     Ok(QueueState::ALL
         .into_iter()
-        .map(|s| (s, row.get::<Option<i64>, _>(s.as_str()).unwrap_or(0)))
+        .zip([pending, reported, removed, approved])
         .collect())
 }

@@ -1,9 +1,8 @@
 //! Reading comments to re-score and applying new system verdicts to them.
 
 use serde::Serialize;
-use sqlx::Row;
 
-use super::{DbError, authors, moderation, now, verdicts};
+use super::{DbError, Pool, authors, moderation, now, verdicts};
 use crate::domain::AuthorStanding;
 use crate::domain::events::{Decided, EventData, Held};
 use crate::domain::{Status, Verdict};
@@ -20,34 +19,36 @@ pub struct Candidate {
 /// Candidates in `status` (all states when `None`) with id above `after`, oldest first.
 /// `only_unscored` restricts to comments whose latest verdict failed to score.
 pub async fn candidates(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     status: Option<Status>,
     only_unscored: bool,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Candidate>, DbError> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.body, c.status, c.author_key FROM comments c
-         WHERE c.moderated_by IS NULL AND c.id > ?1 AND (?2 IS NULL OR c.status = ?2)
-           AND (?3 = 0 OR EXISTS (
-                SELECT 1 FROM verdicts v WHERE v.id = (SELECT MAX(id) FROM verdicts WHERE comment_id = c.id)
-                  AND v.reasons LIKE '%\"kind\":\"unscored\"%'))
-         ORDER BY c.id LIMIT ?4",
-    )
-    .bind(after)
-    .bind(status.map(Status::as_str))
-    .bind(only_unscored as i64)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(i64, String, String, String)> = on_pool!(db, p => {
+        sqlx::query_as(
+            "SELECT c.id, c.body, c.status, c.author_key FROM comments c
+             WHERE c.moderated_by IS NULL AND c.id > $1 AND ($2 IS NULL OR c.status = $2)
+               AND ($3 = 0 OR EXISTS (
+                    SELECT 1 FROM verdicts v WHERE v.id = (SELECT MAX(id) FROM verdicts WHERE comment_id = c.id)
+                      AND v.reasons LIKE '%\"kind\":\"unscored\"%'))
+             ORDER BY c.id LIMIT $4",
+        )
+        .bind(after)
+        .bind(status.map(Status::as_str))
+        .bind(only_unscored as i64)
+        .bind(limit)
+        .fetch_all(p)
+        .await?
+    });
     let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let key: String = r.get("author_key");
+    let mut conn = db.acquire().await?;
+    for (id, body, status, key) in rows {
         out.push(Candidate {
-            id: r.get("id"),
-            body: r.get("body"),
-            status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
-            author: authors::standing(db, &key).await?,
+            id,
+            body,
+            status: Status::parse(&status).unwrap_or(Status::Pending),
+            author: authors::standing(conn.conn(), &key).await?,
         });
     }
     Ok(out)
@@ -63,18 +64,19 @@ pub struct Change {
 
 /// Store a new system verdict for a comment and move it to the verdict's status.
 /// Skips (returns false) if a moderator decided on it meanwhile.
-pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbError> {
+pub async fn apply(db: &Pool, change: &Change) -> Result<bool, DbError> {
     let mut tx = db.begin().await?;
-    let row = sqlx::query("SELECT status, moderated_by FROM comments WHERE id = ?")
-        .bind(change.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else { return Ok(false) };
-    if row.get::<Option<i64>, _>("moderated_by").is_some() {
+    let mut c = tx.conn();
+    // Locked on PostgreSQL until COMMIT: a moderator's decision through another instance
+    // waits for this change or wins before it (then `moderated_by` is set and this skips).
+    let Some(comment) = super::comments::get_for_update(c.re(), change.id).await? else {
+        return Ok(false);
+    };
+    if comment.moderated_by.is_some() {
         return Ok(false);
     }
-    let current = Status::parse(row.get("status")).unwrap_or(Status::Pending);
-    verdicts::insert(&mut *tx, change.id, &change.verdict).await?;
+    let current = comment.status;
+    verdicts::insert(c.re(), change.id, &change.verdict).await?;
     let max_score = change
         .verdict
         .scores
@@ -84,19 +86,21 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         .fold(0.0f32, f32::max);
     // The language too: comments stored before detection existed get theirs here.
     let language = change.verdict.language.map(|l| l.code());
-    sqlx::query(
-        "UPDATE comments SET status = ?, max_score = ?, language = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(change.new_status.as_str())
-    .bind(max_score as f64)
-    .bind(language)
-    .bind(now())
-    .bind(change.id)
-    .execute(&mut *tx)
-    .await?;
+    on_conn!(c, c => {
+        sqlx::query(
+            "UPDATE comments SET status = $1, max_score = $2, language = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(change.new_status.as_str())
+        .bind(max_score as f64)
+        .bind(language)
+        .bind(now())
+        .bind(change.id)
+        .execute(&mut *c)
+        .await?;
+    });
     if current != change.new_status {
         moderation::append(
-            &mut *tx,
+            c.re(),
             &moderation::LogEntry {
                 comment_id: Some(change.id),
                 actor: "system".into(),
@@ -126,7 +130,7 @@ pub async fn apply(db: &sqlx::SqlitePool, change: &Change) -> Result<bool, DbErr
         }))
     };
     if let Some(event) = event {
-        super::outbox::enqueue(&mut tx, change.id, &event).await?;
+        super::outbox::enqueue(c, change.id, &event).await?;
     }
     tx.commit().await?;
     Ok(true)

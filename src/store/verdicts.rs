@@ -1,9 +1,8 @@
 //! Verdicts: one row per scoring of a comment, with everything that decided it.
 
 use serde::Serialize;
-use sqlx::{Row, SqliteExecutor};
 
-use super::{DbError, now};
+use super::{Conn, DbError, now};
 use crate::domain::Reason;
 use crate::domain::RuleHit;
 use crate::domain::Scores;
@@ -24,60 +23,81 @@ pub struct StoredVerdict {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    mut conn: Conn<'_>,
     comment_id: i64,
     verdict: &Verdict,
 ) -> Result<i64, DbError> {
     let encode = |v: serde_json::Result<String>| v.map_err(|e| DbError::Encode(Box::new(e)));
-    let id = sqlx::query(
-        "INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id, rules_version, decided_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'system', ?)",
-    )
-    .bind(comment_id)
-    .bind(verdict.status.as_str())
-    .bind(encode(serde_json::to_string(&verdict.scores))?)
-    .bind(encode(serde_json::to_string(&verdict.hits))?)
-    .bind(encode(serde_json::to_string(&verdict.reasons))?)
-    .bind(&verdict.model_id)
-    .bind(&verdict.rules_version)
-    .bind(now())
-    .execute(db)
-    .await?
-    .last_insert_rowid();
+    let scores = encode(serde_json::to_string(&verdict.scores))?;
+    let hits = encode(serde_json::to_string(&verdict.hits))?;
+    let reasons = encode(serde_json::to_string(&verdict.reasons))?;
+    let id = on_conn!(conn, c => {
+        sqlx::query_scalar(
+            "INSERT INTO verdicts (comment_id, status, scores, hits, reasons, model_id, rules_version, decided_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'system', $8) RETURNING id",
+        )
+        .bind(comment_id)
+        .bind(verdict.status.as_str())
+        .bind(&scores)
+        .bind(&hits)
+        .bind(&reasons)
+        .bind(&verdict.model_id)
+        .bind(&verdict.rules_version)
+        .bind(now())
+        .fetch_one(&mut *c)
+        .await?
+    });
     Ok(id)
 }
 
-pub async fn latest(
-    db: impl SqliteExecutor<'_>,
-    comment_id: i64,
-) -> Result<Option<StoredVerdict>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, status, scores, hits, reasons, model_id, rules_version, decided_by, created_at
-         FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
-    )
-    .bind(comment_id)
-    .fetch_optional(db)
-    .await?;
-    row.map(|r| decode(&r)).transpose()
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    status: String,
+    scores: String,
+    hits: String,
+    reasons: String,
+    model_id: String,
+    rules_version: String,
+    decided_by: String,
+    created_at: String,
 }
 
-fn decode(r: &sqlx::sqlite::SqliteRow) -> Result<StoredVerdict, DbError> {
+pub async fn latest(mut conn: Conn<'_>, comment_id: i64) -> Result<Option<StoredVerdict>, DbError> {
+    let row: Option<Row> = on_conn!(conn, c => {
+        sqlx::query_as(
+            "SELECT id, status, scores, hits, reasons, model_id, rules_version, decided_by, created_at
+             FROM verdicts WHERE comment_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(comment_id)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    row.map(decode).transpose()
+}
+
+fn decode(r: Row) -> Result<StoredVerdict, DbError> {
     Ok(StoredVerdict {
-        id: r.get("id"),
-        status: Status::parse(r.get("status")).unwrap_or(Status::Pending),
-        scores: json(r, "scores")?,
-        hits: json(r, "hits")?,
-        reasons: json(r, "reasons")?,
-        model_id: r.get("model_id"),
-        rules_version: r.get("rules_version"),
-        decided_by: r.get("decided_by"),
-        created_at: r.get("created_at"),
+        id: r.id,
+        status: Status::parse(&r.status).unwrap_or(Status::Pending),
+        scores: json(&r.scores)?,
+        hits: json(&r.hits)?,
+        reasons: json(&r.reasons)?,
+        model_id: r.model_id,
+        rules_version: r.rules_version,
+        decided_by: r.decided_by,
+        created_at: r.created_at,
     })
 }
 
-fn json<T: serde::de::DeserializeOwned>(
-    r: &sqlx::sqlite::SqliteRow,
-    col: &str,
-) -> Result<T, DbError> {
-    serde_json::from_str(r.get::<&str, _>(col)).map_err(|e| DbError::Decode(Box::new(e)))
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Decode(Box::new(e)))
+}
+
+/// [`latest`] on a connection of its own.
+pub async fn read_latest(
+    db: &super::Pool,
+    comment_id: i64,
+) -> Result<Option<StoredVerdict>, DbError> {
+    latest(db.acquire().await?.conn(), comment_id).await
 }

@@ -23,6 +23,14 @@
 //!   connection, which changes exactly when another connection committed, and bumps the
 //!   global generation: such writes show within one poll interval.
 //!
+//! On PostgreSQL, several instances write. A trigger on `comments` notifies every change's
+//! article at COMMIT (`pg_notify('modgate_threads', article_id)`), and [`watch`] keeps a
+//! LISTEN connection that bumps that article's version. This instance's own accounted
+//! writes still bump before answering; another instance's (or the CLI's) show once their
+//! notification arrives, typically within milliseconds. While the listening connection is
+//! down, nothing is served from or put into the cache, and everything is retired when it
+//! is back, since notifications may have been missed meanwhile.
+//!
 //! Ordering: a reader takes the version *before* it reads the database and caches the
 //! result under that version. A writer bumps *after* COMMIT returned. So a result read
 //! from a snapshot without a commit carries a version older than that commit's bump.
@@ -65,6 +73,9 @@ pub struct ThreadVersions {
     touched: Mutex<Vec<i64>>,
     /// The writer connection was (re)opened: the data_version baseline is gone.
     reconnected: AtomicBool,
+    /// Other writers' changes cannot be seen now (PostgreSQL, before the listener is up
+    /// or while it reconnects): nothing may be served from or put into a cache.
+    blind: AtomicBool,
 }
 
 impl Default for ThreadVersions {
@@ -76,6 +87,7 @@ impl Default for ThreadVersions {
             accounting: AtomicBool::new(false),
             touched: Mutex::new(Vec::new()),
             reconnected: AtomicBool::new(false),
+            blind: AtomicBool::new(false),
         }
     }
 }
@@ -94,7 +106,7 @@ impl ThreadVersions {
     /// The version of `article_id`'s thread now, or `None` while a change is unsettled
     /// (then nothing may be served from or put into a cache).
     pub fn current(&self, article_id: &str) -> Option<Version> {
-        if self.unsettled.load(SeqCst) {
+        if self.unsettled.load(SeqCst) || self.blind.load(SeqCst) {
             return None;
         }
         Some(Version {
@@ -108,7 +120,7 @@ impl ThreadVersions {
         self.global.fetch_add(1, SeqCst);
     }
 
-    fn bump(&self, article_id: &str) {
+    pub(super) fn bump(&self, article_id: &str) {
         self.stripes[stripe(article_id)].fetch_add(1, SeqCst);
     }
 
@@ -125,6 +137,17 @@ impl ThreadVersions {
         } else {
             self.unsettled.store(true, SeqCst);
         }
+    }
+
+    /// PostgreSQL: no change notifications until [`Self::see`].
+    pub(super) fn blind(&self) {
+        self.blind.store(true, SeqCst);
+    }
+
+    /// PostgreSQL: notifications flow again; whatever was missed meanwhile is retired.
+    fn see(&self) {
+        self.bump_all();
+        self.blind.store(false, SeqCst);
     }
 
     /// Called when the writer connection is opened.
@@ -222,8 +245,16 @@ impl Drop for Accounted<'_> {
 }
 
 /// Settle unaccounted changes and notice commits by other connections (other processes),
-/// every `every`, until the store closes. See the module comment.
+/// every `every` on SQLite, as notified on PostgreSQL, until the store closes. See the
+/// module comment.
 pub async fn watch(store: super::Store, every: Duration) {
+    match store.writer() {
+        super::Pool::Sqlite(_) => watch_sqlite(store, every).await,
+        super::Pool::Postgres(pool) => listen_postgres(pool.clone(), store, every).await,
+    }
+}
+
+async fn watch_sqlite(store: super::Store, every: Duration) {
     let mut last: Option<i64> = None;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -234,6 +265,9 @@ pub async fn watch(store: super::Store, every: Duration) {
         }
         let Ok(mut conn) = store.writer().acquire().await else {
             continue;
+        };
+        let super::Conn::Sqlite(conn) = conn.conn() else {
+            return;
         };
         let versions = store.versions();
         versions.settle();
@@ -251,6 +285,44 @@ pub async fn watch(store: super::Store, every: Duration) {
             versions.bump_all();
         }
         last = Some(now);
+    }
+}
+
+/// The channel `comments_changed()` (migrations/postgres) notifies.
+const CHANNEL: &str = "modgate_threads";
+
+async fn listen_postgres(pool: sqlx::PgPool, store: super::Store, every: Duration) {
+    let versions = store.versions();
+    loop {
+        if pool.is_closed() {
+            return;
+        }
+        versions.blind();
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "thread-change listener cannot connect; cache off");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; cache off");
+            tokio::time::sleep(every).await;
+            continue;
+        }
+        // Listening from here on: anything committed before is retired now.
+        versions.see();
+        loop {
+            // Wake now and then to notice that the store closed.
+            match tokio::time::timeout(every * 4, listener.try_recv()).await {
+                Err(_) if pool.is_closed() => return,
+                Err(_) => {}
+                Ok(Ok(Some(n))) => versions.bump(n.payload()),
+                // The connection dropped: notifications may be lost until a new LISTEN.
+                Ok(Ok(None)) | Ok(Err(_)) => break,
+            }
+        }
     }
 }
 

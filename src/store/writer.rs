@@ -14,7 +14,6 @@
 //! and before the caller is answered. So a reader sees an accepted comment, a decision or a
 //! report on the next read, cached threads included.
 
-use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::articles::{self, Article, ArticleUpdate};
@@ -22,7 +21,7 @@ use super::authors::Author;
 use super::comments::{self, Inserted, IntakeError, IntakeMeta};
 use super::moderation::{self, Actor, DecisionError, DecisionOutcome};
 use super::reports::{self, ReportError, ReportOutcome};
-use super::{DbError, Store};
+use super::{Conn, DbError, Store};
 use crate::domain::comment::NewComment;
 use crate::domain::moderation::{AuthorAction, DecisionAction};
 use crate::domain::{Status, Verdict};
@@ -62,7 +61,7 @@ impl Writer {
         let Some(intake) = &self.intake else {
             let mut conn = self.store.writer().acquire().await?;
             let accounted = self.store.versions().begin();
-            let inserted = comments::insert(&mut *conn, &new, &verdict, &meta).await?;
+            let inserted = comments::insert(conn.conn(), &new, &verdict, &meta).await?;
             match inserted.duplicate {
                 true => accounted.finish([], []),
                 false => accounted.finish([new.article_id.as_str()], [inserted.id]),
@@ -90,7 +89,7 @@ impl Writer {
     ) -> Result<Article, DbError> {
         let mut conn = self.store.writer().acquire().await?;
         let accounted = self.store.versions().begin();
-        let article = articles::upsert(&mut *conn, id, &update).await?;
+        let article = articles::upsert(conn.conn(), id, &update).await?;
         accounted.finish([id], []);
         Ok(article)
     }
@@ -106,7 +105,7 @@ impl Writer {
         let mut conn = self.store.writer().acquire().await?;
         let accounted = self.store.versions().begin();
         let outcome = reports::add(
-            &mut *conn,
+            conn.conn(),
             comment_id,
             reason,
             note.as_deref(),
@@ -114,7 +113,7 @@ impl Writer {
             reports_to_queue,
         )
         .await?;
-        let articles = articles_of(&mut conn, &[comment_id]).await?;
+        let articles = articles_of(conn.conn(), &[comment_id]).await?;
         accounted.finish(articles.iter().map(String::as_str), [comment_id]);
         Ok(outcome)
     }
@@ -136,7 +135,7 @@ impl Writer {
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
             match moderation::decide_in(
-                &mut tx,
+                tx.conn(),
                 id,
                 action,
                 expected,
@@ -152,7 +151,7 @@ impl Writer {
         }
         tx.commit().await?;
         let changed: Vec<i64> = results.iter().flatten().map(|o| o.id).collect();
-        let articles = articles_of(&mut conn, &changed).await?;
+        let articles = articles_of(conn.conn(), &changed).await?;
         accounted.finish(articles.iter().map(String::as_str), changed);
         Ok(results)
     }
@@ -203,20 +202,28 @@ async fn group_commit(store: Store, mut rx: mpsc::Receiver<InsertJob>, max_batch
 }
 
 /// The articles of these comments (an article id never changes).
-async fn articles_of(
-    conn: &mut sqlx::SqliteConnection,
-    comment_ids: &[i64],
-) -> Result<Vec<String>, DbError> {
+async fn articles_of(conn: Conn<'_>, comment_ids: &[i64]) -> Result<Vec<String>, DbError> {
     if comment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(comment_ids).map_err(|e| DbError::Encode(Box::new(e)))?;
-    sqlx::query_scalar(
-        "SELECT DISTINCT article_id FROM comments WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await
+    match conn {
+        Conn::Sqlite(c) => {
+            let ids =
+                serde_json::to_string(comment_ids).map_err(|e| DbError::Encode(Box::new(e)))?;
+            sqlx::query_scalar(
+                "SELECT DISTINCT article_id FROM comments WHERE id IN (SELECT value FROM json_each($1))",
+            )
+            .bind(ids)
+            .fetch_all(&mut *c)
+            .await
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_scalar("SELECT DISTINCT article_id FROM comments WHERE id = ANY($1)")
+                .bind(comment_ids)
+                .fetch_all(&mut *c)
+                .await
+        }
+    }
 }
 
 async fn commit_batch(
@@ -231,7 +238,7 @@ async fn commit_batch(
         .map(|job| (&job.new, &job.verdict, &job.meta))
         .collect();
     // A refused comment writes nothing, so it needs no savepoint to undo.
-    let results = comments::insert_group(&mut tx, &group).await?;
+    let results = comments::insert_group(tx.conn(), &group).await?;
     tx.commit().await?;
     let stored = || {
         batch.iter().zip(&results).filter_map(|(job, r)| match r {

@@ -25,7 +25,6 @@ pub mod highlight;
 mod layout;
 mod log;
 mod login;
-mod queries;
 mod queue;
 pub mod session;
 mod stats;

@@ -7,12 +7,12 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::layout::Layout;
-use super::queries::{self, ArticleChoice};
 use super::session::ConsoleSession;
 use super::view::{ItemView, REMOVAL_REASONS};
 use super::{fail, render};
 use crate::app::AppState;
 use crate::domain::Language;
+use crate::store::articles::{self, ArticleChoice};
 use crate::store::queue::{self, Cursor, QueueQuery, QueueState, Sort};
 
 const PAGE_SIZE: i64 = 50;
@@ -113,7 +113,7 @@ pub async fn page(
         )
         .await?;
         let page = queue::list(db, &query).await?;
-        let articles = queries::articles_with_comments(db, 500).await?;
+        let articles = articles::with_comments(db, 500).await?;
         Ok::<_, crate::store::DbError>((layout, page, articles))
     };
     let (layout, page, articles) = match loaded.await {

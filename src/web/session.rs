@@ -1,6 +1,6 @@
 //! Console sign-in sessions.
 //!
-//! The cookie holds 32 random bytes; SQLite holds only their SHA-256, so a copy of the
+//! The cookie holds 32 random bytes; the database holds only their SHA-256, so a copy of the
 //! database does not sign anyone in. The CSRF token of a session is an HMAC of a constant
 //! keyed by the cookie secret: the server can recompute it on every request without
 //! storing it, and a page from another origin cannot know it.
@@ -18,11 +18,11 @@ use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use crate::app::AppState;
-use crate::store::moderators::{Moderator, Role};
-use crate::store::{DbError, format_time, now};
+use crate::store::moderators::Moderator;
+use crate::store::sessions::{self, NewSession};
+use crate::store::{DbError, Pool, format_time, now};
 
 pub const COOKIE_NAME: &str = "modgate_session";
 /// The cookie is only sent to console routes.
@@ -110,33 +110,25 @@ impl Lifetimes {
 /// Start a session for `moderator`; returns it with the cookie secret. Expired sessions
 /// are swept at the same time, so the table does not grow without bound.
 pub async fn create(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     moderator: Moderator,
     user_agent: Option<&str>,
     life: Lifetimes,
 ) -> Result<ConsoleSession, DbError> {
-    sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ? OR last_seen_at <= ?")
-        .bind(now())
-        .bind(ago(life.idle))
-        .execute(db)
-        .await?;
     let session = ConsoleSession {
         moderator,
         secret: new_secret(),
     };
     let t = now();
-    sqlx::query(
-        "INSERT INTO console_sessions (id_hash, moderator_id, created_at, last_seen_at, expires_at, user_agent)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(session.id_hash())
-    .bind(session.moderator.id)
-    .bind(&t)
-    .bind(&t)
-    .bind(from_now(life.absolute))
-    .bind(user_agent.map(|ua| ua.chars().take(300).collect::<String>()))
-    .execute(db)
-    .await?;
+    let user_agent = user_agent.map(|ua| ua.chars().take(300).collect::<String>());
+    let new = NewSession {
+        id_hash: &session.id_hash(),
+        moderator_id: session.moderator.id,
+        created_at: &t,
+        expires_at: &from_now(life.absolute),
+        user_agent: user_agent.as_deref(),
+    };
+    sessions::create(db, &new, &t, &ago(life.idle)).await?;
     Ok(session)
 }
 
@@ -146,45 +138,29 @@ pub async fn lookup(
     secret: &str,
     life: Lifetimes,
 ) -> Result<Option<ConsoleSession>, DbError> {
-    let row = sqlx::query(
-        "SELECT m.id, m.name, m.role, s.last_seen_at FROM console_sessions s
-         JOIN moderators m ON m.id = s.moderator_id
-         WHERE s.id_hash = ? AND m.disabled = 0 AND s.expires_at > ? AND s.last_seen_at > ?",
+    let found = sessions::live(
+        app.store.reader(),
+        &id_hash(secret),
+        &now(),
+        &ago(life.idle),
     )
-    .bind(id_hash(secret))
-    .bind(now())
-    .bind(ago(life.idle))
-    .fetch_optional(app.store.reader())
     .await?;
-    let Some(row) = row else {
+    let Some((moderator, last_seen)) = found else {
         return Ok(None);
     };
     let session = ConsoleSession {
-        moderator: Moderator {
-            id: row.get("id"),
-            name: row.get("name"),
-            role: Role::parse(row.get("role")).unwrap_or(Role::Moderator),
-        },
+        moderator,
         secret: secret.to_string(),
     };
-    let last_seen: String = row.get("last_seen_at");
     if last_seen < ago(TOUCH_EVERY) {
-        sqlx::query("UPDATE console_sessions SET last_seen_at = ? WHERE id_hash = ?")
-            .bind(now())
-            .bind(session.id_hash())
-            .execute(app.store.writer())
-            .await?;
+        sessions::touch(app.store.writer(), &session.id_hash(), &now()).await?;
     }
     Ok(Some(session))
 }
 
 /// End a session (sign-out).
-pub async fn delete(db: &sqlx::SqlitePool, session: &ConsoleSession) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM console_sessions WHERE id_hash = ?")
-        .bind(session.id_hash())
-        .execute(db)
-        .await?;
-    Ok(())
+pub async fn delete(db: &Pool, session: &ConsoleSession) -> Result<(), DbError> {
+    sessions::delete(db, &session.id_hash()).await
 }
 
 /// `Set-Cookie` for a new session (`Some`) or for clearing it (`None`).
@@ -312,6 +288,7 @@ impl FromRequestParts<AppState> for ConsoleSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::moderators::Role;
 
     fn session(secret: &str) -> ConsoleSession {
         ConsoleSession {

@@ -104,7 +104,7 @@ pub async fn page(
     let live = app.live();
     let db = app.store.reader();
     let loaded = async {
-        let article = articles::get(db, article_id.as_str()).await?;
+        let article = articles::read(db, article_id.as_str()).await?;
         let thread = comments::thread(
             db,
             article_id.as_str(),

@@ -19,6 +19,8 @@ use crate::store::{DbError, Store};
 const POLL: Duration = Duration::from_millis(500);
 /// Deliveries attempted at once.
 const BATCH: i64 = 32;
+/// A claimed delivery is left to its claimant this much longer than its timeout.
+const CLAIM_MARGIN: time::Duration = time::Duration::seconds(30);
 /// Finished events are deleted after this long.
 const RETENTION: time::Duration = time::Duration::days(30);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -125,7 +127,12 @@ async fn tick(
         {}
     }
     loop {
-        let due = outbox::due(store.reader(), time::OffsetDateTime::now_utc(), BATCH).await?;
+        // Claimed for longer than any attempt may take: another pass (or instance) leaves
+        // them alone until then, and takes them over if this one dies mid-attempt.
+        let now = time::OffsetDateTime::now_utc();
+        let longest = hooks.iter().map(|h| h.timeout_ms).max().unwrap_or(0);
+        let lease = time::Duration::milliseconds(longest as i64) + CLAIM_MARGIN;
+        let due = outbox::claim_due(store.writer(), now, now + lease, BATCH).await?;
         let full = due.len() as i64 == BATCH;
         let mut attempts = JoinSet::new();
         for d in due {

@@ -197,10 +197,10 @@ impl TestApp {
     /// Count rows of a table directly in the database file.
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        sqlx::query_scalar(&sql)
-            .fetch_one(self.state.store.reader())
-            .await
-            .unwrap()
+        modgate::on_pool!(self.state.store.reader(), p => sqlx::query_scalar(&sql)
+            .fetch_one(p)
+            .await)
+        .unwrap()
     }
 }
 

@@ -199,13 +199,13 @@ async fn the_shipped_config_scores_each_language_with_its_model() {
     let verdict_of = |id: i64| {
         let app = &app;
         async move {
-            sqlx::query_as::<_, (String, Option<String>, String)>(
+            modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as::<_, (String, Option<String>, String)>(
                 "SELECT v.model_id, c.language, v.reasons FROM verdicts v \
-                 JOIN comments c ON c.id = v.comment_id WHERE c.id = ? ORDER BY v.id DESC LIMIT 1",
+                 JOIN comments c ON c.id = v.comment_id WHERE c.id = $1 ORDER BY v.id DESC LIMIT 1",
             )
             .bind(id)
-            .fetch_one(app.state.store.reader())
-            .await
+            .fetch_one(p)
+            .await)
             .unwrap()
         }
     };
@@ -324,12 +324,12 @@ async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
     let latest = |id: i64| {
         let app = std::sync::Arc::clone(&app);
         async move {
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+            modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as::<_, (String, String)>(
+                "SELECT model_id, reasons FROM verdicts WHERE comment_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(id)
-            .fetch_one(app.state.store.reader())
-            .await
+            .fetch_one(p)
+            .await)
             .unwrap()
         }
     };

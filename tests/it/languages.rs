@@ -193,10 +193,10 @@ async fn post(app: &TestApp, article: &str, author: &str, body: &str) -> (i64, S
 }
 
 async fn stored_language(app: &TestApp, id: i64) -> Option<String> {
-    sqlx::query_scalar("SELECT language FROM comments WHERE id = ?")
+    modgate::on_pool!(app.state.store.reader(), p => sqlx::query_scalar("SELECT language FROM comments WHERE id = $1")
         .bind(id)
-        .fetch_one(app.state.store.reader())
-        .await
+        .fetch_one(p)
+        .await)
         .unwrap()
 }
 
@@ -578,9 +578,9 @@ async fn rescoring_sets_the_language_of_comments_stored_without_one() {
     let (kk, _) = post(&app, "a", "r1", "Мақала үшін рахмет, өте қызықты екен.").await;
     let (uz, _) = post(&app, "a", "r2", "Seni oʻldiraman!").await;
     // As stored before detection existed.
-    sqlx::query("UPDATE comments SET language = NULL")
-        .execute(app.state.store.writer())
-        .await
+    modgate::on_pool!(app.state.store.writer(), p => sqlx::query("UPDATE comments SET language = NULL")
+        .execute(p)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     assert_eq!(stored_language(&app, kk).await, None);
 

@@ -442,15 +442,16 @@ async fn moderators_decisions_become_agreement_thresholds_and_training_rows() {
 
 /// (language, toxic score, removed) for every decided comment, straight from the tables.
 async fn decided_scores(app: &TestApp) -> Vec<(Option<String>, f64, bool)> {
-    let rows: Vec<(Option<String>, String, String)> = sqlx::query_as(
+    let rows: Vec<(Option<String>, String, String)> =
+        modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as(
         "SELECT c.language, v.scores, l.action FROM moderation_log l
            JOIN comments c ON c.id = l.comment_id
            JOIN verdicts v ON v.id = (SELECT max(id) FROM verdicts WHERE comment_id = c.id)
           WHERE l.moderator_id IS NOT NULL",
     )
-    .fetch_all(app.state.store.reader())
-    .await
-    .unwrap();
+    .fetch_all(p)
+    .await)
+        .unwrap();
     rows.into_iter()
         .map(|(language, scores, action)| {
             let scores: Value = serde_json::from_str(&scores).unwrap();

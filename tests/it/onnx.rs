@@ -383,12 +383,12 @@ fn ort_dylib_path_is_used_when_the_config_names_no_library() {
 }
 
 async fn latest_verdict(app: &common::TestApp, id: i64) -> (String, String) {
-    sqlx::query_as(
-        "SELECT model_id, reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+    modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as(
+        "SELECT model_id, reasons FROM verdicts WHERE comment_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(id)
-    .fetch_one(app.state.store.reader())
-    .await
+    .fetch_one(p)
+    .await)
     .unwrap()
 }
 

@@ -142,9 +142,9 @@ async fn coral_talk_request_is_answered_like_perspective() {
     assert_eq!(code, 200, "{res}");
     assert_eq!(res["clientToken"], "c-1");
     let row: (String, String, String) =
-        sqlx::query_as("SELECT text, scores, client_token FROM perspective_requests")
-            .fetch_one(app.state.store.reader())
-            .await
+        modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as("SELECT text, scores, client_token FROM perspective_requests")
+            .fetch_one(p)
+            .await)
             .unwrap();
     assert_eq!(row.0, text);
     let scores: Value = serde_json::from_str(&row.1).unwrap();
@@ -675,12 +675,13 @@ async fn coral_feedback_is_stored_as_sent() {
     assert_eq!(r.status().as_u16(), 200);
     let res: Value = r.json().await.unwrap();
     assert_eq!(res["clientToken"], "comment:c-42");
-    let row: (String, String, String, String) = sqlx::query_as(
+    let row: (String, String, String, String) =
+        modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as(
         "SELECT attribute_scores, community_id, client_token, context FROM perspective_feedback",
     )
-    .fetch_one(app.state.store.reader())
-    .await
-    .unwrap();
+    .fetch_one(p)
+    .await)
+        .unwrap();
     let scores: Value = serde_json::from_str(&row.0).unwrap();
     assert_eq!(scores["TOXICITY"]["summaryScore"]["value"], 1);
     assert_eq!(row.1, "Coral:https://news.example.org");
@@ -938,11 +939,11 @@ async fn suggest_score_stores_feedback() {
         Option<String>,
         Option<String>,
     );
-    let rows: Vec<FeedbackRow> = sqlx::query_as(
+    let rows: Vec<FeedbackRow> = modgate::on_pool!(app.state.store.reader(), p => sqlx::query_as(
         "SELECT text, attribute_scores, languages, community_id, client_token, context FROM perspective_feedback ORDER BY id",
     )
-    .fetch_all(app.state.store.reader())
-    .await
+    .fetch_all(p)
+    .await)
     .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(
@@ -1024,9 +1025,9 @@ async fn apikey_cli_adds_lists_and_revokes() {
     let key = cli(&["apikey", "add", "coral-prod"]).trim().to_string();
     assert!(key.starts_with("mgk_"), "{key}");
     let stored: String =
-        sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE name = 'coral-prod'")
-            .fetch_one(app.state.store.reader())
-            .await
+        modgate::on_pool!(app.state.store.reader(), p => sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE name = 'coral-prod'")
+            .fetch_one(p)
+            .await)
             .unwrap();
     assert!(
         stored.starts_with("$argon2") && !stored.contains(&key),

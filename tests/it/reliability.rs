@@ -41,12 +41,12 @@ impl Classifier for Faulty {
 }
 
 async fn latest_reasons(app: &common::TestApp, id: i64) -> Value {
-    let raw: String = sqlx::query_scalar(
-        "SELECT reasons FROM verdicts WHERE comment_id = ? ORDER BY id DESC LIMIT 1",
+    let raw: String = modgate::on_pool!(app.state.store.reader(), p => sqlx::query_scalar(
+        "SELECT reasons FROM verdicts WHERE comment_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(id)
-    .fetch_one(app.state.store.reader())
-    .await
+    .fetch_one(p)
+    .await)
     .unwrap();
     serde_json::from_str(&raw).unwrap()
 }
@@ -310,21 +310,23 @@ async fn client_ips_of_old_comments_are_deleted() {
     let ip_of = |id: i64| {
         let db = app.state.store.reader().clone();
         async move {
-            sqlx::query_scalar::<_, Option<String>>("SELECT client_ip FROM comments WHERE id = ?")
-                .bind(id)
-                .fetch_one(&db)
-                .await
-                .unwrap()
+            modgate::on_pool!(&db, p => {
+                sqlx::query_scalar::<_, Option<String>>("SELECT client_ip FROM comments WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+            })
         }
     };
     assert_eq!(
         ip_of(old["id"].as_i64().unwrap()).await.as_deref(),
         Some("127.0.0.1")
     );
-    sqlx::query("UPDATE comments SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
+    modgate::on_pool!(app.state.store.writer(), p => sqlx::query("UPDATE comments SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = $1")
         .bind(old["id"].as_i64().unwrap())
-        .execute(app.state.store.writer())
-        .await
+        .execute(p)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     let n = modgate::store::comments::forget_old_ips(app.state.store.writer(), 30)
         .await

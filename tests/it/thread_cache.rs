@@ -248,10 +248,10 @@ async fn writes_by_another_connection_show_within_the_watch_interval() {
     // A write on our own connection outside the writer's accounting (as a retention job or
     // the background re-score would do) is never served stale: the cache is bypassed until
     // it is settled.
-    sqlx::query("UPDATE comments SET status = 'published' WHERE id = ?")
+    modgate::on_pool!(app.state.store.writer(), p => sqlx::query("UPDATE comments SET status = 'published' WHERE id = $1")
         .bind(id)
-        .execute(app.state.store.writer())
-        .await
+        .execute(p)
+        .await.map(|r| r.rows_affected()))
         .unwrap();
     let t = thread(&app, "cache-ext").await;
     assert_eq!(node(&t, id).unwrap()["removed"], false, "{t}");

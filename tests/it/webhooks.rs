@@ -468,7 +468,10 @@ async fn undelivered_events_survive_a_restart() {
     let (event_id, status): (String, String) = sqlx::query_as(
         "SELECT e.event_id, d.status FROM webhook_events e JOIN webhook_deliveries d ON d.event_id = e.id",
     )
-    .fetch_one(store.reader())
+    .fetch_one(match store.reader() {
+        modgate::store::Pool::Sqlite(p) => p,
+        _ => unreachable!("Store::open opens SQLite"),
+    })
     .await
     .unwrap();
     assert_eq!(status, "pending", "still owed after the stop");
