@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fetch the model files if missing, then run every test (unit, integration, browser), then
-# schemathesis against a live server (scripts/schemathesis.sh).
+# Fetch the model files if missing, then run every test (unit, integration, browser), the
+# integration suite again on PostgreSQL, then schemathesis against a live server
+# (scripts/schemathesis.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 models/fetch-models.sh
@@ -26,4 +27,20 @@ fi
 # The model tooling's own check: command modules import only shared helpers.
 (cd models && python3 -m unittest discover -s tests -q)
 cargo test --locked --all-targets "$@"
+
+# The integration suite again on PostgreSQL (the store for several instances), on a
+# throwaway server (scripts/postgres.sh); tests/multi_instance.rs needs it too.
+if pg_env=$(scripts/postgres.sh start); then
+  eval "$pg_env"
+  trap 'scripts/postgres.sh stop "$MODGATE_PG_DIR"' EXIT
+  cargo test --locked --test it --test multi_instance "$@"
+  scripts/postgres.sh stop "$MODGATE_PG_DIR"
+  trap - EXIT
+  unset MODGATE_TEST_POSTGRES MODGATE_PG_DIR
+elif [ "${MODGATE_REQUIRE_POSTGRES:-}" = 1 ]; then
+  echo "cannot start PostgreSQL for the tests" >&2
+  exit 1
+else
+  echo "warning: PostgreSQL is not installed; the suite ran on SQLite only" >&2
+fi
 scripts/schemathesis.sh

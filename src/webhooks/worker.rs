@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(500);
 /// Deliveries attempted at once.
 const BATCH: i64 = 32;
 /// A claimed delivery is left to its claimant this much longer than its timeout.
-const CLAIM_MARGIN: time::Duration = time::Duration::seconds(30);
+const CLAIM_MARGIN: time::Duration = time::Duration::seconds(5);
 /// Finished events are deleted after this long.
 const RETENTION: time::Duration = time::Duration::days(30);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);

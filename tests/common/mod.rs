@@ -1,5 +1,8 @@
 //! Test harness: the real service on a random port with a temporary SQLite file, the
 //! project's own config.toml and the real model files.
+//!
+//! With `MODGATE_TEST_POSTGRES` set to a PostgreSQL server's URL (scripts/test.sh starts
+//! one), the same tests run on PostgreSQL instead: each app gets a database of its own.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -13,7 +16,10 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
+    /// The SQLite file (meaningless on PostgreSQL: see `database`).
     pub db_path: PathBuf,
+    /// What `MODGATE_DATABASE` must say for a CLI to open this app's database.
+    pub database: std::ffi::OsString,
     pub state: modgate::app::AppState,
     pub server: tokio::task::JoinHandle<()>,
     pub dir: std::sync::Arc<tempfile::TempDir>,
@@ -42,8 +48,53 @@ pub fn default_config(db: &Path) -> Config {
     let path = project_root().join("config.toml");
     let mut config = Config::load_file(&path).unwrap_or_else(|e| panic!("config.toml: {e:?}"));
     config.database.path = db.to_path_buf();
+    config.database.url = postgres_test_database();
     config.server.bind = "127.0.0.1:0".parse().unwrap();
     config
+}
+
+/// The PostgreSQL server the tests run against, if any (`MODGATE_TEST_POSTGRES`).
+pub fn test_postgres() -> Option<String> {
+    std::env::var("MODGATE_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A new, empty database on the test server, when there is one.
+pub fn postgres_test_database() -> Option<String> {
+    let server = test_postgres()?;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    // Called from sync and async code alike: a thread of its own with its own runtime.
+    let admin = server.clone();
+    let create = format!("CREATE DATABASE {name}");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::{Connection, Executor};
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("MODGATE_TEST_POSTGRES={admin}: {e}"));
+            conn.execute(create.as_str()).await.unwrap();
+            conn.close().await.unwrap();
+        })
+    })
+    .join()
+    .unwrap();
+    let mut url = url::Url::parse(&server).unwrap();
+    url.set_path(&name);
+    Some(url.to_string())
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -59,8 +110,16 @@ pub async fn spawn_shipped() -> TestApp {
     spawn_with(default_config(&db), dir).await
 }
 
+fn database_env(config: &Config) -> std::ffi::OsString {
+    match config.database() {
+        modgate::config::Database::Sqlite(path) => path.into_os_string(),
+        modgate::config::Database::Postgres(url) => url.into(),
+    }
+}
+
 pub async fn spawn_with(config: Config, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let db_path = config.database_path();
+    let database = database_env(&config);
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr();
     let state = app.state().clone();
@@ -72,6 +131,7 @@ pub async fn spawn_with(config: Config, dir: std::sync::Arc<tempfile::TempDir>) 
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         db_path,
+        database,
         state,
         server,
         dir,
@@ -194,7 +254,11 @@ impl TestApp {
         r.text().await.unwrap()
     }
 
-    /// Count rows of a table directly in the database file.
+    pub fn on_postgres(&self) -> bool {
+        self.state.store.dialect() == modgate::store::Dialect::Postgres
+    }
+
+    /// Count rows of a table directly in the database.
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         modgate::on_pool!(self.state.store.reader(), p => sqlx::query_scalar(&sql)
@@ -221,6 +285,7 @@ pub async fn wrap(app: Application, dir: std::sync::Arc<tempfile::TempDir>) -> T
     let addr = app.local_addr();
     let state = app.state().clone();
     let db_path = state.live().config.database_path();
+    let database = database_env(&state.live().config);
     let server = tokio::spawn(async move {
         app.run().await.expect("server run");
     });
@@ -229,6 +294,7 @@ pub async fn wrap(app: Application, dir: std::sync::Arc<tempfile::TempDir>) -> T
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         db_path,
+        database,
         state,
         server,
         dir,

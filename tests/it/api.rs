@@ -606,7 +606,8 @@ async fn bad_inputs_are_refused_and_nothing_is_stored() {
 async fn a_restart_keeps_everything() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let db = dir.path().join("modgate.db");
-    let app = spawn_with(test_config(&db), dir.clone()).await;
+    let config = test_config(&db);
+    let app = spawn_with(config.clone(), dir.clone()).await;
     let (code, c) = app
         .post_comment("persist", None, "ann", "Kept across restarts.")
         .await;
@@ -625,7 +626,7 @@ async fn a_restart_keeps_everything() {
     let _ = app.server.await;
     app.state.store.close().await;
 
-    let app2 = spawn_with(test_config(&db), dir).await;
+    let app2 = spawn_with(config, dir).await;
     let (_, thread) = app2.get_json("/api/v1/articles/persist/comments").await;
     assert_eq!(thread["count"], 1);
     assert_eq!(thread["comments"][0]["removed"], true);

@@ -199,7 +199,10 @@ async fn simulate(app: &TestApp, token: &str) -> Decided {
 /// A config file for the CLI on the test's database: the project's config.toml with the
 /// BiLSTM the test service ran (so the verdicts' model is the current one) and absolute
 /// paths.
-fn cli_config(dir: &Path, db: &Path) -> PathBuf {
+/// The shipped config for the CLI, on `app`'s database (its SQLite file, or its
+/// PostgreSQL database when the tests run on PostgreSQL).
+fn cli_config(dir: &Path, app: &TestApp) -> PathBuf {
+    let db = &app.db_path;
     let root = project_root();
     let source = std::fs::read_to_string(root.join("config.toml"))
         .unwrap()
@@ -213,10 +216,11 @@ fn cli_config(dir: &Path, db: &Path) -> PathBuf {
         source.contains("backend = \"bilstm\""),
         "config.toml's [model] changed shape"
     );
-    let source = source.replace(
-        "path = \"data/modgate.db\"",
-        &format!("path = \"{}\"", db.display()),
-    );
+    let mut database = format!("path = \"{}\"", db.display());
+    if app.on_postgres() {
+        database += &format!("\nurl = \"{}\"", app.database.to_str().unwrap());
+    }
+    let source = source.replace("path = \"data/modgate.db\"", &database);
     assert!(
         source.contains(&db.display().to_string()),
         "config.toml's [database] changed shape"
@@ -306,7 +310,7 @@ async fn moderators_decisions_become_agreement_thresholds_and_training_rows() {
     assert_eq!(later["decisions"], 0);
 
     // calibrate recovers a threshold that meets its target on these decisions.
-    let config = cli_config(dir.path(), &db);
+    let config = cli_config(dir.path(), &app);
     let out = modgate(
         &config,
         &[

@@ -1012,7 +1012,7 @@ async fn apikey_cli_adds_lists_and_revokes() {
                 project_root().join("config.toml").to_str().unwrap(),
             ])
             .args(args)
-            .env("MODGATE_DATABASE", &app.db_path)
+            .env("MODGATE_DATABASE", &app.database)
             .output()
             .unwrap();
         assert!(

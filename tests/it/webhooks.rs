@@ -462,18 +462,15 @@ async fn undelivered_events_survive_a_restart() {
         .await;
     first.shut_down().await;
 
-    let store = modgate::store::Store::open(&dir.path().join("modgate.db"))
+    let store = modgate::startup::open_store(&config).await.unwrap();
+    let (event_id, status): (String, String) = modgate::on_pool!(store.reader(), p => {
+        sqlx::query_as(
+            "SELECT e.event_id, d.status FROM webhook_events e JOIN webhook_deliveries d ON d.event_id = e.id",
+        )
+        .fetch_one(p)
         .await
-        .unwrap();
-    let (event_id, status): (String, String) = sqlx::query_as(
-        "SELECT e.event_id, d.status FROM webhook_events e JOIN webhook_deliveries d ON d.event_id = e.id",
-    )
-    .fetch_one(match store.reader() {
-        modgate::store::Pool::Sqlite(p) => p,
-        _ => unreachable!("Store::open opens SQLite"),
-    })
-    .await
-    .unwrap();
+        .unwrap()
+    });
     assert_eq!(status, "pending", "still owed after the stop");
     store.close().await;
 
