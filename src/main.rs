@@ -36,6 +36,8 @@ enum Command {
     Calibrate(modgate::cli::learning::CalibrateArgs),
     /// Write moderators' decisions as a CSV of training rows.
     ExportDecisions(modgate::cli::learning::ExportArgs),
+    /// Copy an SQLite database into an empty PostgreSQL one and check every table.
+    MigrateSqliteToPostgres(modgate::cli::migrate::MigrateArgs),
     /// Validate a config file; errors are printed as FILE:LINE:COL: message.
     CheckConfig {
         /// Config file to check (default: the --config / MODGATE_CONFIG / ./config.toml).
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::ExportDecisions(args) => {
             modgate::cli::learning::export_decisions(cli.config.as_deref(), args)
         }
+        Command::MigrateSqliteToPostgres(args) => modgate::cli::migrate::run(args),
         Command::CheckConfig { file } => {
             modgate::cli::check_config::run(file.as_deref().or(cli.config.as_deref()))
         }

@@ -59,7 +59,7 @@ pub async fn run(
             let differs = change.old_status != change.new_status;
             if !opts.dry_run {
                 // Store the new verdict even when the status stays (e.g. unscored → scored).
-                rescore::apply(store.writer(), &change).await?;
+                rescore::apply(store.writer(), &change, opts.only_unscored).await?;
             }
             if differs {
                 changed += 1;

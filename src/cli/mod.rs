@@ -4,6 +4,7 @@ pub mod apikey;
 pub mod check_config;
 pub mod eval;
 pub mod learning;
+pub mod migrate;
 pub mod moderator;
 pub mod rescore;
 pub mod score;

@@ -44,6 +44,7 @@ pub mod apikeys;
 pub mod articles;
 pub mod authors;
 pub mod comments;
+pub mod copy;
 pub mod db;
 pub mod decisions;
 pub mod feedback;

@@ -63,8 +63,11 @@ pub struct Change {
 }
 
 /// Store a new system verdict for a comment and move it to the verdict's status.
-/// Skips (returns false) if a moderator decided on it meanwhile.
-pub async fn apply(db: &Pool, change: &Change) -> Result<bool, DbError> {
+/// Skips (returns false) if a moderator decided on it meanwhile, or, with
+/// `only_if_unscored`, if its latest verdict is no longer an unscored one: several
+/// instances recovering unscored comments at once then apply one new verdict each, not one
+/// per instance (the comment's row lock orders them on PostgreSQL).
+pub async fn apply(db: &Pool, change: &Change, only_if_unscored: bool) -> Result<bool, DbError> {
     let mut tx = db.begin().await?;
     let mut c = tx.conn();
     // Locked on PostgreSQL until COMMIT: a moderator's decision through another instance
@@ -74,6 +77,17 @@ pub async fn apply(db: &Pool, change: &Change) -> Result<bool, DbError> {
     };
     if comment.moderated_by.is_some() {
         return Ok(false);
+    }
+    if only_if_unscored {
+        let latest = verdicts::latest(c.re(), change.id).await?;
+        let unscored = latest.is_some_and(|v| {
+            v.reasons
+                .iter()
+                .any(|r| matches!(r, crate::domain::Reason::Unscored { .. }))
+        });
+        if !unscored {
+            return Ok(false);
+        }
     }
     let current = comment.status;
     verdicts::insert(c.re(), change.id, &change.verdict).await?;
