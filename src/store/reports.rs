@@ -131,7 +131,6 @@ pub async fn add(
         )
         .await?;
     }
-    drop(c);
     tx.commit().await?;
     Ok(ReportOutcome {
         report_id,
