@@ -53,6 +53,14 @@ SCENARIOS = [
     ("baseline: sync per comment (group_commit_max 1)", {"model": ONE_MODEL, "database": {"group_commit_max": 1}}, [1000]),
 ]
 SHIPPED = SCENARIOS[1][0]
+# --only postgres: the stores compared, BiLSTM for every language (so the store, not the
+# model, limits intake): (name, instances, on PostgreSQL).
+STORES = [
+    ("one instance, SQLite", 1, False),
+    ("one instance, PostgreSQL", 1, True),
+    ("two instances, PostgreSQL", 2, True),
+]
+STORE_RATES = [500, 1000]
 COMPARE = "before: --compare-binary"
 COMPARE_SHIPPED = "before: --compare-binary, shipped config.toml"
 
@@ -161,6 +169,121 @@ def by_language(server: Server, tmp: Path, mix: list[dict], total: int, seconds:
         "server_cpu_ms_per_request": float("nan"),  # the server's CPU is shared by both
     }
     return [row, ru_row]
+
+
+def spread(servers: list[Server], name: str, seconds: float, rate=None, bodies=None) -> dict:
+    """One measured step over several instances at once, as a load balancer would spread
+    it: one oha per instance at `rate`/n with its share of the connections. Throughput and
+    CPU are summed; latency percentiles are the worst instance's."""
+    if len(servers) == 1:
+        return step(servers[0], name, servers[0].base + POST_PATH, seconds, rate=rate, bodies=bodies)
+    load_before = loadavg()
+    before = [(s.cpu_seconds(), s.counters()) for s in servers]
+    for s in servers:
+        s.sampler.reset_peak()
+    share = rate / len(servers) if rate else None
+    conns = MAX_CONNECTIONS // len(servers)
+    with ThreadPoolExecutor(len(servers)) as pool:
+        results = list(pool.map(lambda s: oha.run(s.base + POST_PATH, seconds, conns, rate=share, bodies=bodies), servers))
+    cpu = sum(s.cpu_seconds() - b[0] for s, b in zip(servers, before))
+    unscored = 0
+    for s, (_, counters0) in zip(servers, before):
+        counted = {k: v - counters0.get(k, 0) for k, v in s.counters().items()}
+        unscored += sum(v for k, v in counted.items() if "scoring_failures" in k)
+    ok = sum(r.ok for r in results)
+    requests = sum(r.requests for r in results)
+    row = {
+        "step": name,
+        "rate": rate,
+        "requests": requests,
+        "seconds": max(r.seconds for r in results),
+        "rps": sum(r.rps for r in results),
+        "ok": ok,
+        "p50_ms": max(r.p50_ms for r in results),
+        "p90_ms": max(r.p90_ms for r in results),
+        "p99_ms": max(r.p99_ms for r in results),
+        "max_ms": max(r.max_ms for r in results),
+        "statuses": {},
+        "errors": {},
+        "client_cpu_s": sum(r.client_cpu_s for r in results),
+        "server_cpu_s": cpu,
+        "server_cpu_ms_per_request": 1000 * cpu / max(ok, 1),
+        "unscored": int(unscored),
+        "context_switches_per_request": float("nan"),
+        "verdicts": {},
+        "peak_rss_mb": sum(s.sampler.peak_rss_kb for s in servers) / 1024,
+        "loadavg_before": load_before,
+    }
+    print(f"  {format_row(row)}", file=sys.stderr, flush=True)
+    time.sleep(2)
+    return row
+
+
+def postgres_runs(args, binary: Path, tmp: Path, body_file: str, rounds: int) -> list:
+    """--only postgres: intake on SQLite, on PostgreSQL, and by two instances sharing
+    PostgreSQL, in one run on one machine. PostgreSQL is a throwaway cluster with its
+    default durability (scripts/postgres.sh start --durable), as SQLite's synchronous=FULL."""
+    started = subprocess.run(
+        [str(ROOT / "scripts/postgres.sh"), "start", "--durable"], capture_output=True, text=True, check=True
+    ).stdout
+    env = dict(line.removeprefix("export ").split("=", 1) for line in started.splitlines() if "=" in line)
+    server_url, pg_dir = env["MODGATE_TEST_POSTGRES"], env["MODGATE_PG_DIR"]
+    runs = []
+    try:
+        for n in range(1, rounds + 1):
+            for i, (name, instances, on_postgres) in enumerate(STORES):
+                print(f"round {n}, {name}:", file=sys.stderr, flush=True)
+                database = None
+                if on_postgres:
+                    db = f"bench_r{n}s{i}"
+                    subprocess.run(["psql", "-q", server_url, "-c", f"CREATE DATABASE {db}"], check=True)
+                    database = server_url.rsplit("/", 1)[0] + "/" + db
+                config = bench_config(args.config, {"model": ONE_MODEL})
+                servers = [
+                    Server(binary, config, tmp / f"r{n}s{i}i{k}", f"r{n}s{i}i{k}", database=database)
+                    for k in range(instances)
+                ]
+                try:
+                    for server in servers:
+                        server.wait_ready()
+                    for server in servers:  # warm-up, not reported
+                        oha.run(server.base + POST_PATH, 3, MAX_CONNECTIONS // instances, bodies=body_file)
+                    rows = [spread(servers, f"POST at {r}/s", args.duration, rate=r, bodies=body_file) for r in STORE_RATES]
+                    rows.append(spread(servers, "POST at max", args.duration, bodies=body_file))
+                finally:
+                    for server in servers:
+                        server.stop()
+                runs.append((n, name, rows))
+    finally:
+        subprocess.run([str(ROOT / "scripts/postgres.sh"), "stop", pg_dir], check=False)
+    return runs
+
+
+def store_report(runs: list, info: dict) -> str:
+    """The stores' table, with each scenario's maximum rate as a ratio of SQLite's."""
+    out = [
+        f"machine: {info['machine']}, {info['duration_s']:.0f} s per step",
+        "",
+        "| round | store | step | req/s | p50 ms | p99 ms | non-2xx | unscored | server CPU ms/req |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, scenario, rows in runs:
+        for r in rows:
+            out.append(
+                f"| {n} | {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{r['requests'] - r['ok']} | {r['unscored']} | {r['server_cpu_ms_per_request']:.3f} |"
+            )
+    out.append("")
+    base = {n: by_step(rows, "POST at max") for n, scenario, rows in runs if scenario == STORES[0][0]}
+    for name, _, _ in STORES[1:]:
+        ratios = [
+            by_step(rows, "POST at max")["rps"] / base[n]["rps"]
+            for n, scenario, rows in runs
+            if scenario == name and base.get(n) and by_step(rows, "POST at max")
+        ]
+        if ratios:
+            out.append(f"- {name} vs {STORES[0][0]}, POST at max: x{statistics.median(ratios):.2f}")
+    return "\n".join(out)
 
 
 def post(base: str, body: dict) -> dict:
@@ -305,10 +428,11 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
     ap.add_argument(
         "--only",
-        choices=["default", "baselines", "intake", "thread", "shipped"],
+        choices=["default", "baselines", "intake", "thread", "shipped", "postgres"],
         help="default: the default config only; baselines: every scenario at 1000/s and max only; "
         "intake: the default config without thread reads; thread: only the thread reads; "
-        "shipped: config.toml as configured (with --compare-binary: against that build)",
+        "shipped: config.toml as configured (with --compare-binary: against that build); "
+        "postgres: intake on SQLite, on PostgreSQL and by two instances on PostgreSQL",
     )
     ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
@@ -358,6 +482,14 @@ def main() -> None:
         print(info["mix"], file=sys.stderr)
         body_file = str(tmp / "bodies.jsonl")
         bodies_mod.write_jsonl(mix, Path(body_file))
+        if args.only == "postgres":
+            runs = postgres_runs(args, args.binary, tmp, body_file, args.rounds)
+            info["load_end"] = loadavg()
+            text = store_report(runs, info)
+            print(text)
+            if args.out:
+                args.out.write_text(json.dumps({"info": info, "runs": runs}, indent=2))
+            return
 
         runs, hwm = [], {}
         for n in range(1, args.rounds + 1):

@@ -99,9 +99,10 @@ def free_port() -> int:
 
 
 class Server:
-    """A running `modgate serve` on 127.0.0.1 with its own config and database in `workdir`."""
+    """A running `modgate serve` on 127.0.0.1 with its own config and database in `workdir`
+    (or on the PostgreSQL database `database`)."""
 
-    def __init__(self, binary: Path, config: dict, workdir: Path, name: str):
+    def __init__(self, binary: Path, config: dict, workdir: Path, name: str, database: str | None = None):
         workdir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.config_path = workdir / f"{name}.toml"
@@ -113,7 +114,8 @@ class Server:
             os.environ,
             MODGATE_CONFIG=str(self.config_path),
             MODGATE_BIND=f"127.0.0.1:{self.port}",
-            MODGATE_DATABASE=str(workdir / f"{name}.db"),
+            # A PostgreSQL URL when given (instances may share it), else a fresh SQLite file.
+            MODGATE_DATABASE=database or str(workdir / f"{name}.db"),
             RUST_LOG=os.environ.get("RUST_LOG", "warn"),
         )
         self.log = self.log_path.open("wb")

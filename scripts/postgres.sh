@@ -5,6 +5,9 @@
 #   eval "$(scripts/postgres.sh start)"   # exports MODGATE_TEST_POSTGRES and MODGATE_PG_DIR
 #   scripts/postgres.sh stop "$MODGATE_PG_DIR"
 #
+# `start --durable` keeps PostgreSQL's default durability (fsync, synchronous commit), for
+# benchmarks that compare it with SQLite's synchronous=FULL; the tests need none.
+#
 # PostgreSQL comes from Debian's `postgresql` package (.ci/run installs it). PostgreSQL
 # refuses to run as root; as root, the cluster runs as the package's `postgres` user.
 set -euo pipefail
@@ -37,8 +40,10 @@ case "${1:-}" in
     as_owner "$bin/initdb" -D "$dir/data" -U modgate --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # fsync off: a test server needs no durability (the SQLite crash test covers ours).
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${2:-}" = --durable ] && durability=""
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $durability" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "export MODGATE_TEST_POSTGRES=postgres://modgate@127.0.0.1:$port/postgres"
     echo "export MODGATE_PG_DIR=$dir"
@@ -50,7 +55,7 @@ case "${1:-}" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start | stop DIR" >&2
+    echo "usage: $0 start [--durable] | stop DIR" >&2
     exit 2
     ;;
 esac
