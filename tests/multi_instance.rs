@@ -92,6 +92,18 @@ timeout_ms = 1000"#
     path
 }
 
+/// The serve processes; killed when dropped, so a failing test leaves none running.
+struct Instances(Vec<Option<Child>>);
+
+impl Drop for Instances {
+    fn drop(&mut self) {
+        for c in self.0.iter_mut().flatten() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn serve(config: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_modgate"))
         .arg("serve")
@@ -202,7 +214,7 @@ async fn three_instances_one_killed_nothing_lost_or_duplicated() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
 
     let ports: Vec<u16> = (0..INSTANCES).map(|_| free_port()).collect();
-    let mut children: Vec<Option<Child>> = ports.iter().map(|p| Some(serve(&config, *p))).collect();
+    let mut children = Instances(ports.iter().map(|p| Some(serve(&config, *p))).collect());
     let bases: Vec<String> = ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
@@ -254,7 +266,7 @@ async fn three_instances_one_killed_nothing_lost_or_duplicated() {
     while acked.lock().unwrap().len() < COMMENTS / 3 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let mut victim = children[2].take().unwrap();
+    let mut victim = children.0[2].take().unwrap();
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     killed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -290,6 +302,29 @@ async fn three_instances_one_killed_nothing_lost_or_duplicated() {
             "acknowledged comment {id} stored exactly once"
         );
     }
+
+    // The same post sent to two instances at the same instant is stored once: both
+    // answers name one comment.
+    for n in 0..5 {
+        let body = json!({"article_id": "multi-dup", "author_name": "twice",
+                          "body": format!("Sent twice by accident, number {n}.")});
+        let send = |base: &str| {
+            client
+                .post(format!("{base}/api/v1/comments"))
+                .json(&body)
+                .send()
+        };
+        let (a, b) = tokio::join!(send(live[0]), send(live[1]));
+        let a: Value = a.unwrap().json().await.unwrap();
+        let b: Value = b.unwrap().json().await.unwrap();
+        assert_eq!(a["id"], b["id"], "{a} {b}");
+    }
+    let stored_twice: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE article_id = 'multi-dup'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(stored_twice, 5, "one comment per post sent twice");
 
     // Decisions through one instance show through the others within the bound.
     let decide = |base: &str, id: i64, action: &str| {
@@ -387,10 +422,15 @@ async fn three_instances_one_killed_nothing_lost_or_duplicated() {
             .is_err()
     );
 
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM comments")
+        .fetch_all(&db)
+        .await
+        .unwrap();
     // Webhooks: every stored comment's `comment.created` arrives (at least once; the
     // event id lets a receiver drop repeats), including the killed instance's, and no
     // delivery stays pending.
     let stored: HashSet<i64> = rows.iter().map(|r| r.0).collect();
+    assert!(stored.len() >= acked.len() + 5);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let got: HashSet<i64> = received
@@ -428,10 +468,7 @@ async fn three_instances_one_killed_nothing_lost_or_duplicated() {
     );
 
     db.close().await;
-    for c in children.iter_mut().flatten() {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
+    drop(children);
 }
 
 #[path = "common/mod.rs"]

@@ -170,6 +170,15 @@ async fn recover_unscored(state: AppState) {
         } else if overloaded {
             continue;
         }
+        // Several instances on PostgreSQL take turns (one scores each comment).
+        let _turn = match crate::store::rescore::recovery_turn(state.store.writer()).await {
+            Ok(Some(turn)) => turn,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "re-scoring unscored comments: no turn");
+                continue;
+            }
+        };
         // Small pages through the scoring lanes: a page waits its turn like a comment.
         let opts = crate::rescoring::RescoreRun {
             status: Some(crate::domain::Status::Pending),

@@ -197,6 +197,27 @@ pub async fn insert_group(
     let since = (window > 0).then(|| {
         format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(window as i64))
     });
+    // Several instances on PostgreSQL: the same post arriving at two of them at once would
+    // pass both probes before either commits. A transaction lock per (article, author,
+    // body) makes the second wait for the first's COMMIT, after which its probe sees it.
+    // Taken in key order, so two groups cannot deadlock.
+    if let (Conn::Postgres(c), Some(_)) = (conn.re(), &since) {
+        let mut keys: Vec<i64> = probe
+            .iter()
+            .map(|p| {
+                let digest = Sha256::digest(
+                    format!("{}\n{}\n{}", p.article_id, p.author_key, p.body_hash).as_bytes(),
+                );
+                i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        sqlx::query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k")
+            .bind(&keys)
+            .execute(&mut *c)
+            .await?;
+    }
     let probe = serde_json::to_string(&probe).map_err(encode)?;
     let rows: Vec<(i64, String, Option<i64>, Option<String>)> = match conn.re() {
         Conn::Sqlite(c) => {

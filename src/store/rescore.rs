@@ -7,6 +7,33 @@ use crate::domain::AuthorStanding;
 use crate::domain::events::{Decided, EventData, Held};
 use crate::domain::{Status, Verdict};
 
+/// This instance's turn at recovering unscored comments (see [`recovery_turn`]).
+pub struct RecoveryTurn {
+    _lock: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+/// Advisory lock key of the recovery of unscored comments ("modgate" + 1).
+const RECOVERY_LOCK: i64 = 0x6d6f_6467_6174_6501;
+
+/// Whether this instance may recover unscored comments now. On PostgreSQL, instances take
+/// turns under a session advisory lock, so each comment is scored by one of them; the lock
+/// lives on a connection that is closed, not pooled, when the turn is dropped, so it
+/// cannot outlive the turn whatever ends it. Always yes on SQLite (one process).
+pub async fn recovery_turn(db: &Pool) -> Result<Option<RecoveryTurn>, DbError> {
+    match db {
+        Pool::Sqlite(_) => Ok(Some(RecoveryTurn { _lock: None })),
+        Pool::Postgres(p) => {
+            let mut conn = p.acquire().await?;
+            conn.close_on_drop();
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(RECOVERY_LOCK)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(got.then_some(RecoveryTurn { _lock: Some(conn) }))
+        }
+    }
+}
+
 /// A comment that may be re-scored: never one a moderator has decided on.
 #[derive(Debug, Clone)]
 pub struct Candidate {
