@@ -23,7 +23,8 @@
 //!   connection, which changes exactly when another connection committed, and bumps the
 //!   global generation: such writes show within one poll interval.
 //!
-//! On PostgreSQL, several instances write. A trigger on `comments` notifies every change's
+//! On PostgreSQL, several instances write, and an instance's own accounted writes may run
+//! at once on several connections (no update hook there: only their bumps matter). A trigger on `comments` notifies every change's
 //! article at COMMIT (`pg_notify('modgate_threads', article_id)`), and [`watch`] keeps a
 //! LISTEN connection that bumps that article's version. This instance's own accounted
 //! writes still bump before answering; another instance's (or the CLI's) show once their

@@ -167,6 +167,18 @@ fn check_config_reports_file_line_column() {
         "{stderr}"
     );
 
+    // A database URL that is not PostgreSQL's is refused at its place, naming the key.
+    std::fs::write(
+        &path,
+        "[model]\ndir = \"models/bilstm\"\n\n[database]\nurl = \"mysql://db/modgate\"\n",
+    )
+    .unwrap();
+    let stderr = check_config_fails(dir.path(), &path);
+    assert!(
+        stderr.contains(&format!("{}:5:", path.display())) && stderr.contains("database.url"),
+        "{stderr}"
+    );
+
     // A TOML syntax error is located too.
     std::fs::write(&path, "[server]\nbind = \n").unwrap();
     let stderr = check_config_fails(dir.path(), &path);
