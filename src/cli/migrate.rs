@@ -33,7 +33,10 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         let src = Store::open(&args.src)
             .await
             .with_context(|| format!("opening {}", args.src.display()))?;
-        let location = crate::store::Location::Postgres(args.dst.clone());
+        let location = crate::store::Location::Postgres {
+            url: args.dst.clone(),
+            max_connections: 4,
+        };
         let dst = Store::connect(&location)
             .await
             .with_context(|| format!("opening {location}"))?;

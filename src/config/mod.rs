@@ -88,6 +88,9 @@ pub struct DatabaseConfig {
     /// `postgres://user:password@host:port/database`: PostgreSQL instead of SQLite, so
     /// that several instances can share the data.
     pub url: Option<String>,
+    /// PostgreSQL only: connections each instance keeps open at most (plus one for change
+    /// notifications). Instances × (this + 1) must stay under the server's max_connections.
+    pub max_connections: u32,
     /// Most comments committed in one transaction (group commit); 1 commits each alone.
     pub group_commit_max: usize,
 }
@@ -97,6 +100,7 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             path: PathBuf::from("modgate.db"),
             url: None,
+            max_connections: 12,
             group_commit_max: 64,
         }
     }
@@ -106,7 +110,7 @@ impl Default for DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres { url: String, max_connections: u32 },
 }
 
 /// `postgres://` or `postgresql://`, the schemes PostgreSQL's own clients accept.
@@ -578,6 +582,12 @@ impl Config {
                 errors.push(loc.value_error(&steps, format!("database.url: {e}")));
             }
         }
+        if self.database.max_connections == 0 {
+            errors.push(loc.value_error(
+                &[Key("database"), Key("max_connections")],
+                "database.max_connections must be at least 1",
+            ));
+        }
         for (name, t) in &self.policy.thresholds {
             for message in threshold_problems("policy.thresholds", name, t) {
                 errors.push(loc.key_error(&[Key("policy"), Key("thresholds"), Key(name)], message));
@@ -703,7 +713,10 @@ impl Config {
     /// Where the data lives: PostgreSQL when `database.url` is set, else the SQLite file.
     pub fn database(&self) -> crate::config::Database {
         match &self.database.url {
-            Some(url) => Database::Postgres(url.clone()),
+            Some(url) => Database::Postgres {
+                url: url.clone(),
+                max_connections: self.database.max_connections,
+            },
             None => Database::Sqlite(self.database_path()),
         }
     }

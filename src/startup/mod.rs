@@ -122,7 +122,13 @@ impl Application {
 pub async fn open_store(config: &Config) -> Result<Store> {
     let location = match config.database() {
         crate::config::Database::Sqlite(path) => crate::store::Location::Sqlite(path),
-        crate::config::Database::Postgres(url) => crate::store::Location::Postgres(url),
+        crate::config::Database::Postgres {
+            url,
+            max_connections,
+        } => crate::store::Location::Postgres {
+            url,
+            max_connections,
+        },
     };
     Store::connect(&location)
         .await

@@ -70,7 +70,11 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Sqlite(std::path::PathBuf),
-    Postgres(String),
+    /// A PostgreSQL URL, and the most connections this process keeps open to it.
+    Postgres {
+        url: String,
+        max_connections: u32,
+    },
 }
 
 impl std::fmt::Display for Location {
@@ -78,7 +82,7 @@ impl std::fmt::Display for Location {
         match self {
             Location::Sqlite(p) => write!(f, "{}", p.display()),
             // Never print a password.
-            Location::Postgres(url) => match url::Url::parse(url) {
+            Location::Postgres { url, .. } => match url::Url::parse(url) {
                 Ok(mut u) => {
                     if u.password().is_some() {
                         let _ = u.set_password(Some("***"));
@@ -106,7 +110,10 @@ impl Store {
     pub async fn connect(location: &Location) -> Result<Store, DbError> {
         match location {
             Location::Sqlite(path) => Store::open(path).await,
-            Location::Postgres(url) => Store::open_postgres(url).await,
+            Location::Postgres {
+                url,
+                max_connections,
+            } => Store::open_postgres(url, *max_connections).await,
         }
     }
 
@@ -177,12 +184,12 @@ impl Store {
     /// Connect to a PostgreSQL database (`postgres://user:password@host:port/name`) and
     /// apply migrations. Several instances may share it: migrations take PostgreSQL's
     /// advisory lock, so instances starting together apply them once.
-    pub async fn open_postgres(url: &str) -> Result<Store, DbError> {
+    pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Store, DbError> {
         let options = PgConnectOptions::from_str(url)?.application_name("modgate");
         // Unlike SQLite, PostgreSQL takes concurrent writers; one pool serves writes and
         // reads. The writer path still groups comment inserts (one commit per group).
         let pool = PgPoolOptions::new()
-            .max_connections(12)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;

@@ -113,7 +113,7 @@ pub async fn spawn_shipped() -> TestApp {
 fn database_env(config: &Config) -> std::ffi::OsString {
     match config.database() {
         modgate::config::Database::Sqlite(path) => path.into_os_string(),
-        modgate::config::Database::Postgres(url) => url.into(),
+        modgate::config::Database::Postgres { url, .. } => url.into(),
     }
 }
 
