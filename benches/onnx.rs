@@ -5,6 +5,11 @@
 //! `models/fetch-models.sh && cargo bench --bench onnx`
 //! Threads: `MODGATE_BENCH_THREADS` (default 1). Models: `MODGATE_BENCH_MODELS`, a comma
 //! list of directories under models/ (default: all four).
+//!
+//! ONNX Runtime settings (`MODGATE_BENCH_SETTINGS=1`): for each model, batch 32 at every
+//! graph optimisation level (`disable`, `basic`, `extended`, `all`), and two sessions of one
+//! thread each scoring at once (as two lanes would) against one session of two threads;
+//! the Python side is skipped then.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -13,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use modgate::scoring::classifier::Classifier;
-use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
+use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions, Optimization};
 
 /// Sentences in the style of reader comments on a regional news site, some of them rude.
 const SENTENCES: &[&str] = &[
@@ -83,8 +88,73 @@ fn python_side(model: &Path, texts: &[String], threads: usize) {
     }
 }
 
+/// Batch 32 per optimisation level; then two one-thread sessions in parallel against one
+/// two-thread session, 64 comments per iteration either way.
+fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options: &OnnxOptions) {
+    for optimization in Optimization::ALL {
+        let model = OnnxClassifier::load(
+            dir,
+            &OnnxOptions {
+                optimization,
+                ..options.clone()
+            },
+        )
+        .unwrap();
+        let mut group = c.benchmark_group(format!(
+            "onnx-settings/{variant}/threads{}/opt-{}",
+            options.threads,
+            optimization.name()
+        ));
+        group.throughput(Throughput::Elements(32));
+        let mut half = 0;
+        group.bench_function("batch32", |b| {
+            b.iter(|| {
+                half ^= 32;
+                black_box(model.score_batch(&refs[half..half + 32]).unwrap())
+            })
+        });
+        group.finish();
+    }
+    let one_thread = OnnxOptions {
+        threads: 1,
+        ..options.clone()
+    };
+    let lanes = [
+        OnnxClassifier::load(dir, &one_thread).unwrap(),
+        OnnxClassifier::load(dir, &one_thread).unwrap(),
+    ];
+    let shared = OnnxClassifier::load(
+        dir,
+        &OnnxOptions {
+            threads: 2,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    let mut group = c.benchmark_group(format!("onnx-settings/{variant}/sessions"));
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("two sessions x 1 thread, batch32 each at once", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for (i, m) in lanes.iter().enumerate() {
+                    s.spawn(move || black_box(m.score_batch(&refs[i * 32..i * 32 + 32]).unwrap()));
+                }
+            })
+        })
+    });
+    group.bench_function("one session x 2 threads, batch32 twice", |b| {
+        b.iter(|| {
+            for i in 0..2 {
+                black_box(shared.score_batch(&refs[i * 32..i * 32 + 32]).unwrap());
+            }
+        })
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let threads = threads();
+    let study = std::env::var("MODGATE_BENCH_SETTINGS").is_ok_and(|v| v == "1");
     let texts = comments();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let options = OnnxOptions {
@@ -96,6 +166,10 @@ fn bench(c: &mut Criterion) {
         .unwrap_or_else(|_| "minilm-toxic,minilm-toxic-int8,e5-toxic,e5-toxic-int8".into());
     for variant in variants.split(',').map(str::trim).filter(|v| !v.is_empty()) {
         let dir = root().join("models").join(variant);
+        if study {
+            settings(c, variant, &dir, &refs, &options);
+            continue;
+        }
         let model = OnnxClassifier::load(&dir, &options)
             .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"));
         let tokens: usize = refs

@@ -106,6 +106,10 @@ impl Default for DatabaseConfig {
     }
 }
 
+fn one() -> usize {
+    1
+}
+
 /// The database a config selects (see [`Config::database`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -227,6 +231,12 @@ pub struct ModelConfig {
     /// `onnx` backend: intra-op threads per forward pass; 0 lets ONNX Runtime decide.
     #[serde(default)]
     pub threads: usize,
+    /// `onnx` backend: ONNX Runtime sessions per model, each scoring one batch at a time
+    /// (and as many scoring workers per model). In the onnx bench, 2 sessions of 1 thread
+    /// score ×1.55 the batches of 1 session of 2 threads on two cores, for a second copy
+    /// of the model in memory (docs/onnx.md, "Runtime settings").
+    #[serde(default = "one")]
+    pub sessions: usize,
     /// `onnx` backend: modgate label → the model's label name (its `id2label`). Labels
     /// not listed map to the model label of the same name; with none they score 0.
     #[serde(default)]
@@ -313,6 +323,7 @@ impl Default for ModelConfig {
             timeout_ms: 2000,
             onnx_runtime: None,
             threads: 0,
+            sessions: 1,
             label_map: BTreeMap::new(),
             max_tokens: None,
             max_windows: default_max_windows(),

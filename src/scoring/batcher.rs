@@ -65,7 +65,9 @@ impl From<&ModelConfig> for BatcherConfig {
         BatcherConfig {
             batch_size: m.batch_size.max(1),
             batch_wait: Duration::from_millis(m.batch_wait_ms),
-            workers: 1,
+            // One worker per ONNX Runtime session: batches of one model then run side
+            // by side (`model.sessions`; the BiLSTM scores any number at once).
+            workers: m.sessions.max(1),
             queue_capacity: m.batch_size.max(1) * 64,
             // Half the scoring budget: the rest is for the batch being scored when the
             // text arrives and for a counterfactual pass.
@@ -98,20 +100,23 @@ struct Lane {
 
 /// What a lane has to do and how fast it does it. Counted in bytes of text, not texts: a
 /// transformer's time grows with the length of the comment (9 ms to 60 ms here).
-#[derive(Default)]
 struct LaneLoad {
     /// Bytes submitted and not yet answered (queued or being scored).
     unanswered: AtomicUsize,
     /// Moving average of a worker's wall time per byte, in picoseconds (0 until the
     /// first batch).
     picos_per_byte: AtomicU64,
+    /// Workers scoring this lane's batches side by side (at least 1).
+    workers: usize,
 }
 
 impl LaneLoad {
     /// How long a job of `bytes` can expect to wait for its scores.
     fn expected_wait(&self, bytes: usize) -> Duration {
         let ahead = (self.unanswered.load(Ordering::Relaxed) + bytes) as u128;
-        let picos = ahead * u128::from(self.picos_per_byte.load(Ordering::Relaxed));
+        // Several workers drain the queue together: each takes its own batch.
+        let picos = ahead * u128::from(self.picos_per_byte.load(Ordering::Relaxed))
+            / self.workers.max(1) as u128;
         Duration::from_nanos((picos / 1000).min(u128::from(u64::MAX)) as u64)
     }
 
@@ -163,7 +168,11 @@ impl Batcher {
         }
         let (tx, rx) = mpsc::sync_channel(self.config.queue_capacity.max(1));
         let rx = Arc::new(Mutex::new(rx));
-        let load = Arc::new(LaneLoad::default());
+        let load = Arc::new(LaneLoad {
+            unanswered: AtomicUsize::new(0),
+            picos_per_byte: AtomicU64::new(0),
+            workers: self.config.workers.max(1),
+        });
         for n in 0..self.config.workers.max(1) {
             let worker = Worker {
                 rx: Arc::clone(&rx),

@@ -69,6 +69,10 @@ pub struct OnnxOptions {
     pub max_windows: usize,
     /// Which SentencePiece pieces the tokenizer keeps (see [`vocabulary`]).
     pub vocabulary: Vocabulary,
+    /// ONNX Runtime's graph optimisations (all by default; the onnx bench compares them).
+    pub optimization: Optimization,
+    /// Sessions, each scoring one batch at a time (0 counts as 1).
+    pub sessions: usize,
     /// Where the options came from, for error messages.
     pub config_path: PathBuf,
 }
@@ -82,6 +86,8 @@ impl OnnxOptions {
             max_tokens: config.model.max_tokens,
             max_windows: config.model.max_windows,
             vocabulary: config.model.vocabulary,
+            optimization: Optimization::All,
+            sessions: config.model.sessions,
             config_path: config.source.clone(),
         }
     }
@@ -92,9 +98,11 @@ pub struct OnnxClassifier {
     tokenizer: Tokenizer,
     /// The model's id for each tokenizer id, when the vocabulary was trimmed.
     model_ids: Option<Vec<u32>>,
-    // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. The
-    // batcher feeds one worker, and a forward pass already uses all intra-op threads.
-    session: Mutex<Session>,
+    // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. With
+    // several sessions, concurrent batches (one per batcher worker) run side by side.
+    sessions: Vec<Mutex<Session>>,
+    /// Where the next batch looks for a free session first.
+    next_session: std::sync::atomic::AtomicUsize,
     meta: ModelMeta,
     /// Model output feeding each modgate label.
     outputs: [Option<usize>; 6],
@@ -127,8 +135,13 @@ impl OnnxClassifier {
             load_tokenizer(&dir.join("tokenizer.json"), options.vocabulary)?;
 
         let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
-        let session = open_session(env, &model_path, options.threads)?;
+        let session = open_session(env, &model_path, options.threads, options.optimization)?;
         let token_type_ids = check_signature(&session, &model_path, meta.labels.len())?;
+        let mut sessions = vec![Mutex::new(session)];
+        for _ in 1..options.sessions.max(1) {
+            let more = open_session(env, &model_path, options.threads, options.optimization)?;
+            sessions.push(Mutex::new(more));
+        }
 
         let (digest, one_window_per_pass) =
             scan_model_file(&model_path).map_err(|e| load_err(&model_path, e.to_string()))?;
@@ -141,7 +154,8 @@ impl OnnxClassifier {
             model_id: format!("onnx:{name}@{}", &digest[..12]),
             tokenizer,
             model_ids,
-            session: Mutex::new(session),
+            sessions,
+            next_session: std::sync::atomic::AtomicUsize::new(0),
             meta,
             outputs,
             token_type_ids,
@@ -221,7 +235,7 @@ impl OnnxClassifier {
         if self.token_type_ids {
             inputs.push(("token_type_ids".into(), tensor(types)?.into()));
         }
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let mut session = self.free_session();
         let outputs = session
             .run(inputs)
             .map_err(|e| ClassifierError::Inference(format!("onnx runtime: {e}")))?;
@@ -256,15 +270,74 @@ impl OnnxClassifier {
     }
 }
 
+impl OnnxClassifier {
+    /// A session no other batch is using, else the next one in turn (waiting for it).
+    fn free_session(&self) -> std::sync::MutexGuard<'_, Session> {
+        let n = self.sessions.len();
+        let start = self
+            .next_session
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for k in 0..n {
+            if let Ok(s) = self.sessions[(start + k) % n].try_lock() {
+                return s;
+            }
+        }
+        self.sessions[start % n]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// ONNX Runtime's graph optimisation levels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Optimization {
+    Disable,
+    /// Constant folding, redundant nodes removed.
+    Basic,
+    /// Plus fusions (attention, GELU, layer norm…).
+    Extended,
+    /// Plus layout optimisations.
+    #[default]
+    All,
+}
+
+impl Optimization {
+    pub const ALL: [Optimization; 4] = [
+        Optimization::Disable,
+        Optimization::Basic,
+        Optimization::Extended,
+        Optimization::All,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimization::Disable => "disable",
+            Optimization::Basic => "basic",
+            Optimization::Extended => "extended",
+            Optimization::All => "all",
+        }
+    }
+
+    fn level(self) -> GraphOptimizationLevel {
+        match self {
+            Optimization::Disable => GraphOptimizationLevel::Disable,
+            Optimization::Basic => GraphOptimizationLevel::Level1,
+            Optimization::Extended => GraphOptimizationLevel::Level2,
+            Optimization::All => GraphOptimizationLevel::All,
+        }
+    }
+}
+
 fn open_session(
     env: &ort::environment::Environment,
     path: &Path,
     threads: usize,
+    optimization: Optimization,
 ) -> Result<Session, ClassifierError> {
     let configure = || -> Result<_, String> {
         let b = Session::builder(env).map_err(|e| e.to_string())?;
         let b = b
-            .with_optimization_level(GraphOptimizationLevel::All)
+            .with_optimization_level(optimization.level())
             .map_err(|e| e.to_string())?;
         let b = b.with_intra_threads(threads).map_err(|e| e.to_string())?;
         let b = b.with_inter_threads(1).map_err(|e| e.to_string())?;
