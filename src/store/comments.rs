@@ -219,22 +219,14 @@ pub async fn insert_group(
             .await?;
     }
     let probe = serde_json::to_string(&probe).map_err(encode)?;
-    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = match conn.re() {
-        Conn::Sqlite(c) => {
-            sqlx::query_as(SQLITE_PROBE)
-                .bind(&probe)
-                .bind(&since)
-                .fetch_all(&mut *c)
-                .await?
-        }
-        Conn::Postgres(c) => {
-            sqlx::query_as(POSTGRES_PROBE)
-                .bind(&probe)
-                .bind(&since)
-                .fetch_all(&mut *c)
-                .await?
-        }
-    };
+    let sql = conn.dialect().pick(SQLITE_PROBE, POSTGRES_PROBE);
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = on_conn!(conn, c => {
+        sqlx::query_as(sql)
+            .bind(&probe)
+            .bind(&since)
+            .fetch_all(&mut *c)
+            .await?
+    });
 
     #[derive(Default, Clone, Copy)]
     struct Found {
@@ -377,22 +369,14 @@ pub async fn insert_group(
         return Ok(results);
     }
     let rows = serde_json::to_string(&rows).map_err(encode)?;
-    match conn.re() {
-        Conn::Sqlite(c) => {
-            sqlx::query(SQLITE_INSERT)
-                .bind(&rows)
-                .bind(&t)
-                .execute(&mut *c)
-                .await?;
-        }
-        Conn::Postgres(c) => {
-            sqlx::query(POSTGRES_INSERT)
-                .bind(&rows)
-                .bind(&t)
-                .execute(&mut *c)
-                .await?;
-        }
-    }
+    let sql = conn.dialect().pick(SQLITE_INSERT, POSTGRES_INSERT);
+    on_conn!(conn, c => {
+        sqlx::query(sql)
+            .bind(&rows)
+            .bind(&t)
+            .execute(&mut *c)
+            .await?;
+    });
     // Webhook events commit with the comment, so none is lost or sent for a rollback.
     for ((_, verdict, meta), result) in group.iter().zip(&results) {
         if let Ok(inserted) = result
@@ -594,10 +578,8 @@ pub async fn read(db: &Pool, id: i64) -> Result<Option<Comment>, DbError> {
 /// row stays locked until COMMIT, so two instances deciding on one comment take turns
 /// (SQLite's single writer already does).
 pub async fn get_for_update(mut conn: Conn<'_>, id: i64) -> Result<Option<Comment>, DbError> {
-    if conn.dialect() == Dialect::Sqlite {
-        return get(conn, id).await;
-    }
-    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1 FOR UPDATE");
+    let lock = conn.dialect().pick("", " FOR UPDATE");
+    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1{lock}");
     Ok(on_conn!(conn, c => {
         sqlx::query_as(&sql).bind(id).fetch_optional(&mut *c).await?
     }))
@@ -640,26 +622,15 @@ pub async fn thread(
     // One row holding the whole thread as a JSON array: sqlx hands each result row from
     // its worker thread to the caller separately (a copy of every value and a thread
     // wake-up per few rows), which made a 500-comment thread cost ~4 ms of CPU.
-    let packed: Option<String> = match db {
-        Pool::Sqlite(p) => {
-            sqlx::query_scalar(
-                "SELECT json_group_array(json_array(id, parent_id, author_name, body, status, reported, created_at))
-                 FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
-            )
-            .bind(article_id)
-            .fetch_one(p)
-            .await?
-        }
-        Pool::Postgres(p) => {
-            sqlx::query_scalar(
-                "SELECT json_agg(json_build_array(id, parent_id, author_name, body, status, reported, created_at))::text
-                 FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
-            )
-            .bind(article_id)
-            .fetch_one(p)
-            .await?
-        }
-    };
+    let sql = db.dialect().pick(
+        "SELECT json_group_array(json_array(id, parent_id, author_name, body, status, reported, created_at))
+         FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
+        "SELECT json_agg(json_build_array(id, parent_id, author_name, body, status, reported, created_at))::text
+         FROM comments WHERE article_id = $1 AND status IN ('published', 'removed')",
+    );
+    let packed: Option<String> = on_pool!(db, p => {
+        sqlx::query_scalar(sql).bind(article_id).fetch_one(p).await?
+    });
     type Packed = (i64, Option<i64>, String, String, String, i64, String);
     let rows: Vec<Packed> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
         .map_err(|e| DbError::Decode(Box::new(e)))?;

@@ -13,6 +13,16 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The text for this dialect, where the two differ (the query around it is the same).
+    pub fn pick<'a>(self, sqlite: &'a str, postgres: &'a str) -> &'a str {
+        match self {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Pool {
     Sqlite(SqlitePool),

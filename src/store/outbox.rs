@@ -152,10 +152,7 @@ pub async fn dispatch(
 /// Row locks other transactions skip instead of waiting for (PostgreSQL; SQLite has one
 /// writer, so there is nothing to skip).
 fn skip_locked(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-    }
+    dialect.pick("", " FOR UPDATE SKIP LOCKED")
 }
 
 /// A delivery whose next attempt is due.
@@ -187,10 +184,7 @@ pub async fn claim_due(
          FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= $1
          ORDER BY d.next_attempt_at, d.id LIMIT $2{}",
-        match c.dialect() {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-        }
+        c.dialect().pick("", " FOR UPDATE OF d SKIP LOCKED")
     );
     type DueRow = (i64, String, i64, String, String, String);
     let rows: Vec<DueRow> = on_conn!(c, c => {

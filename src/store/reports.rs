@@ -38,10 +38,7 @@ pub async fn add(
     let mut tx = conn.begin().await?;
     let mut c = tx.conn();
     // FOR UPDATE on PostgreSQL: two instances reporting one comment at once count in turn.
-    let lock = match c.dialect() {
-        super::Dialect::Sqlite => "",
-        super::Dialect::Postgres => " FOR UPDATE",
-    };
+    let lock = c.dialect().pick("", " FOR UPDATE");
     let sql = format!("SELECT status, reported FROM comments WHERE id = $1{lock}");
     let row: Option<(String, i64)> = on_conn!(c, c => {
         sqlx::query_as(&sql).bind(comment_id).fetch_optional(&mut *c).await?
