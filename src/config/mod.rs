@@ -110,6 +110,10 @@ fn one() -> usize {
     1
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// The database a config selects (see [`Config::database`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -237,6 +241,11 @@ pub struct ModelConfig {
     /// of the model in memory (docs/onnx.md, "Runtime settings").
     #[serde(default = "one")]
     pub sessions: usize,
+    /// `onnx` backend, cascade models (`first.onnx` + `rest.onnx`): let the first stage
+    /// decide alone the windows its exit rule bounds (`config.json` `cascade`); false runs
+    /// every window through all layers, as the whole model would.
+    #[serde(default = "yes")]
+    pub cascade: bool,
     /// `onnx` backend: modgate label → the model's label name (its `id2label`). Labels
     /// not listed map to the model label of the same name; with none they score 0.
     #[serde(default)]
@@ -324,6 +333,7 @@ impl Default for ModelConfig {
             onnx_runtime: None,
             threads: 0,
             sessions: 1,
+            cascade: true,
             label_map: BTreeMap::new(),
             max_tokens: None,
             max_windows: default_max_windows(),

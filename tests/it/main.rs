@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod cascade;
 mod classifier;
 mod cli;
 mod e5;

@@ -12,11 +12,19 @@
 //! moved by up to 0.06 with its batch-mates (e5-toxic-full-int8 on the seed thread). They
 //! run one window per pass, which costs them nothing on the CPU (batch 1 was as fast per
 //! comment as batch 32) and makes every verdict independent of what else was queued.
+//!
+//! A cascade model has two graphs instead of `model.onnx`: `first.onnx` (the first layers,
+//! their token states as `hidden`, and `exit_logits`, the first stage's estimate of the
+//! whole model's logits) and `rest.onnx` (`hidden`, `attention_mask` -> `logits`). Where
+//! `config.json`'s `cascade.exit_below` bounds every estimate, the estimate is the
+//! window's score and the other layers are skipped; everything else goes on through
+//! `rest.onnx`, which gives what the whole model would.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -33,7 +41,7 @@ mod meta;
 pub mod runtime;
 pub mod vocabulary;
 
-pub use meta::{Activation, ModelMeta};
+pub use meta::{Activation, Cascade, ModelMeta};
 
 /// Most tokens (rows × padded length) in one forward pass.
 const TOKENS_PER_RUN: usize = 8192;
@@ -73,6 +81,8 @@ pub struct OnnxOptions {
     pub optimization: Optimization,
     /// Sessions, each scoring one batch at a time (0 counts as 1).
     pub sessions: usize,
+    /// Let a cascade model's first stage decide alone where it may (`[model] cascade`).
+    pub cascade: bool,
     /// Where the options came from, for error messages.
     pub config_path: PathBuf,
 }
@@ -88,6 +98,7 @@ impl OnnxOptions {
             vocabulary: config.model.vocabulary,
             optimization: Optimization::All,
             sessions: config.model.sessions,
+            cascade: config.model.cascade,
             config_path: config.source.clone(),
         }
     }
@@ -100,7 +111,7 @@ pub struct OnnxClassifier {
     model_ids: Option<Vec<u32>>,
     // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. With
     // several sessions, concurrent batches (one per batcher worker) run side by side.
-    sessions: Vec<Mutex<Session>>,
+    sessions: Vec<Mutex<Stages>>,
     /// Where the next batch looks for a free session first.
     next_session: std::sync::atomic::AtomicUsize,
     meta: ModelMeta,
@@ -110,6 +121,17 @@ pub struct OnnxClassifier {
     /// The graph quantises activations per pass: one window per forward pass.
     one_window_per_pass: bool,
     max_windows: usize,
+    /// The exit rule, for a cascade model with `[model] cascade` on.
+    exit: Option<Cascade>,
+    /// Windows scored, and how many of them the first stage decided alone.
+    windows_scored: AtomicU64,
+    windows_exited: AtomicU64,
+}
+
+/// One session per graph: the whole model, or a cascade's two stages.
+struct Stages {
+    first: Session,
+    rest: Option<Session>,
 }
 
 fn load_err(path: &Path, message: impl Into<String>) -> ClassifierError {
@@ -122,29 +144,65 @@ fn load_err(path: &Path, message: impl Into<String>) -> ClassifierError {
 impl OnnxClassifier {
     pub fn load(dir: &Path, options: &OnnxOptions) -> Result<OnnxClassifier, ClassifierError> {
         let model_path = dir.join("model.onnx");
-        if !model_path.is_file() {
+        let (first_path, rest_path) = (dir.join("first.onnx"), dir.join("rest.onnx"));
+        let cascade = !model_path.is_file() && first_path.is_file() && rest_path.is_file();
+        if !model_path.is_file() && !cascade {
             return Err(load_err(
                 &model_path,
-                "not found: the onnx backend expects a Hugging Face style directory with model.onnx, \
-                 tokenizer.json and config.json (models/fetch-models.sh builds models/minilm-toxic)",
+                "not found: the onnx backend expects a Hugging Face style directory with model.onnx \
+                 (or a cascade's first.onnx and rest.onnx), tokenizer.json and config.json \
+                 (models/fetch-models.sh builds models/minilm-toxic)",
             ));
         }
         let meta = ModelMeta::read(dir, options.max_tokens)?;
+        if cascade && meta.cascade.is_none() {
+            return Err(load_err(
+                &dir.join("config.json"),
+                "first.onnx and rest.onnx need a `cascade` section (exit_after, exit_below)",
+            ));
+        }
         let outputs = meta.map_labels(&options.label_map, &options.config_path)?;
         let (tokenizer, model_ids) =
             load_tokenizer(&dir.join("tokenizer.json"), options.vocabulary)?;
 
         let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
-        let session = open_session(env, &model_path, options.threads, options.optimization)?;
-        let token_type_ids = check_signature(&session, &model_path, meta.labels.len())?;
-        let mut sessions = vec![Mutex::new(session)];
+        let first_path = if cascade { first_path } else { model_path };
+        let open = |path: &Path| open_session(env, path, options.threads, options.optimization);
+        let open_stages = || -> Result<Stages, ClassifierError> {
+            Ok(Stages {
+                first: open(&first_path)?,
+                rest: if cascade {
+                    Some(open(&rest_path)?)
+                } else {
+                    None
+                },
+            })
+        };
+        let stages = open_stages()?;
+        let token_type_ids = match &stages.rest {
+            None => check_signature(&stages.first, &first_path, meta.labels.len())?,
+            Some(rest) => check_cascade_signature(&stages.first, rest, &first_path, &rest_path)?,
+        };
+        let mut sessions = vec![Mutex::new(stages)];
         for _ in 1..options.sessions.max(1) {
-            let more = open_session(env, &model_path, options.threads, options.optimization)?;
-            sessions.push(Mutex::new(more));
+            sessions.push(Mutex::new(open_stages()?));
         }
 
-        let (digest, one_window_per_pass) =
-            scan_model_file(&model_path).map_err(|e| load_err(&model_path, e.to_string()))?;
+        let scan = |path: &Path| scan_model_file(path).map_err(|e| load_err(path, e.to_string()));
+        let (mut digest, mut one_window_per_pass) = scan(&first_path)?;
+        if cascade {
+            // The cascade's id covers both graphs (and so the exit head and its bounds'
+            // model); config.json's bounds are named in the verdict's model through it too.
+            let (rest_digest, rest_quantised) = scan(&rest_path)?;
+            let bounds = std::fs::read(dir.join("config.json"))
+                .map_err(|e| load_err(&dir.join("config.json"), e.to_string()))?;
+            let mut hasher = Sha256::new();
+            hasher.update(digest.as_bytes());
+            hasher.update(rest_digest.as_bytes());
+            hasher.update(&bounds);
+            digest = hex::encode(hasher.finalize());
+            one_window_per_pass |= rest_quantised;
+        }
         let name = dir
             .canonicalize()
             .ok()
@@ -156,11 +214,14 @@ impl OnnxClassifier {
             model_ids,
             sessions,
             next_session: std::sync::atomic::AtomicUsize::new(0),
-            meta,
             outputs,
             token_type_ids,
             one_window_per_pass,
             max_windows: options.max_windows,
+            exit: meta.cascade.clone().filter(|_| options.cascade),
+            windows_scored: AtomicU64::new(0),
+            windows_exited: AtomicU64::new(0),
+            meta,
         })
     }
 
@@ -210,7 +271,9 @@ impl OnnxClassifier {
             .collect()
     }
 
-    /// Raw logits for a batch of windows (one forward pass, padded to the longest).
+    /// Raw logits for a batch of windows (one forward pass, padded to the longest). A
+    /// cascade's first stage runs on every window; the windows it may not decide alone go
+    /// on through the rest of the model.
     fn logits(&self, windows: &[&Encoding]) -> Result<Vec<Vec<f32>>, ClassifierError> {
         let rows = windows.len();
         let len = windows.iter().map(|w| w.get_ids().len()).max().unwrap_or(0);
@@ -224,31 +287,87 @@ impl OnnxClassifier {
                 types[r * len + c] = ty as i64;
             }
         }
-        let tensor = |data: Vec<i64>| {
-            Tensor::from_array(([rows, len], data))
+        let tensor = |shape: Vec<usize>, data: Vec<i64>| {
+            Tensor::from_array((shape, data))
                 .map_err(|e| ClassifierError::Inference(format!("input tensor: {e}")))
         };
         let mut inputs = ort::inputs![
-            "input_ids" => tensor(ids)?,
-            "attention_mask" => tensor(mask)?,
+            "input_ids" => tensor(vec![rows, len], ids)?,
+            "attention_mask" => tensor(vec![rows, len], mask.clone())?,
         ];
         if self.token_type_ids {
-            inputs.push(("token_type_ids".into(), tensor(types)?.into()));
+            inputs.push((
+                "token_type_ids".into(),
+                tensor(vec![rows, len], types)?.into(),
+            ));
         }
-        let mut session = self.free_session();
-        let outputs = session
-            .run(inputs)
-            .map_err(|e| ClassifierError::Inference(format!("onnx runtime: {e}")))?;
-        let (shape, data) = outputs["logits"]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| ClassifierError::Inference(format!("logits: {e}")))?;
         let width = self.meta.labels.len();
-        if shape.len() != 2 || shape[0] as usize != rows || shape[1] as usize != width {
+        let run_err = |e: ort::Error| ClassifierError::Inference(format!("onnx runtime: {e}"));
+        let mut guard = self.free_session();
+        let Stages { first, rest } = &mut *guard;
+        let outputs = first.run(inputs).map_err(run_err)?;
+        let Some(rest) = rest else {
+            return read_logits(&outputs["logits"], "logits", rows, width);
+        };
+
+        let estimates = read_logits(&outputs["exit_logits"], "exit_logits", rows, width)?;
+        let go_on: Vec<usize> = (0..rows).filter(|&r| !self.exits(&estimates[r])).collect();
+        self.windows_scored
+            .fetch_add(rows as u64, Ordering::Relaxed);
+        self.windows_exited
+            .fetch_add((rows - go_on.len()) as u64, Ordering::Relaxed);
+        if go_on.is_empty() {
+            return Ok(estimates);
+        }
+        let (shape, hidden) = outputs["hidden"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| ClassifierError::Inference(format!("hidden: {e}")))?;
+        if shape.len() != 3 || shape[0] as usize != rows || shape[1] as usize != len {
             return Err(ClassifierError::Inference(format!(
-                "logits have shape {shape:?}, expected [{rows}, {width}]"
+                "hidden has shape {shape:?}, expected [{rows}, {len}, _]"
             )));
         }
-        Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
+        let row = len * shape[2] as usize;
+        let mut states = Vec::with_capacity(go_on.len() * row);
+        let mut go_on_mask = Vec::with_capacity(go_on.len() * len);
+        for &r in &go_on {
+            states.extend_from_slice(&hidden[r * row..(r + 1) * row]);
+            go_on_mask.extend_from_slice(&mask[r * len..(r + 1) * len]);
+        }
+        let states = Tensor::from_array(([go_on.len(), len, shape[2] as usize], states))
+            .map_err(|e| ClassifierError::Inference(format!("hidden tensor: {e}")))?;
+        let rest_outputs = rest
+            .run(ort::inputs![
+                "hidden" => states,
+                "attention_mask" => tensor(vec![go_on.len(), len], go_on_mask)?,
+            ])
+            .map_err(run_err)?;
+        let whole = read_logits(&rest_outputs["logits"], "logits", go_on.len(), width)?;
+        let mut out = estimates;
+        for (r, logits) in go_on.into_iter().zip(whole) {
+            out[r] = logits;
+        }
+        Ok(out)
+    }
+
+    /// Whether the first stage decides a window alone: the exit rule is on and every
+    /// bounded label's estimated probability is below its bound.
+    fn exits(&self, estimate: &[f32]) -> bool {
+        self.exit.as_ref().is_some_and(|c| {
+            let probs = self.probabilities(estimate);
+            c.exit_below.iter().all(|&(o, bound)| probs[o] < bound)
+        })
+    }
+
+    /// For a cascade with its exit rule on: windows scored so far, and how many of them the
+    /// first stage decided alone.
+    pub fn cascade_exits(&self) -> Option<(u64, u64)> {
+        self.exit.as_ref().map(|_| {
+            (
+                self.windows_scored.load(Ordering::Relaxed),
+                self.windows_exited.load(Ordering::Relaxed),
+            )
+        })
     }
 
     /// Logits for each text's windows, in window order (used by tests and tools).
@@ -272,7 +391,7 @@ impl OnnxClassifier {
 
 impl OnnxClassifier {
     /// A session no other batch is using, else the next one in turn (waiting for it).
-    fn free_session(&self) -> std::sync::MutexGuard<'_, Session> {
+    fn free_session(&self) -> std::sync::MutexGuard<'_, Stages> {
         let n = self.sessions.len();
         let start = self
             .next_session
@@ -358,6 +477,24 @@ fn open_session(
     builder
         .commit_from_file(path)
         .map_err(|e| load_err(path, format!("ONNX Runtime cannot load the model: {e}")))
+}
+
+/// A `[rows, width]` float output as one row of logits per window.
+fn read_logits(
+    value: &ort::value::DynValue,
+    name: &str,
+    rows: usize,
+    width: usize,
+) -> Result<Vec<Vec<f32>>, ClassifierError> {
+    let (shape, data) = value
+        .try_extract_tensor::<f32>()
+        .map_err(|e| ClassifierError::Inference(format!("{name}: {e}")))?;
+    if shape.len() != 2 || shape[0] as usize != rows || shape[1] as usize != width {
+        return Err(ClassifierError::Inference(format!(
+            "{name} have shape {shape:?}, expected [{rows}, {width}]"
+        )));
+    }
+    Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
 }
 
 /// The model file's SHA-256 (hex) and whether its graph quantises activations per pass
@@ -489,6 +626,62 @@ fn check_signature(session: &Session, path: &Path, labels: usize) -> Result<bool
         ));
     }
     Ok(names.contains(&"token_type_ids"))
+}
+
+/// A cascade's two graphs: the first takes what a whole model does and gives `hidden` and
+/// `exit_logits`; the second takes `hidden` and `attention_mask` and gives `logits`.
+/// Returns whether the first takes `token_type_ids`.
+fn check_cascade_signature(
+    first: &Session,
+    rest: &Session,
+    first_path: &Path,
+    rest_path: &Path,
+) -> Result<bool, ClassifierError> {
+    let inputs = |s: &Session| {
+        s.inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect::<Vec<_>>()
+    };
+    let outputs = |s: &Session| {
+        s.outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect::<Vec<_>>()
+    };
+    let require = |names: Vec<String>, wanted: &[&str], what: &str, path: &Path| match wanted
+        .iter()
+        .find(|w| !names.iter().any(|n| n == *w))
+    {
+        None => Ok(()),
+        Some(missing) => Err(load_err(
+            path,
+            format!(
+                "incompatible cascade stage: no `{missing}` {what} ({what}s: {})",
+                names.join(", ")
+            ),
+        )),
+    };
+    require(
+        inputs(first),
+        &["input_ids", "attention_mask"],
+        "input",
+        first_path,
+    )?;
+    require(
+        outputs(first),
+        &["hidden", "exit_logits"],
+        "output",
+        first_path,
+    )?;
+    require(
+        inputs(rest),
+        &["hidden", "attention_mask"],
+        "input",
+        rest_path,
+    )?;
+    require(outputs(rest), &["logits"], "output", rest_path)?;
+    Ok(inputs(first).iter().any(|n| n == "token_type_ids"))
 }
 
 impl Classifier for OnnxClassifier {

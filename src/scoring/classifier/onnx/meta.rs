@@ -1,7 +1,8 @@
 //! What a Hugging Face style model directory says about its outputs and input length:
 //! `config.json` (`id2label`, `problem_type`, `max_position_embeddings`, `pad_token_id`,
 //! and the languages it reads: `languages`, else guessed from `vocab_size`) and
-//! `tokenizer_config.json` (`model_max_length`).
+//! `tokenizer_config.json` (`model_max_length`). A model cut into two stages (`first.onnx`,
+//! `rest.onnx`) says where and when its first stage decides alone in `cascade`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +37,24 @@ pub struct ModelMeta {
     pub pad_id: i64,
     /// Languages the model reads.
     pub languages: Vec<Language>,
+    /// Where a two-stage model's first stage may decide alone.
+    pub cascade: Option<Cascade>,
+}
+
+/// A two-stage model's exit rule: after `exit_after` layers the first stage estimates the
+/// whole model's logits; when every bounded label's estimate is below its bound, the
+/// estimate is the score and the other layers are skipped.
+#[derive(Debug, Clone)]
+pub struct Cascade {
+    pub exit_after: usize,
+    /// (model output, probability bound).
+    pub exit_below: Vec<(usize, f32)>,
+}
+
+#[derive(Deserialize)]
+struct CascadeJson {
+    exit_after: usize,
+    exit_below: BTreeMap<String, f32>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +72,9 @@ struct ConfigJson {
     /// modgate's own key: ISO 639-1 codes of the languages the model was trained to read.
     #[serde(default)]
     languages: Option<Vec<String>>,
+    /// modgate's own key, for models built as two stages.
+    #[serde(default)]
+    cascade: Option<CascadeJson>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +120,37 @@ impl ModelMeta {
                 "id2label must number the labels 0..n without gaps",
             ));
         }
-        let labels = ids.into_iter().map(|(_, l)| l).collect();
+        let labels: Vec<String> = ids.into_iter().map(|(_, l)| l).collect();
+        let cascade = match config.cascade {
+            None => None,
+            Some(c) => {
+                let mut exit_below = Vec::new();
+                for (label, bound) in &c.exit_below {
+                    let output = labels.iter().position(|l| l == label).ok_or_else(|| {
+                        load_err(
+                            &path,
+                            format!("cascade.exit_below: the model has no label `{label}`"),
+                        )
+                    })?;
+                    if !(*bound > 0.0 && *bound < 1.0) {
+                        return Err(load_err(
+                            &path,
+                            format!(
+                                "cascade.exit_below.{label} = {bound}: must be between 0 and 1"
+                            ),
+                        ));
+                    }
+                    exit_below.push((output, *bound));
+                }
+                if exit_below.is_empty() {
+                    return Err(load_err(&path, "cascade.exit_below names no label"));
+                }
+                Some(Cascade {
+                    exit_after: c.exit_after,
+                    exit_below,
+                })
+            }
+        };
         let activation = match config.problem_type.as_deref() {
             Some("multi_label_classification") => Activation::Sigmoid,
             _ => Activation::Softmax,
@@ -142,6 +194,7 @@ impl ModelMeta {
             max_tokens,
             pad_id: config.pad_token_id.unwrap_or(0),
             languages,
+            cascade,
         })
     }
 

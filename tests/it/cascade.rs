@@ -1,0 +1,107 @@
+//! The cascade copy of the default model (`models/e5-toxic-full-cascade-int8/`: the same
+//! int8 encoder cut after its exit layer, `first.onnx` + `rest.onnx`), against the whole
+//! model (`models/e5-toxic-full-int8/`) that fetch-models.sh builds from the same weights.
+
+use std::path::{Path, PathBuf};
+
+use modgate::domain::Label;
+use modgate::scoring::classifier::Classifier;
+use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
+use serde_json::Value;
+
+const WHOLE: &str = "e5-toxic-full-int8";
+const CASCADE: &str = "e5-toxic-full-cascade-int8";
+
+const TEXTS: [&str; 8] = [
+    "Thank you for this clear article about the new bridge in Almaty.",
+    "The budget numbers in the third paragraph look wrong to me, can you check them?",
+    "Спасибо автору, хорошая статья про бюджет и дороги.",
+    "Рақмет, пайдалы және түсінікті мақала.",
+    "Muslims are a disease and should be deported.",
+    "You people are animals, go back to your country!",
+    "Ты тупой идиот, я тебя найду.",
+    "I will kill you and your whole family.",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(dir: &str, cascade: bool) -> OnnxClassifier {
+    let options = OnnxOptions {
+        runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+        threads: 1,
+        cascade,
+        ..OnnxOptions::default()
+    };
+    OnnxClassifier::load(&root().join("models").join(dir), &options)
+        .unwrap_or_else(|e| panic!("{dir}: {e} (run models/fetch-models.sh)"))
+}
+
+/// The exit rule as config.json states it: (label, bound).
+fn bounds(dir: &Path) -> Vec<(Label, f32)> {
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    config["cascade"]["exit_below"]
+        .as_object()
+        .expect("cascade.exit_below")
+        .iter()
+        .map(|(l, b)| (Label::parse(l).unwrap(), b.as_f64().unwrap() as f32))
+        .collect()
+}
+
+#[test]
+fn with_its_exit_off_the_cascade_scores_as_the_whole_model() {
+    let whole = load(WHOLE, true);
+    let cascade = load(CASCADE, false);
+    assert_eq!(cascade.cascade_exits(), None);
+    let a = whole.score_batch(&TEXTS).unwrap();
+    let b = cascade.score_batch(&TEXTS).unwrap();
+    for ((text, a), b) in TEXTS.iter().zip(&a).zip(&b) {
+        for (x, y) in a.0.iter().zip(b.0.iter()) {
+            assert!((x - y).abs() < 1e-4, "{text}: {a:?} vs {b:?}");
+        }
+    }
+    assert_ne!(whole.model_id(), cascade.model_id());
+    assert!(
+        cascade
+            .model_id()
+            .starts_with("onnx:e5-toxic-full-cascade-int8@")
+    );
+}
+
+#[test]
+fn the_first_stage_decides_only_below_its_bounds_and_abuse_goes_through_every_layer() {
+    let whole = load(WHOLE, true);
+    let cascade = load(CASCADE, true);
+    let bounds = bounds(&root().join("models").join(CASCADE));
+    let a = whole.score_batch(&TEXTS).unwrap();
+    let b = cascade.score_batch(&TEXTS).unwrap();
+    let (windows, exited) = cascade.cascade_exits().expect("exit rule on");
+    assert_eq!(windows, TEXTS.len() as u64);
+    // Some harmless comments are decided by the first stage; never abuse.
+    assert!(exited >= 1, "no comment exited early");
+    for (i, (text, (a, b))) in TEXTS.iter().zip(a.iter().zip(&b)).enumerate() {
+        let same =
+            a.0.iter()
+                .zip(b.0.iter())
+                .all(|(x, y)| (x - y).abs() < 1e-4);
+        if i >= 4 {
+            assert!(
+                same,
+                "{text}: abuse must be scored by every layer: {a:?} vs {b:?}"
+            );
+        }
+        if !same {
+            // Decided by the first stage: every bounded label below its bound, and so
+            // below the shipped config's lowest action threshold for it.
+            for &(label, bound) in &bounds {
+                assert!(
+                    b.get(label) < bound,
+                    "{text}: {label:?} {} >= {bound}",
+                    b.get(label)
+                );
+            }
+        }
+    }
+}
