@@ -210,13 +210,13 @@ def write_cascade(weights, config, head: Head, q4: E5Q4, args, provenance: dict,
     for n in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.out, n), os.path.join(out, n))
     cfg = json.load(open(os.path.join(args.out, "config.json")))
-    cfg["cascade"] = {"exit_after": k, "exit_below": exit_meta["exit_below"]}
+    cfg["cascade"] = {key: exit_meta[key] for key in ("exit_after", "exit_margin", "exit_below")}
     json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=2)
     prov = {key: v for key, v in provenance.items() if key != "verified_logits"}
     prov.update(
         name=provenance["name"] + "-cascade-int8",
         quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only (both stages)",
-        cascade={key: exit_meta[key] for key in ("exit_after", "exit_below", "exit_sha256", "teacher", "method", "data", "report")},
+        cascade={key: exit_meta[key] for key in ("exit_after", "exit_margin", "exit_below", "exit_sha256", "teacher", "method", "data", "report")},
         verified_fp32_max_abs_diff=diffs,
         converted_files={n: sha256_file(os.path.join(out, n)) for n in ("first.onnx", "rest.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")},
     )

@@ -103,6 +103,7 @@ def main() -> None:
     meta = {
         "labels": LABELS,
         "exit_after": EXIT_AFTER,
+        "exit_margin": round(-float(margin), 6),
         "exit_below": exit_below,
         "exit_sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
         "teacher": "models/e5-toxic-full-int8 (one text per pass)",

@@ -105,3 +105,64 @@ fn the_first_stage_decides_only_below_its_bounds_and_abuse_goes_through_every_la
         }
     }
 }
+
+#[test]
+fn thresholds_the_exit_rule_would_hide_refuse_the_model_by_their_key() {
+    let load_with = |thresholds: Vec<(Label, f32, &str)>, cascade: bool| {
+        let options = OnnxOptions {
+            runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+            threads: 1,
+            cascade,
+            action_thresholds: thresholds
+                .into_iter()
+                .map(|(l, v, k)| (l, v, k.to_string()))
+                .collect(),
+            ..OnnxOptions::default()
+        };
+        OnnxClassifier::load(&root().join("models").join(CASCADE), &options).map(|_| ())
+    };
+    // The shipped thresholds keep the margin the bounds were chosen with.
+    let config = modgate::config::Config::load_file(&root().join("config.toml")).unwrap();
+    let shipped = OnnxOptions::from_config(&config).action_thresholds;
+    assert!(shipped.iter().any(|(l, _, _)| *l == Label::Threat));
+    let borrowed: Vec<(Label, f32, &str)> = shipped
+        .iter()
+        .map(|(l, v, k)| (*l, *v, k.as_str()))
+        .collect();
+    load_with(borrowed, true).expect("the shipped thresholds");
+
+    // Too close to a bound: named by its key.
+    let err = load_with(
+        vec![(
+            Label::Toxic,
+            0.3,
+            "policy.languages.ru.thresholds.toxic.hold_at",
+        )],
+        true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("policy.languages.ru.thresholds.toxic.hold_at = 0.3")
+            && err.contains("cascade = false"),
+        "{err}"
+    );
+    // A label the first stage does not bound.
+    let err = load_with(
+        vec![(Label::Insult, 0.9, "policy.thresholds.insult.hold_at")],
+        true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("policy.thresholds.insult.hold_at")
+            && err.contains("no exit bound for insult"),
+        "{err}"
+    );
+    // With the exit rule off every comment goes through all layers: any threshold works.
+    load_with(
+        vec![(Label::Insult, 0.9, "policy.thresholds.insult.hold_at")],
+        false,
+    )
+    .unwrap();
+}

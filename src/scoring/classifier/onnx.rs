@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
 use crate::config::Vocabulary;
-use crate::domain::Scores;
+use crate::domain::{Label, Scores};
 
 use super::{Classifier, ClassifierError};
 
@@ -83,6 +83,9 @@ pub struct OnnxOptions {
     pub sessions: usize,
     /// Let a cascade model's first stage decide alone where it may (`[model] cascade`).
     pub cascade: bool,
+    /// Every model action threshold of `[policy]` as (label, value, its config key): a
+    /// cascade's exit rule must leave each one its margin.
+    pub action_thresholds: Vec<(Label, f32, String)>,
     /// Where the options came from, for error messages.
     pub config_path: PathBuf,
 }
@@ -99,9 +102,38 @@ impl OnnxOptions {
             optimization: Optimization::All,
             sessions: config.model.sessions,
             cascade: config.model.cascade,
+            action_thresholds: action_thresholds(&config.policy),
             config_path: config.source.clone(),
         }
     }
+}
+
+/// Every `hold_at` / `remove_at` of `[policy.thresholds]` and `[policy.languages.*]`.
+fn action_thresholds(policy: &crate::config::PolicyConfig) -> Vec<(Label, f32, String)> {
+    let mut out = Vec::new();
+    let mut add = |table: String, name: &str, t: &crate::config::Threshold| {
+        let Some(label) = Label::parse(name) else {
+            return; // rejected by config validation
+        };
+        for (what, v) in [("hold_at", t.hold_at), ("remove_at", t.remove_at)] {
+            if let Some(v) = v {
+                out.push((label, v, format!("{table}.{name}.{what}")));
+            }
+        }
+    };
+    for (name, t) in &policy.thresholds {
+        add("policy.thresholds".into(), name, t);
+    }
+    for (lang, p) in &policy.languages {
+        for (name, t) in &p.thresholds {
+            add(
+                format!("policy.languages.{}.thresholds", lang.get_ref()),
+                name.get_ref(),
+                t.get_ref(),
+            );
+        }
+    }
+    out
 }
 
 pub struct OnnxClassifier {
@@ -178,6 +210,9 @@ impl OnnxClassifier {
                 },
             })
         };
+        if let (Some(c), true) = (&meta.cascade, options.cascade) {
+            check_exit_margins(c, &outputs, &meta, options, &dir.join("config.json"))?;
+        }
         let stages = open_stages()?;
         let token_type_ids = match &stages.rest {
             None => check_signature(&stages.first, &first_path, meta.labels.len())?,
@@ -626,6 +661,63 @@ fn check_signature(session: &Session, path: &Path, labels: usize) -> Result<bool
         ));
     }
     Ok(names.contains(&"token_type_ids"))
+}
+
+/// A cascade's first stage may decide alone only below each label's bound, which lies
+/// `exit_margin` (in logits) under the lowest threshold it was chosen for. A configured
+/// threshold closer to the bound than that, or one on a label without a bound, would be
+/// checked against the first stage's estimate alone: refuse to start, naming the key.
+fn check_exit_margins(
+    cascade: &Cascade,
+    outputs: &[Option<usize>; 6],
+    meta: &ModelMeta,
+    options: &OnnxOptions,
+    model_config: &Path,
+) -> Result<(), ClassifierError> {
+    let logit = |p: f32| (p / (1.0 - p)).ln();
+    for (label, value, key) in &options.action_thresholds {
+        let Some(output) = outputs[label.index()] else {
+            continue; // the model does not score this label
+        };
+        let bound = cascade.exit_below.iter().find(|(o, _)| *o == output);
+        let problem = match bound {
+            None => Some(format!(
+                "the cascade's first stage of {} has no exit bound for {} (it was built for \
+                 thresholds on {} only)",
+                model_config.display(),
+                meta.labels[output],
+                cascade
+                    .exit_below
+                    .iter()
+                    .map(|(o, _)| meta.labels[*o].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(&(_, b))
+                if logit(value.clamp(1e-6, 1.0 - 1e-6)) < logit(b) + cascade.exit_margin - 1e-3 =>
+            {
+                Some(format!(
+                    "below {:.3}, the lowest threshold the cascade's exit bound ({b}, {}) \
+                     leaves its margin of {} logits",
+                    1.0 / (1.0 + (-(logit(b) + cascade.exit_margin)).exp()),
+                    model_config.display(),
+                    cascade.exit_margin
+                ))
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(load_err(
+                &options.config_path,
+                format!(
+                    "{key} = {value}: {problem}; comments the first stage decides alone would \
+                     never be checked against it. Raise the threshold, or set [model] cascade = \
+                     false to run every comment through all layers"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A cascade's two graphs: the first takes what a whole model does and gives `hidden` and

@@ -47,6 +47,9 @@ pub struct ModelMeta {
 #[derive(Debug, Clone)]
 pub struct Cascade {
     pub exit_after: usize,
+    /// How far (in logits) each bound lies below the lowest action threshold it was chosen
+    /// for: thresholds must keep that distance.
+    pub exit_margin: f32,
     /// (model output, probability bound).
     pub exit_below: Vec<(usize, f32)>,
 }
@@ -54,6 +57,7 @@ pub struct Cascade {
 #[derive(Deserialize)]
 struct CascadeJson {
     exit_after: usize,
+    exit_margin: f32,
     exit_below: BTreeMap<String, f32>,
 }
 
@@ -145,8 +149,15 @@ impl ModelMeta {
                 if exit_below.is_empty() {
                     return Err(load_err(&path, "cascade.exit_below names no label"));
                 }
+                if !(c.exit_margin >= 0.0) {
+                    return Err(load_err(
+                        &path,
+                        format!("cascade.exit_margin = {}: must be 0 or more", c.exit_margin),
+                    ));
+                }
                 Some(Cascade {
                     exit_after: c.exit_after,
+                    exit_margin: c.exit_margin,
                     exit_below,
                 })
             }
