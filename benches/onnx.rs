@@ -10,6 +10,11 @@
 //! graph optimisation level (`disable`, `basic`, `extended`, `all`), and two sessions of one
 //! thread each scoring at once (as two lanes would) against one session of two threads;
 //! the Python side is skipped then.
+//!
+//! A load mix (`MODGATE_BENCH_TEXTS=FILE.jsonl`, request bodies as `python3 bench/bodies.py
+//! FILE.jsonl` writes them): each model scores the first 128 bodies per iteration, cascade
+//! models with their exit rule on (the share of windows their first stage decided is
+//! printed); the Python side is skipped then.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -152,6 +157,39 @@ fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options
     group.finish();
 }
 
+/// The first 128 bodies of a load-mix file.
+fn mix(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .take(128)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON body per line");
+            v["body"].as_str().expect("body").to_string()
+        })
+        .collect()
+}
+
+fn bench_mix(c: &mut Criterion, variants: &str, texts: &[String], options: &OnnxOptions) {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for variant in variants.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        let dir = root().join("models").join(variant);
+        let model = OnnxClassifier::load(&dir, options)
+            .unwrap_or_else(|e| panic!("{e} (run models/fetch-models.sh)"));
+        let mut group = c.benchmark_group(format!("onnx-mix/{variant}/threads{}", options.threads));
+        group.throughput(Throughput::Elements(refs.len() as u64));
+        group.bench_function("load mix, 128 comments", |b| {
+            b.iter(|| black_box(model.score_batch(&refs).unwrap()))
+        });
+        group.finish();
+        if let Some((windows, exited)) = model.cascade_exits() {
+            eprintln!(
+                "{variant}: the first stage decided {exited} of {windows} windows ({:.1}%)",
+                100.0 * exited as f64 / windows.max(1) as f64
+            );
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let threads = threads();
     let study = std::env::var("MODGATE_BENCH_SETTINGS").is_ok_and(|v| v == "1");
@@ -160,10 +198,15 @@ fn bench(c: &mut Criterion) {
     let options = OnnxOptions {
         runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
         threads,
+        cascade: true,
         ..OnnxOptions::default()
     };
     let variants = std::env::var("MODGATE_BENCH_MODELS")
         .unwrap_or_else(|_| "minilm-toxic,minilm-toxic-int8,e5-toxic,e5-toxic-int8".into());
+    if let Ok(path) = std::env::var("MODGATE_BENCH_TEXTS") {
+        bench_mix(c, &variants, &mix(&path), &options);
+        return;
+    }
     for variant in variants.split(',').map(str::trim).filter(|v| !v.is_empty()) {
         let dir = root().join("models").join(variant);
         if study {
