@@ -33,11 +33,23 @@ pub async fn run(
     scorer: &Scorer,
     classifier: Arc<dyn Classifier>,
     opts: &RescoreRun,
+    on_change: impl FnMut(&Change),
+) -> Result<usize, RescoreError> {
+    run_until(store, scorer, classifier, opts, || false, on_change).await
+}
+
+/// [`run`], stopping before the next page once `stop` says so (what is done stays done).
+pub async fn run_until(
+    store: &Store,
+    scorer: &Scorer,
+    classifier: Arc<dyn Classifier>,
+    opts: &RescoreRun,
+    stop: impl Fn() -> bool,
     mut on_change: impl FnMut(&Change),
 ) -> Result<usize, RescoreError> {
     let mut after = 0;
     let mut changed = 0;
-    loop {
+    while !stop() {
         let page = rescore::candidates(
             store.reader(),
             opts.status,

@@ -193,7 +193,19 @@ async fn recover_unscored(state: AppState) {
             page_size: 16,
         };
         let classifier = Arc::new(state.queued_classifier());
-        match crate::rescoring::run(&state.store, &live.scorer, classifier, &opts, |_| {}).await {
+        // New comments come first: once one is stored unscored again (the lanes are full),
+        // the backlog waits for the next quiet spell instead of taking the model from them.
+        let started = state.metrics.scoring_failures();
+        let intake_overflows = || state.metrics.scoring_failures() != started;
+        let run = crate::rescoring::run_until(
+            &state.store,
+            &live.scorer,
+            classifier,
+            &opts,
+            intake_overflows,
+            |_| {},
+        );
+        match run.await {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "re-scored comments stored while unscored"),
             Err(crate::rescoring::RescoreError::Classifier(ClassifierError::Busy(_))) => {

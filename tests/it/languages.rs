@@ -599,3 +599,44 @@ async fn rescoring_sets_the_language_of_comments_stored_without_one() {
     assert_eq!(stored_language(&app, kk).await.as_deref(), Some("kk"));
     assert_eq!(stored_language(&app, uz).await.as_deref(), Some("uz"));
 }
+
+/// The background recovery stops between pages once new comments overflow again: what it
+/// scored stays scored, the rest waits for the next quiet spell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescoring_run_stops_between_pages_when_told() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        post(
+            &app,
+            "a",
+            &format!("r{i}"),
+            &format!("Мақала үшін рахмет {i}."),
+        )
+        .await;
+    }
+    modgate::on_pool!(app.state.store.writer(), p => sqlx::query("UPDATE comments SET language = NULL")
+        .execute(p)
+        .await.map(|r| r.rows_affected()))
+        .unwrap();
+    let config = app.state.live().config.clone();
+    let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
+    let model = modgate::scoring::classifier::load(&config).unwrap();
+    let opts = modgate::rescoring::RescoreRun {
+        status: None,
+        only_unscored: false,
+        dry_run: false,
+        page_size: 2,
+    };
+    // Asked before each page: two pages, then stop.
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
+    modgate::rescoring::run_until(&app.state.store, &scorer, model, &opts, stop, |_| {})
+        .await
+        .unwrap();
+    let with_language: i64 = modgate::on_pool!(app.state.store.writer(), p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE language IS NOT NULL")
+        .fetch_one(p)
+        .await)
+    .unwrap();
+    assert_eq!(with_language, 4, "two pages of two");
+}
