@@ -110,6 +110,8 @@ def step(server: Server, name: str, url: str, seconds: float, rate=None, bodies=
         "server_cpu_s": cpu,
         "server_cpu_ms_per_request": 1000 * cpu / max(result.ok, 1),
         "unscored": int(unscored),
+        # Answered with the model's verdict (issue 14's "actually scored"): 2xx minus unscored.
+        "scored_per_s": max(result.ok - int(unscored), 0) / seconds,
         "context_switches_per_request": switches / max(result.requests, 1),
         "verdicts": {k: int(v) for k, v in counted.items() if "comments_received" in k and v},
         "peak_rss_mb": server.sampler.peak_rss_kb / 1024,
@@ -124,7 +126,7 @@ def format_row(r: dict) -> str:
     bad = r["requests"] - r["ok"]
     return (
         f"{r['step']:<22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f}  p90 {r['p90_ms']:6.1f}  "
-        f"p99 {r['p99_ms']:6.1f} ms  non-2xx/errors {bad}  unscored {r['unscored']}  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req  "
+        f"p99 {r['p99_ms']:6.1f} ms  non-2xx/errors {bad}  unscored {r['unscored']}  scored {r.get('scored_per_s', 0):.0f}/s  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req  "
         f"switches {r['context_switches_per_request']:.1f}/req  "
         f"oha CPU {r['client_cpu_s']:.1f}s  RSS {r['peak_rss_mb']:.0f} MB  load {r['loadavg_before']:.1f}"
     )
@@ -370,14 +372,15 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
         f"load average {info['load_start']:.2f} at start, {info['load_end']:.2f} at end.",
         f"Mix: {info['mix']}",
         "",
-        "| round | scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | server CPU ms/req | switches/req | peak RSS MB |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| round | scenario | step | req/s | p50 ms | p90 ms | p99 ms | non-2xx | unscored | scored/s | server CPU ms/req | switches/req | peak RSS MB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, scenario, rows in runs:
         for r in rows:
             out.append(
                 f"| {n} | {scenario} | {r['step']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
-                f"{r['p99_ms']:.1f} | {r['requests'] - r['ok']} | {r['unscored']} | {r['server_cpu_ms_per_request']:.3f} | "
+                f"{r['p99_ms']:.1f} | {r['requests'] - r['ok']} | {r['unscored']} | {r.get('scored_per_s', 0):.0f} | "
+                f"{r['server_cpu_ms_per_request']:.3f} | "
                 f"{r['context_switches_per_request']:.1f} | {r['peak_rss_mb']:.0f} |"
             )
     out.append("")
