@@ -149,7 +149,7 @@ impl ModelMeta {
                 if exit_below.is_empty() {
                     return Err(load_err(&path, "cascade.exit_below names no label"));
                 }
-                if !(c.exit_margin >= 0.0) {
+                if c.exit_margin.is_nan() || c.exit_margin < 0.0 {
                     return Err(load_err(
                         &path,
                         format!("cascade.exit_margin = {}: must be 0 or more", c.exit_margin),
