@@ -572,6 +572,27 @@ fn per_language_thresholds_are_validated_with_line_and_column() {
     );
 }
 
+/// A scorer and model from the app's config, and a run over every stored comment.
+fn rescore_everything(
+    app: &TestApp,
+    page_size: i64,
+) -> (
+    modgate::scoring::pipeline::Scorer,
+    std::sync::Arc<dyn modgate::scoring::classifier::Classifier>,
+    modgate::rescoring::RescoreRun,
+) {
+    let config = app.state.live().config.clone();
+    let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
+    let model = modgate::scoring::classifier::load(&config).unwrap();
+    let opts = modgate::rescoring::RescoreRun {
+        status: None,
+        only_unscored: false,
+        dry_run: false,
+        page_size,
+    };
+    (scorer, model, opts)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rescoring_sets_the_language_of_comments_stored_without_one() {
     let app = spawn_app().await;
@@ -584,15 +605,7 @@ async fn rescoring_sets_the_language_of_comments_stored_without_one() {
         .unwrap();
     assert_eq!(stored_language(&app, kk).await, None);
 
-    let config = app.state.live().config.clone();
-    let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
-    let model = modgate::scoring::classifier::load(&config).unwrap();
-    let opts = modgate::rescoring::RescoreRun {
-        status: None,
-        only_unscored: false,
-        dry_run: false,
-        page_size: 256,
-    };
+    let (scorer, model, opts) = rescore_everything(&app, 256);
     modgate::rescoring::run(&app.state.store, &scorer, model, &opts, |_| {})
         .await
         .unwrap();
@@ -618,15 +631,7 @@ async fn a_rescoring_run_stops_between_pages_when_told() {
         .execute(p)
         .await.map(|r| r.rows_affected()))
         .unwrap();
-    let config = app.state.live().config.clone();
-    let scorer = modgate::scoring::pipeline::Scorer::from_config(&config).unwrap();
-    let model = modgate::scoring::classifier::load(&config).unwrap();
-    let opts = modgate::rescoring::RescoreRun {
-        status: None,
-        only_unscored: false,
-        dry_run: false,
-        page_size: 2,
-    };
+    let (scorer, model, opts) = rescore_everything(&app, 2);
     // Asked before each page: two pages, then stop.
     let asked = std::sync::atomic::AtomicUsize::new(0);
     let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
