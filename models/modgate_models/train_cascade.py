@@ -25,13 +25,14 @@ import os
 
 import numpy as np
 
-from modgate_models.cascade_study import LAYERS, thresholds
 from modgate_models.data import LABELS
 from modgate_models.paths import MODELS_DIR
+from modgate_models.thresholds import action_logits
 
 EXIT_AFTER = 4  # chosen in the study (docs/onnx.md, "A cascade"): the most compute saved
 BUDGET = 0.0005  # share of validation rows whose verdict the exit may change
 RIDGE = 100.0
+LAYERS = 12  # the whole encoder
 
 
 def main() -> None:
@@ -44,7 +45,7 @@ def main() -> None:
     from safetensors.numpy import save_file
 
     d = np.load(args.study)
-    thr = thresholds(args.config)
+    thr = action_logits(args.config)
     th = np.stack([thr[str(l)] for l in d["lang"]])
     acts = (d["logits"] > th).any(1)
     pool = np.flatnonzero(d["split"] == "pool")

@@ -26,10 +26,10 @@ import unicodedata
 
 import numpy as np
 
-from modgate_models.cascade_study import thresholds
 from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
 from modgate_models.paths import MODELS_DIR
 from modgate_models.recipes import held_out_mask
+from modgate_models.thresholds import action_logits
 
 WORD_START = "\u2581"
 
@@ -92,7 +92,7 @@ def main() -> None:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), opts, providers=["CPUExecutionProvider"])
-    thr = thresholds(args.config)
+    thr = action_logits(args.config)
 
     def probs(ids: list[int]) -> np.ndarray:
         t = np.array(ids[:512], dtype=np.int64)[None]
