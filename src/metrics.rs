@@ -55,6 +55,8 @@ pub struct Metrics {
     scoring_seconds: Histogram,
     queue_size: Family<QueueLabels, Gauge>,
     scoring_wait: Family<ModelLabels, Gauge<f64, AtomicU64>>,
+    cascade_windows: Family<ModelLabels, Counter>,
+    cascade_first_stage: Family<ModelLabels, Counter>,
     http_seconds: Family<HttpLabels, Histogram>,
     thread_cache: crate::http::thread_cache::CacheMetrics,
 }
@@ -111,6 +113,18 @@ impl Metrics {
              [model] timeout_ms: stored unscored)",
             scoring_wait.clone(),
         );
+        let cascade_windows = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "cascade_windows",
+            "Windows a cascade model scored (a window: up to 512 tokens of a comment)",
+            cascade_windows.clone(),
+        );
+        let cascade_first_stage = Family::<ModelLabels, Counter>::default();
+        registry.register(
+            "cascade_first_stage_windows",
+            "Windows a cascade model's first stage decided alone, skipping its other layers",
+            cascade_first_stage.clone(),
+        );
         let http_seconds = Family::<HttpLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
@@ -154,6 +168,8 @@ impl Metrics {
             scoring_seconds,
             queue_size,
             scoring_wait,
+            cascade_windows,
+            cascade_first_stage,
             http_seconds,
             thread_cache,
         }
@@ -217,6 +233,20 @@ impl Metrics {
                 model: model.to_string(),
             })
             .set(wait.as_secs_f64());
+    }
+
+    /// A cascade model's counts so far (read from the model when /metrics is scraped).
+    pub fn set_cascade_counts(&self, model: &str, windows: u64, first_stage: u64) {
+        let labels = ModelLabels {
+            model: model.to_string(),
+        };
+        for (family, now) in [
+            (&self.cascade_windows, windows),
+            (&self.cascade_first_stage, first_stage),
+        ] {
+            let counter = family.get_or_create(&labels);
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
     }
 
     /// The Prometheus text exposition.

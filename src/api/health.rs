@@ -54,6 +54,9 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     for (model, wait) in app.batcher.expected_waits() {
         app.metrics.set_scoring_wait(&model, wait);
     }
+    for (model, windows, first_stage) in app.batcher.classifier().first_stage_counts() {
+        app.metrics.set_cascade_counts(&model, windows, first_stage);
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -166,3 +166,34 @@ fn thresholds_the_exit_rule_would_hide_refuse_the_model_by_their_key() {
     )
     .unwrap();
 }
+
+/// Served with the cascade, `/metrics` counts the windows it scored and those its first
+/// stage decided alone, per model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_first_stage_decided() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = crate::common::default_config(&dir.path().join("m.db"));
+    config.model.dir = root().join("models").join(CASCADE);
+    let app = crate::common::spawn_with(config, dir.clone()).await;
+    for (i, body) in TEXTS.iter().enumerate() {
+        let (code, out) = app
+            .post_comment("cascade", None, &format!("r{i}"), body)
+            .await;
+        assert_eq!(code, 201, "{out}");
+    }
+    let text = app.metrics_text().await;
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| {
+                let (n, v) = l.rsplit_once(' ')?;
+                (n.starts_with(name) && n.contains("e5-toxic-full-cascade-int8"))
+                    .then(|| v.parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
+    };
+    let windows = value("modgate_cascade_windows_total{");
+    let first = value("modgate_cascade_first_stage_windows_total{");
+    // Every comment once, the identity counterfactual's re-scoring of held ones besides.
+    assert!(windows >= TEXTS.len() as f64, "{windows}");
+    assert!(first >= 1.0 && first < windows, "{first} of {windows}");
+}

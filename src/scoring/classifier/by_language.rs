@@ -88,6 +88,18 @@ impl Classifier for ByLanguage {
         self.model_for(text).cost(text)
     }
 
+    fn first_stage_counts(&self) -> Vec<(String, u64, u64)> {
+        let mut out = self.default.first_stage_counts();
+        for (_, model) in &self.routes {
+            for counts in model.first_stage_counts() {
+                if !out.iter().any(|(id, _, _)| *id == counts.0) {
+                    out.push(counts);
+                }
+            }
+        }
+        out
+    }
+
     fn model_ids(&self) -> Vec<&str> {
         let mut ids = vec![self.default.model_id()];
         for (_, model) in &self.routes {

@@ -41,6 +41,11 @@ pub trait Classifier: Send + Sync {
     fn model_ids(&self) -> Vec<&str> {
         vec![self.model_id()]
     }
+    /// For each cascade model whose first stage may decide alone: (model id, windows
+    /// scored, windows its first stage decided). Empty for other models.
+    fn first_stage_counts(&self) -> Vec<(String, u64, u64)> {
+        Vec::new()
+    }
     /// Whether a model here was trained to read `language` (Perspective requests in
     /// other languages are refused rather than scored by a model that cannot read them).
     fn reads(&self, _language: Language) -> bool {

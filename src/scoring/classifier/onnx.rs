@@ -781,6 +781,12 @@ impl Classifier for OnnxClassifier {
         &self.model_id
     }
 
+    fn first_stage_counts(&self) -> Vec<(String, u64, u64)> {
+        self.cascade_exits()
+            .map(|(windows, first)| vec![(self.model_id.clone(), windows, first)])
+            .unwrap_or_default()
+    }
+
     fn reads(&self, language: crate::domain::Language) -> bool {
         self.meta.languages.contains(&language)
     }
