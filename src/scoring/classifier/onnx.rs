@@ -226,8 +226,8 @@ impl OnnxClassifier {
         let scan = |path: &Path| scan_model_file(path).map_err(|e| load_err(path, e.to_string()));
         let (mut digest, mut one_window_per_pass) = scan(&first_path)?;
         if cascade {
-            // The cascade's id covers both graphs (and so the exit head and its bounds'
-            // model); config.json's bounds are named in the verdict's model through it too.
+            // The id covers both graphs (the exit head is in first.onnx) and config.json
+            // (the exit bounds), so a verdict names exactly what decided it.
             let (rest_digest, rest_quantised) = scan(&rest_path)?;
             let bounds = std::fs::read(dir.join("config.json"))
                 .map_err(|e| load_err(&dir.join("config.json"), e.to_string()))?;
