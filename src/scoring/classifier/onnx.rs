@@ -190,7 +190,7 @@ impl OnnxClassifier {
         if cascade && meta.cascade.is_none() {
             return Err(load_err(
                 &dir.join("config.json"),
-                "first.onnx and rest.onnx need a `cascade` section (exit_after, exit_below)",
+                "first.onnx and rest.onnx need a `cascade` section (exit_margin, exit_below)",
             ));
         }
         let outputs = meta.map_labels(&options.label_map, &options.config_path)?;
@@ -328,7 +328,7 @@ impl OnnxClassifier {
         };
         let mut inputs = ort::inputs![
             "input_ids" => tensor(vec![rows, len], ids)?,
-            "attention_mask" => tensor(vec![rows, len], mask.clone())?,
+            "attention_mask" => tensor(vec![rows, len], mask)?,
         ];
         if self.token_type_ids {
             inputs.push((
@@ -367,7 +367,9 @@ impl OnnxClassifier {
         let mut go_on_mask = Vec::with_capacity(go_on.len() * len);
         for &r in &go_on {
             states.extend_from_slice(&hidden[r * row..(r + 1) * row]);
-            go_on_mask.extend_from_slice(&mask[r * len..(r + 1) * len]);
+            // The first stage's mask, row r: its window's tokens, then padding.
+            let tokens = windows[r].get_ids().len();
+            go_on_mask.extend((0..len).map(|c| i64::from(c < tokens)));
         }
         let states = Tensor::from_array(([go_on.len(), len, shape[2] as usize], states))
             .map_err(|e| ClassifierError::Inference(format!("hidden tensor: {e}")))?;

@@ -41,12 +41,12 @@ pub struct ModelMeta {
     pub cascade: Option<Cascade>,
 }
 
-/// A two-stage model's exit rule: after `exit_after` layers the first stage estimates the
+/// A two-stage model's exit rule: after its first layers (config.json's `exit_after`, for
+/// people: the graphs themselves are cut there) the first stage estimates the
 /// whole model's logits; when every bounded label's estimate is below its bound, the
 /// estimate is the score and the other layers are skipped.
 #[derive(Debug, Clone)]
 pub struct Cascade {
-    pub exit_after: usize,
     /// How far (in logits) each bound lies below the lowest action threshold it was chosen
     /// for: thresholds must keep that distance.
     pub exit_margin: f32,
@@ -56,7 +56,6 @@ pub struct Cascade {
 
 #[derive(Deserialize)]
 struct CascadeJson {
-    exit_after: usize,
     exit_margin: f32,
     exit_below: BTreeMap<String, f32>,
 }
@@ -156,7 +155,6 @@ impl ModelMeta {
                     ));
                 }
                 Some(Cascade {
-                    exit_after: c.exit_after,
                     exit_margin: c.exit_margin,
                     exit_below,
                 })
