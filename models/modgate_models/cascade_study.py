@@ -9,7 +9,7 @@ the load harness's mix (bench/bodies.py) only measures how often a stream would 
 
 `score` runs the shipped int8 model (the teacher, models/e5-toxic-full-int8, one text per
 pass as modgate runs it) and an int8 copy of its first 6 layers over
-- a seeded sample of training rows the CPU recipe never selected (`pool`: 10,000 English,
+- a seeded sample of training rows the teacher's recipe never selected (`pool`: 10,000 English,
   6,000 Russian), on which the exit head is fitted (80%) and its margin chosen (20%), and
 - the recipe's own held-out rows (`held`), on which the changed verdicts are counted,
 and stores, per text, the teacher's logits and mean (unit) + max pooled token states after
@@ -22,6 +22,7 @@ validation rows, and prints exit rates, changed verdicts and the compute a strea
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -31,7 +32,7 @@ import numpy as np
 
 from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
 from modgate_models.paths import MODELS_DIR
-from modgate_models.recipes import held_out_mask
+from modgate_models.recipes import RECIPES, held_out_mask, selected_texts
 from modgate_models.thresholds import action_logits
 
 DEPTHS = (2, 3, 4, 6)
@@ -42,10 +43,11 @@ def _key(t: str) -> str:
     return " ".join(t.lower().split())
 
 
-def training_rows(train_dir: str, pool_en: int, pool_ru: int):
-    """Texts, languages and splits: unseen pool rows, then the recipe's held-out rows."""
+def training_rows(train_dir: str, recipe: str, pool_en: int, pool_ru: int):
+    """Texts, languages and splits: pool rows the teacher never saw (not selected by its
+    recipe), then the CPU recipe's held-out rows (a continued run keeps them held out)."""
     cpu_texts, _, cpu_src, cpu_groups, _ = select_grouped(train_dir, SOURCES_FULL, full=False)
-    seen = {_key(t) for t in cpu_texts}
+    seen = {_key(t) for t in selected_texts(train_dir, recipe)}
     all_texts, _, all_src, _, _ = select_grouped(train_dir, SOURCES_FULL, full=True)
     lang_of = lambda s: SOURCE_LANGUAGE.get(str(s), "en")  # noqa: E731
     unseen = [i for i, t in enumerate(all_texts) if _key(t) not in seen]
@@ -84,7 +86,7 @@ def score(args) -> None:
     from modgate_models.graph import build_graph
     from modgate_models.int8 import encoder_tensors
 
-    texts, langs, split = stream_rows(args.stream) if args.stream else training_rows(args.train_dir, args.pool_en, args.pool_ru)
+    texts, langs, split = stream_rows(args.stream) if args.stream else training_rows(args.train_dir, args.recipe, args.pool_en, args.pool_ru)
     model_dir = os.path.join(MODELS_DIR, "e5-toxic-full-int8")
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     ids = []
@@ -178,6 +180,12 @@ def main() -> None:
     sub = ap.add_subparsers(dest="command", required=True)
     sc = sub.add_parser("score")
     sc.add_argument("--train-dir", required=True)
+    sc.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        default=json.load(open(os.path.join(MODELS_DIR, "e5-toxic-full-head", "head.json")))["recipe"],
+        help="the teacher's recipe (default: the committed head's), whose rows the pool leaves out",
+    )
     sc.add_argument("--pool-en", type=int, default=10000)
     sc.add_argument("--pool-ru", type=int, default=6000)
     sc.add_argument("--stream", type=int, default=0, help="score this many bodies of the load harness's mix instead")

@@ -164,14 +164,20 @@ def _group_of(source: str, r: dict, i: int) -> str:
     return f"{source}/{i}"
 
 
-def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False):
+def text_key(text: str) -> str:
+    """Two rows with this key are the same text (de-duplication across sources)."""
+    return " ".join(text.lower().split())
+
+
+def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False, exclude=None):
     """Like select(), for train_e5_full: caps apply unless `full`, paraphrase pairs are
     taken whole (stratified by the pair's toxic member), and each row carries its group so
-    the held-out split can keep pairs together. Returns texts, labels, sources, groups and
-    the data list."""
+    the held-out split can keep pairs together. `exclude` = (groups, texts) of an earlier
+    selection: its groups are not sampled and its texts are not taken again (a continued
+    run sees new rows only). Returns texts, labels, sources, groups and the data list."""
     rng = random.Random(SEED)
     texts, labels, sources, groups, listing = [], [], [], [], []
-    seen = set()
+    exclude_groups, seen = (set(exclude[0]), {text_key(t) for t in exclude[1]}) if exclude else (set(), set())
     for name, rel, cap in source_list:
         path = os.path.join(train_dir, rel)
         with open(path, newline="", encoding="utf-8") as f:
@@ -179,8 +185,9 @@ def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False)
         by_group: dict[str, list] = {}
         for i, r in enumerate(rows):
             p = _labels_for(name, r)
-            if p is not None and p[0].strip():
-                by_group.setdefault(_group_of(name, r, i), []).append(p)
+            g = _group_of(name, r, i)
+            if p is not None and p[0].strip() and g not in exclude_groups:
+                by_group.setdefault(g, []).append(p)
         # Stratify groups by their label vectors so rare positives keep their share.
         strata: dict[tuple, list] = {}
         for g, members in by_group.items():
@@ -200,7 +207,7 @@ def select_grouped(train_dir: str, source_list=SOURCES_FULL, full: bool = False)
                 break
             used += len(by_group[g])
             for text, lab in by_group[g]:
-                key = " ".join(text.lower().split())
+                key = text_key(text)
                 if key in seen:
                     continue
                 seen.add(key)

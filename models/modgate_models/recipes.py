@@ -1,12 +1,13 @@
-"""The training recipes of e5-toxic-full and its seeded held-out split, shared by
-train_e5_full (which trains with them) and held_out_rows (which writes the rows it held
-out, for choosing policy settings on training data the model has not seen)."""
+"""The training recipes of e5-toxic-full, its seeded held-out split and the rows a run
+selected, shared by train_e5_full (which trains with them), held_out_rows (which writes
+the rows it held out, for choosing policy settings on training data the model has not
+seen) and the cascade study (which needs rows the model never saw)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from modgate_models.data import SEED
+from modgate_models.data import SEED, SOURCES_FULL, select_grouped
 
 # The share of row groups held out for operating points (a paraphrase pair is one group).
 HELD_OUT = 0.12
@@ -14,6 +15,24 @@ HELD_OUT = 0.12
 RECIPES = {
     # A CPU-sized run: about 40k rows, one epoch (about an hour on two cores).
     "cpu": {"full": False, "epochs": 1, "batch": 32, "lr": 5e-5, "bf16": False, "repeat_ru": 1, "identity_repeat": 2},
+    # A second CPU-sized epoch that continues a "cpu" run (--init its head directory) on about
+    # 40k rows it never selected, at a lower peak rate; its held-out rows are the first run's,
+    # so the two runs' held-out figures compare row for row. `caps` overrides the source caps
+    # (all of the harmless Wikipedia identity sentences the first run left); the training rows
+    # of the sources the first run took whole (`replay`) are shown again, so their domains are
+    # not forgotten.
+    "cpu-continue": {
+        "full": False,
+        "continues": "cpu",
+        "caps": {"en_identity_mentions_wikipedia": 4000},
+        "replay": ["jigsaw2018_train_sample", "ru_vk_distorted_toxicity", "en_toxigen_seeds"],
+        "epochs": 1,
+        "batch": 32,
+        "lr": 3e-5,
+        "bf16": False,
+        "repeat_ru": 1,
+        "identity_repeat": 2,
+    },
     # The full recipe for one GPU: every row, three epochs, bf16 matmuls.
     "gpu": {"full": True, "epochs": 3, "batch": 128, "lr": 5e-5, "bf16": True, "repeat_ru": 3, "identity_repeat": 3},
 }
@@ -24,3 +43,42 @@ def held_out_mask(groups: np.ndarray) -> np.ndarray:
     uniq = np.unique(groups)
     held_groups = set(uniq[np.random.default_rng(SEED).random(len(uniq)) < HELD_OUT].tolist())
     return np.array([g in held_groups for g in groups])
+
+
+def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int):
+    """The rows of a run that continues an earlier one: new rows the earlier recipe never
+    selected (stratified, the same caps unless the recipe overrides them), plus the earlier
+    run's held-out rows, still held out. Returns texts, labels, sources, groups, the data list
+    (both runs) and the held-out mask."""
+    base = RECIPES[recipe["continues"]]
+    t1, y1, s1, g1, listing1 = select_grouped(train_dir, SOURCES_FULL, full=base["full"])
+    held1 = np.flatnonzero(held_out_mask(g1))
+    caps = recipe.get("caps", {})
+    sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
+    t2, y2, s2, g2, listing2 = select_grouped(train_dir, sources_new, full=False, exclude=(g1, t1))
+    held_set = set(held1.tolist())
+    replay = [i for i in range(len(t1)) if s1[i] in recipe.get("replay", ()) and i not in held_set]
+    t2, y2 = t2 + [t1[i] for i in replay], np.concatenate([y2, y1[replay]])
+    s2, g2 = np.concatenate([s2, s1[replay]]), np.concatenate([g2, g1[replay]])
+    listing2.append({"replayed_from_earlier_run": {name: int((s1[replay] == name).sum()) for name in recipe.get("replay", ())}})
+    if limit:
+        t2, y2, s2, g2 = t2[:limit], y2[:limit], s2[:limit], g2[:limit]
+        held1 = held1[: max(1, limit // 8)]
+    texts = t2 + [t1[i] for i in held1]
+    y = np.concatenate([y2, y1[held1]])
+    sources = np.concatenate([s2, s1[held1]])
+    groups = np.concatenate([g2, g1[held1]])
+    held = np.concatenate([np.zeros(len(t2), dtype=bool), np.ones(len(held1), dtype=bool)])
+    listing = {
+        "earlier_run": {"recipe": recipe["continues"], "rows": len(t1), "held_out_rows": int(len(held1)), "files": listing1},
+        "new_rows": listing2,
+    }
+    return texts, y, sources, groups, listing, held
+
+
+def selected_texts(train_dir: str, name: str) -> list[str]:
+    """Every text a recipe selected, trained on or held out, earlier runs included."""
+    recipe = RECIPES[name]
+    if recipe.get("continues"):
+        return selected_texts(train_dir, recipe["continues"]) + continued_rows(train_dir, recipe, [], 0)[0]
+    return select_grouped(train_dir, SOURCES_FULL, full=recipe["full"])[0]

@@ -8,7 +8,7 @@ the cascade study's scores of training rows (cascade_study.py `score`):
 The head reads what the whole model's head reads (unit mean + max pooled token states),
 after EXIT_AFTER layers instead of twelve, and estimates the whole model's six logits: a
 ridge regression (closed form, so the same scores give the same head) fitted on 80% of
-the study's pool rows (training rows the CPU recipe never selected). Its exit rule: every
+the study's pool rows (training rows the teacher's recipe never selected). Its exit rule: every
 label with an action threshold in config.toml (any language) estimated below
 sigmoid(logit(lowest threshold) + margin); the margin is the largest at which, on the
 other 20%, rows the whole model would hold or remove but the first stage would decide
@@ -109,7 +109,7 @@ def main() -> None:
         "exit_sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
         "teacher": "models/e5-toxic-full-int8 (one text per pass)",
         "method": f"ridge regression (lambda {RIDGE:g}, standardised features) from the unit mean and max pooled token states "
-        f"after {EXIT_AFTER} layers of the int8 encoder to the teacher's six logits, on {len(fit)} training rows the CPU recipe "
+        f"after {EXIT_AFTER} layers of the int8 encoder to the teacher's six logits, on {len(fit)} training rows the teacher's recipe "
         f"never selected; exit margin {margin} (logits below the lowest action threshold of config.toml) chosen on {len(val)} "
         f"more such rows for at most {BUDGET:.1%} changed verdicts",
         "data": "modgate_models.cascade_study score (../shared/train; pool 10,000 English and 6,000 Russian rows, seed 7)",

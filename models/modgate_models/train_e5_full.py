@@ -3,6 +3,9 @@
 
     python -m modgate_models.train_e5_full --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
         --out e5-toxic-full-head --recipe cpu        # or --recipe gpu on a CUDA machine
+    # a second CPU-sized epoch on rows the first never selected, from its weights:
+    python -m modgate_models.train_e5_full --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
+        --out e5-toxic-full-head --recipe cpu-continue --init FIRST_RUN_HEAD_DIR
 
 One script for both machines (JAX picks the CPU or the GPU it finds); seeded:
 1. selects the rows (data.py SOURCES_FULL; the recipe's caps, or every row for the GPU
@@ -41,7 +44,7 @@ from modgate_models.e5_q4 import E5Q4
 from modgate_models.int8 import dequantize_int8, quantize_int8
 from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 from modgate_models.paths import MODELS_DIR
-from modgate_models.recipes import HELD_OUT, RECIPES, held_out_mask
+from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, held_out_mask
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
@@ -80,6 +83,35 @@ def mentions_any(text: str, terms: list[str]) -> bool:
     return any(f" {t} " in words or f" {t}s " in words for t in terms)
 
 
+def initial_params(head_dir: str, params: dict, n_layers: int) -> tuple[dict, dict]:
+    """An earlier run's weights (int8 layers dequantised, the head's bias without its shift to
+    the default thresholds) in place of the backbone's, and what to record about that run."""
+    import jax.numpy as jnp
+    from safetensors.numpy import load_file
+
+    path = os.path.join(head_dir, "head.safetensors")
+    init = load_file(path)
+    meta = json.load(open(os.path.join(head_dir, "head.json")))
+    layers = {}
+    for name in params["layers"]:
+        per_layer = []
+        for i in range(n_layers):
+            key = f"encoder.layer.{i}.{name}"
+            per_layer.append(dequantize_int8(init[key + ".int8"], init[key + ".scale"]) if key + ".int8" in init else init[key])
+        layers[name] = jnp.asarray(np.stack(per_layer).astype(np.float32))
+    shift = np.array([meta["report"].get(label, {}).get("bias_shift_to_default_threshold", 0.0) for label in LABELS])
+    head = {"w": jnp.asarray(init["head.weight"]), "b": jnp.asarray(init["head.bias"] - shift.astype(np.float32))}
+    record = {
+        "head_sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
+        "recipe": meta["recipe"],
+        "method": meta["method"],
+        "hardware": meta["hardware"],
+        "train_seconds": meta["train_seconds"],
+        "history": meta["history"],
+    }
+    return {"layers": layers, "head": head}, record
+
+
 def hardware() -> dict:
     import jax
 
@@ -109,6 +141,7 @@ def main() -> None:
     ap.add_argument("--config", default=os.path.join(MODELS_DIR, "..", "config.toml"))
     ap.add_argument("--cache", default=os.path.join(MODELS_DIR, ".cache"))
     ap.add_argument("--epochs", type=int, help="override the recipe")
+    ap.add_argument("--init", metavar="HEAD_DIR", help="start from this run's weights (head.safetensors, head.json)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many rows")
     ap.add_argument(
         "--decisions",
@@ -135,18 +168,23 @@ def main() -> None:
     dh = hidden // n_heads
     tok_json = json.dumps(q4.tokenizer_json(), ensure_ascii=False)
 
-    texts, y, sources, groups, listing = select_grouped(
-        args.train_dir, SOURCES_FULL + decision_sources(args.decisions), full=recipe["full"]
-    )
-    if args.limit:
-        texts, y, sources, groups = texts[: args.limit], y[: args.limit], sources[: args.limit], groups[: args.limit]
-    print(f"{len(texts)} rows: " + ", ".join(f"{d['source']} {d['rows_used']}" for d in listing), flush=True)
+    extra = decision_sources(args.decisions)
+    if recipe.get("continues"):
+        if not args.init:
+            ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
+        texts, y, sources, groups, listing, held = continued_rows(args.train_dir, recipe, extra, args.limit)
+    else:
+        texts, y, sources, groups, listing = select_grouped(args.train_dir, SOURCES_FULL + extra, full=recipe["full"])
+        if args.limit:
+            texts, y, sources, groups = texts[: args.limit], y[: args.limit], sources[: args.limit], groups[: args.limit]
+        held = held_out_mask(groups)
+    new_files = listing["new_rows"] if isinstance(listing, dict) else listing
+    print(f"{len(texts)} rows: " + ", ".join(f"{d['source']} {d['rows_used']}" if "source" in d else json.dumps(d) for d in new_files), flush=True)
     lang = np.array([SOURCE_LANGUAGE.get(str(s), "en") for s in sources])
     ids = encode(tok_json, texts)
     lengths = np.array([len(i) for i in ids])
     print(f"tokens per text: mean {lengths.mean():.1f}, cut at {MAX_TOKENS}", flush=True)
 
-    held = held_out_mask(groups)
     train_idx, held_idx = np.flatnonzero(~held), np.flatnonzero(held)
     terms = identity_terms(args.config)
     contrast = np.array(
@@ -188,6 +226,9 @@ def main() -> None:
     for n in NORMS:
         layers[n + ".weight"], layers[n + ".bias"] = stacked(n + ".weight"), stacked(n + ".bias")
     params = {"layers": layers, "head": {"w": jnp.zeros((2 * hidden, len(LABELS))), "b": jnp.zeros(len(LABELS))}}
+    continued_from = None
+    if args.init:
+        params, continued_from = initial_params(args.init, params, n_layers)
     cd = jnp.bfloat16 if recipe["bf16"] else jnp.float32
 
     def layer_norm(x, g, b):
@@ -365,13 +406,15 @@ def main() -> None:
         "trained_on": "data.json",
         "head_sha256": hashlib.sha256(open(head_path, "rb").read()).hexdigest(),
         "recipe": args.recipe,
-        "method": f"all {n_layers} encoder layers and a linear head trained with AdamW (lr {recipe['lr']}, head 1e-3, weight decay 0.01, "
+        "method": ("continued from the earlier run's weights (continued_from): " if continued_from else "")
+        + f"all {n_layers} encoder layers and a linear head trained with AdamW (lr {recipe['lr']}, head 1e-3, weight decay 0.01, "
         f"{recipe['epochs']} epoch(s), batch {batch}, 6% linear warm-up then linear decay, {'bf16' if recipe['bf16'] else 'fp32'} matmuls, "
         f"Russian rows x{recipe['repeat_ru']}, identity-contrast rows x{recipe['identity_repeat']}), frozen embeddings, masked binary "
         f"cross-entropy with positive weights (rare labels, capped at 10), texts cut at {MAX_TOKENS} tokens; held-out {HELD_OUT:.0%} of row "
         "groups (paraphrase pairs kept together) for operating points",
         "hardware": hardware(),
-        "train_seconds": train_seconds,
+        "train_seconds": train_seconds + (continued_from["train_seconds"] if continued_from else 0),
+        "continued_from": continued_from,
         "operating_points": {k: list(v) for k, v in OPERATING_POINT.items()},
         "default_hold_thresholds": DEFAULT_HOLD,
         "per_language_hold_thresholds": per_language,
@@ -385,6 +428,7 @@ def main() -> None:
             "seed": SEED,
             "recipe": args.recipe,
             "held_out_share": HELD_OUT,
+            "continues": recipe.get("continues"),
             "rows": len(texts),
             "held_out_rows": int(len(held_idx)),
             "selected_texts_sha256": hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest(),
