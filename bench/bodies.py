@@ -102,18 +102,20 @@ def synthetic(rng: random.Random, n: int = 2000) -> dict[str, list[Text]]:
     return pools
 
 
-def build(n: int, seed: int, eval_dir: Path) -> tuple[list[dict], str]:
-    """`n` request bodies and the name of the mix used (`eval` or `synthetic`)."""
+def build(n: int, seed: int, eval_dir: Path, weights: dict[str, float] | None = None) -> tuple[list[dict], str]:
+    """`n` request bodies and the name of the mix used (`eval` or `synthetic`); `weights`
+    replaces the sources' shares (WEIGHTS)."""
     rng = random.Random(seed)
     pools = load_eval(eval_dir)
     mix = "eval"
     if pools is None or any(not p for p in pools.values()):
         pools, mix = synthetic(rng), "synthetic"
-    sources = list(WEIGHTS)
-    weights = [WEIGHTS[s] for s in sources]
+    shares = weights or WEIGHTS
+    sources = list(shares)
+    relative = [shares[s] for s in sources]
     bodies = []
     for i in range(n):
-        text = rng.choice(pools[rng.choices(sources, weights)[0]])
+        text = rng.choice(pools[rng.choices(sources, relative)[0]])
         bodies.append(
             {
                 "article_id": f"bench-article-{i % ARTICLES}",

@@ -61,6 +61,17 @@ STORES = [
     ("two instances, PostgreSQL", 2, True),
 ]
 STORE_RATES = [500, 1000]
+# --only transformer (issue 14's aims): 60% English / 40% Russian comments, the BiLSTM and
+# the transformers in one run, at 150/s offered (the p99 aim) and at maximum rate (the
+# comments actually scored); --transformer-dir adds a model directory (a student, say).
+TRANSFORMER_WEIGHTS = {"en_long": 0.40, "en_short": 0.20, "ru": 0.40}
+TRANSFORMER_RATES = [150, 300]
+TRANSFORMER_SCENARIOS = [
+    ("BiLSTM for every language", {"model": ONE_MODEL}),
+    ("shipped config.toml", {}),
+    ("cascade: e5-toxic-full-cascade-int8", {"model": {"languages": None, "dir": str(ROOT / "models/e5-toxic-full-cascade-int8")}}),
+]
+TRANSFORMER_AIMS = {"scored_per_s": 300, "p99_ms_at_150": 100, "peak_rss_mb": 300}
 COMPARE = "before: --compare-binary"
 COMPARE_SHIPPED = "before: --compare-binary, shipped config.toml"
 
@@ -423,6 +434,48 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
     return "\n".join(out)
 
 
+def transformer_runs(args, tmp: Path, body_file: str) -> tuple[list, dict]:
+    """--only transformer: each scenario's server at the fixed rates and at maximum rate,
+    rounds interleaved; returns the rows and each scenario's peak resident set."""
+    scenarios = list(TRANSFORMER_SCENARIOS) + [
+        (f"{d.name}", {"model": {"languages": None, "backend": "onnx", "dir": str(d.resolve())}}) for d in args.transformer_dir
+    ]
+    runs, hwm = [], {}
+    for n in range(1, args.rounds + 1):
+        for i, (name, overrides) in enumerate(scenarios):
+            print(f"round {n}, {name}:", file=sys.stderr, flush=True)
+            tag = f"r{n}t{i}"
+            with Server(args.binary, bench_config(args.config, overrides), tmp / tag, tag) as server:
+                server.wait_ready()
+                rows = intake(server, body_file, TRANSFORMER_RATES, args.duration, False)
+                hwm[name] = max(hwm.get(name, 0.0), server.stop()["vm_hwm_mb"])
+            runs.append((n, name, rows))
+    return runs, hwm
+
+
+def transformer_summary(runs: list, hwm: dict) -> str:
+    """Per scenario, medians over rounds: comments scored per second at maximum rate, p99 at
+    150/s offered, and the peak resident set, against issue 14's aims."""
+    aims = TRANSFORMER_AIMS
+    out = [
+        "",
+        f"| scenario | scored/s at max (aim >= {aims['scored_per_s']}) | answered/s at max | "
+        f"p99 at 150/s (aim <= {aims['p99_ms_at_150']} ms) | unscored at 150/s | peak RSS (aim <= {aims['peak_rss_mb']} MB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in dict.fromkeys(name for _, name, _ in runs):
+        rows = [r for _, sc, r in runs if sc == name]
+        top = [by_step(r, "POST at max") for r in rows]
+        slow = [by_step(r, "POST at 150/s") for r in rows]
+        med = lambda xs, k: statistics.median(x[k] for x in xs if x)  # noqa: E731
+        each = ", ".join(f"{x['scored_per_s']:.0f}" for x in top if x)
+        out.append(
+            f"| {name} | {med(top, 'scored_per_s'):.0f} ({each}) | {med(top, 'rps'):.0f} | "
+            f"{med(slow, 'p99_ms'):.1f} ms | {med(slow, 'unscored'):.0f} | {hwm[name]:.0f} MB |"
+        )
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per measured step")
@@ -431,11 +484,19 @@ def main() -> None:
     ap.add_argument("--eval-dir", type=Path, default=bodies_mod.default_eval_dir())
     ap.add_argument(
         "--only",
-        choices=["default", "baselines", "intake", "thread", "shipped", "postgres"],
+        choices=["default", "baselines", "intake", "thread", "shipped", "postgres", "transformer"],
         help="default: the default config only; baselines: every scenario at 1000/s and max only; "
         "intake: the default config without thread reads; thread: only the thread reads; "
         "shipped: config.toml as configured (with --compare-binary: against that build); "
-        "postgres: intake on SQLite, on PostgreSQL and by two instances on PostgreSQL",
+        "postgres: intake on SQLite, on PostgreSQL and by two instances on PostgreSQL; "
+        "transformer: 60%% English / 40%% Russian, the BiLSTM, the shipped config and the cascade (issue 14's aims)",
+    )
+    ap.add_argument(
+        "--transformer-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="--only transformer: also measure this ONNX model directory for every language (repeatable)",
     )
     ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
@@ -480,11 +541,21 @@ def main() -> None:
             scenarios.insert(1, (COMPARE, {"model": ONE_MODEL}, SCENARIOS[0][2], args.compare_binary, compare_config))
     with tempfile.TemporaryDirectory(prefix="modgate-bench-") as tmp:
         tmp = Path(tmp)
-        mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir)
+        weights = TRANSFORMER_WEIGHTS if args.only == "transformer" else None
+        mix, mix_name = bodies_mod.build(20000, 7, args.eval_dir, weights)
         info["mix"] = bodies_mod.describe(mix, mix_name)
         print(info["mix"], file=sys.stderr)
         body_file = str(tmp / "bodies.jsonl")
         bodies_mod.write_jsonl(mix, Path(body_file))
+        if args.only == "transformer":
+            runs, hwm = transformer_runs(args, tmp, body_file)
+            info["load_end"] = loadavg()
+            info["vm_hwm_mb"] = hwm
+            text = report(runs, info) + "\n" + transformer_summary(runs, hwm)
+            print(text)
+            if args.out:
+                args.out.write_text(json.dumps({"info": info, "runs": runs}, indent=2))
+            return
         if args.only == "postgres":
             runs = postgres_runs(args, args.binary, tmp, body_file, args.rounds)
             info["load_end"] = loadavg()
