@@ -100,6 +100,11 @@ fn the_tokenizer_adds_the_e5_prefix_and_keeps_cyrillic_and_uzbek_letters() {
     }
 }
 
+/// int8 quantises activations per tensor per pass, so single scores drift: on the 4,761
+/// held-out training rows e5-toxic-full's toxic moved by 0.019 on average, 0.155 at the 99th
+/// percentile and 0.375 at most, and 2.7% of verdicts differ, while accuracy (0.817 against
+/// 0.819) and ROC-AUC (0.915 against 0.916) hold (docs/e5-full.md). The bound is set above
+/// that 99th percentile: it catches a broken conversion, not that drift.
 #[test]
 fn int8_scores_stay_close_to_fp32() {
     for name in MODELS {
@@ -111,7 +116,7 @@ fn int8_scores_stay_close_to_fp32() {
             for label in Label::ALL {
                 let (p, q) = (x.get(label), y.get(label));
                 assert!(
-                    (p - q).abs() < 0.1,
+                    (p - q).abs() < 0.2,
                     "{name} {text:?} {label}: fp32 {p} int8 {q}"
                 );
             }

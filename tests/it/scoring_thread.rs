@@ -110,23 +110,17 @@ fn hostile_comments_are_not_published() {
 #[test]
 fn ordinary_political_comments_are_published() {
     let verdicts = score_thread();
-    for i in [3, 5, 6] {
+    // Comment 8 ("CSTO [troops] ought to return where they belong") carries the "go back
+    // where you belong" trope: the first CPU run of e5-toxic-full held it (toxic 0.802 against
+    // the 0.80 threshold); the continued run scores it 0.776 and publishes it, as the BiLSTM
+    // did and as the seed thread expects.
+    for i in [3, 5, 6, 7] {
         assert_eq!(
             verdicts[i].status,
             Status::Published,
             "{}",
             explain(i, &verdicts[i])
         );
-    }
-    // Comment 8 ("CSTO [troops] ought to return where they belong") was published by the
-    // BiLSTM; e5-toxic-full scores it toxic 0.802 against the 0.80 hold threshold (the
-    // "go back where you belong" trope), so it waits for a moderator. Pinned here so a
-    // change either way is seen: held by that threshold alone, by no rule, never removed.
-    let v = &verdicts[7];
-    if v.status != Status::Published {
-        assert_eq!(v.status, Status::Pending, "{}", explain(7, v));
-        assert!(rule_reasons(v).is_empty(), "{}", explain(7, v));
-        assert!(v.scores.get(Label::Toxic) < 0.85, "{}", explain(7, v));
     }
 }
 
