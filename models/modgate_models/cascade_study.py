@@ -11,7 +11,8 @@ the load harness's mix (bench/bodies.py) only measures how often a stream would 
 pass as modgate runs it) and an int8 copy of its first 6 layers over
 - a seeded sample of training rows the teacher's recipe never selected (`pool`: 10,000 English,
   6,000 Russian), on which the exit head is fitted (80%) and its margin chosen (20%), and
-- the recipe's own held-out rows (`held`), on which the changed verdicts are counted,
+- the recipe's own held-out rows (`held`; a continued run's are the earlier run's), on
+  which the changed verdicts are counted,
 and stores, per text, the teacher's logits and mean (unit) + max pooled token states after
 layers 2, 3, 4 and 6. `report` fits a ridge head from those features to the teacher's
 logits per depth, picks the largest margin below the shipped thresholds (config.toml,
@@ -32,7 +33,7 @@ import numpy as np
 
 from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
 from modgate_models.paths import MODELS_DIR
-from modgate_models.recipes import RECIPES, held_out_mask, selected_texts
+from modgate_models.recipes import RECIPES, held_out_selection, selected_texts
 from modgate_models.thresholds import action_logits
 
 DEPTHS = (2, 3, 4, 6)
@@ -45,8 +46,7 @@ def _key(t: str) -> str:
 
 def training_rows(train_dir: str, recipe: str, pool_en: int, pool_ru: int):
     """Texts, languages and splits: pool rows the teacher never saw (not selected by its
-    recipe), then the CPU recipe's held-out rows (a continued run keeps them held out)."""
-    cpu_texts, _, cpu_src, cpu_groups, _ = select_grouped(train_dir, SOURCES_FULL, full=False)
+    recipe, nor by the run it continued), then that recipe's held-out rows."""
     seen = {_key(t) for t in selected_texts(train_dir, recipe)}
     all_texts, _, all_src, _, _ = select_grouped(train_dir, SOURCES_FULL, full=True)
     lang_of = lambda s: SOURCE_LANGUAGE.get(str(s), "en")  # noqa: E731
@@ -54,14 +54,19 @@ def training_rows(train_dir: str, recipe: str, pool_en: int, pool_ru: int):
     rng = random.Random(7)
     en = [i for i in unseen if lang_of(all_src[i]) == "en"]
     ru = [i for i in unseen if lang_of(all_src[i]) == "ru"]
+    if len(en) < pool_en or len(ru) < pool_ru:
+        raise SystemExit(
+            f"--recipe {recipe} leaves {len(en)} English and {len(ru)} Russian rows unseen, fewer than "
+            f"--pool-en {pool_en} / --pool-ru {pool_ru}: the exit head needs rows the teacher never saw"
+        )
     rng.shuffle(en)
     rng.shuffle(ru)
     pool = en[:pool_en] + ru[:pool_ru]
-    held = np.flatnonzero(held_out_mask(cpu_groups))
-    texts = [all_texts[i] for i in pool] + [cpu_texts[i] for i in held]
-    langs = [lang_of(all_src[i]) for i in pool] + [lang_of(cpu_src[i]) for i in held]
-    split = ["pool"] * len(pool) + ["held"] * len(held)
-    print(f"pool: {len(pool)} of {len(en)} English and {len(ru)} Russian unseen rows; held out: {len(held)}", flush=True)
+    held_texts, held_src = held_out_selection(train_dir, recipe)
+    texts = [all_texts[i] for i in pool] + held_texts
+    langs = [lang_of(all_src[i]) for i in pool] + [lang_of(s) for s in held_src]
+    split = ["pool"] * len(pool) + ["held"] * len(held_texts)
+    print(f"pool: {len(pool)} of {len(en)} English and {len(ru)} Russian unseen rows; held out: {len(held_texts)}", flush=True)
     return texts, langs, split
 
 
@@ -86,7 +91,8 @@ def score(args) -> None:
     from modgate_models.graph import build_graph
     from modgate_models.int8 import encoder_tensors
 
-    texts, langs, split = stream_rows(args.stream) if args.stream else training_rows(args.train_dir, args.recipe, args.pool_en, args.pool_ru)
+    recipe = args.recipe or json.load(open(os.path.join(MODELS_DIR, "e5-toxic-full-head", "head.json")))["recipe"]
+    texts, langs, split = stream_rows(args.stream) if args.stream else training_rows(args.train_dir, recipe, args.pool_en, args.pool_ru)
     model_dir = os.path.join(MODELS_DIR, "e5-toxic-full-int8")
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     ids = []
@@ -183,7 +189,6 @@ def main() -> None:
     sc.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
-        default=json.load(open(os.path.join(MODELS_DIR, "e5-toxic-full-head", "head.json")))["recipe"],
         help="the teacher's recipe (default: the committed head's), whose rows the pool leaves out",
     )
     sc.add_argument("--pool-en", type=int, default=10000)

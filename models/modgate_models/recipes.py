@@ -5,6 +5,8 @@ seen) and the cascade study (which needs rows the model never saw)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from modgate_models.data import SEED, SOURCES_FULL, select_grouped
@@ -45,13 +47,25 @@ def held_out_mask(groups: np.ndarray) -> np.ndarray:
     return np.array([g in held_groups for g in groups])
 
 
-def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int):
+def selection_digest(texts: list[str]) -> str:
+    """data.json's `selected_texts_sha256`: which rows a run selected, in order."""
+    return hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+
+
+def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlier_digest: str | None = None):
     """The rows of a run that continues an earlier one: new rows the earlier recipe never
     selected (stratified, the same caps unless the recipe overrides them), plus the earlier
-    run's held-out rows, still held out. Returns texts, labels, sources, groups, the data list
-    (both runs) and the held-out mask."""
+    run's held-out rows, still held out. `earlier_digest` (the earlier run's data.json
+    `selected_texts_sha256`) must match the earlier rows rebuilt here, or the held-out rows
+    would not be the ones that run held out. Returns texts, labels, sources, groups, the
+    data list (both runs) and the held-out mask."""
     base = RECIPES[recipe["continues"]]
     t1, y1, s1, g1, listing1 = select_grouped(train_dir, SOURCES_FULL, full=base["full"])
+    if earlier_digest is not None and selection_digest(t1) != earlier_digest:
+        raise SystemExit(
+            f"the earlier run's rows rebuilt from {train_dir} are not the ones its data.json lists "
+            f"(selected_texts_sha256 differs): other training files, or a run with --decisions"
+        )
     held1 = np.flatnonzero(held_out_mask(g1))
     caps = recipe.get("caps", {})
     sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
@@ -74,6 +88,17 @@ def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int):
         "new_rows": listing2,
     }
     return texts, y, sources, groups, listing, held
+
+
+def held_out_selection(train_dir: str, name: str) -> tuple[list[str], list[str]]:
+    """The texts and sources of the rows a recipe held out and never trained on (a continued
+    run keeps the earlier run's), in selection order."""
+    recipe = RECIPES[name]
+    if recipe.get("continues"):
+        return held_out_selection(train_dir, recipe["continues"])
+    texts, _, sources, groups, _ = select_grouped(train_dir, SOURCES_FULL, full=recipe["full"])
+    held = np.flatnonzero(held_out_mask(groups))
+    return [texts[i] for i in held], [str(sources[i]) for i in held]
 
 
 def selected_texts(train_dir: str, name: str) -> list[str]:

@@ -111,7 +111,7 @@ def main() -> None:
         "method": f"ridge regression (lambda {RIDGE:g}, standardised features) from the unit mean and max pooled token states "
         f"after {EXIT_AFTER} layers of the int8 encoder to the teacher's six logits, on {len(fit)} training rows the teacher's recipe "
         f"never selected; exit margin {margin} (logits below the lowest action threshold of config.toml) chosen on {len(val)} "
-        f"more such rows for at most {BUDGET:.1%} changed verdicts",
+        f"more such rows for at most {BUDGET:.2%} changed verdicts",
         "data": "modgate_models.cascade_study score (../shared/train; pool 10,000 English and 6,000 Russian rows, seed 7)",
         "report": report,
     }

@@ -44,7 +44,7 @@ from modgate_models.e5_q4 import E5Q4
 from modgate_models.int8 import dequantize_int8, quantize_int8
 from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 from modgate_models.paths import MODELS_DIR
-from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, held_out_mask
+from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, held_out_mask, selection_digest
 
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
@@ -172,7 +172,12 @@ def main() -> None:
     if recipe.get("continues"):
         if not args.init:
             ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
-        texts, y, sources, groups, listing, held = continued_rows(args.train_dir, recipe, extra, args.limit)
+        earlier = json.load(open(os.path.join(args.init, "data.json")))
+        if earlier.get("recipe") != recipe["continues"]:
+            ap.error(f"--init {args.init} was trained with --recipe {earlier.get('recipe')}, not {recipe['continues']}")
+        texts, y, sources, groups, listing, held = continued_rows(
+            args.train_dir, recipe, extra, args.limit, earlier_digest=earlier["selected_texts_sha256"]
+        )
     else:
         texts, y, sources, groups, listing = select_grouped(args.train_dir, SOURCES_FULL + extra, full=recipe["full"])
         if args.limit:
@@ -431,7 +436,7 @@ def main() -> None:
             "continues": recipe.get("continues"),
             "rows": len(texts),
             "held_out_rows": int(len(held_idx)),
-            "selected_texts_sha256": hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest(),
+            "selected_texts_sha256": selection_digest(texts),
             "files": listing,
             "citations": CITATIONS,
         },
