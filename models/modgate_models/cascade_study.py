@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
+from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped, text_key
 from modgate_models.paths import MODELS_DIR
 from modgate_models.recipes import RECIPES, held_out_selection, selected_texts
 from modgate_models.thresholds import action_logits
@@ -41,17 +41,13 @@ DEPTHS = (2, 3, 4, 6)
 LAYERS = 12
 
 
-def _key(t: str) -> str:
-    return " ".join(t.lower().split())
-
-
 def training_rows(train_dir: str, recipe: str, pool_en: int, pool_ru: int):
     """Texts, languages and splits: pool rows the teacher never saw (not selected by its
     recipe, nor by the run it continued), then that recipe's held-out rows."""
-    seen = {_key(t) for t in selected_texts(train_dir, recipe)}
+    seen = {text_key(t) for t in selected_texts(train_dir, recipe)}
     all_texts, _, all_src, _, _ = select_grouped(train_dir, SOURCES_FULL, full=True)
     lang_of = lambda s: SOURCE_LANGUAGE.get(str(s), "en")  # noqa: E731
-    unseen = [i for i, t in enumerate(all_texts) if _key(t) not in seen]
+    unseen = [i for i, t in enumerate(all_texts) if text_key(t) not in seen]
     rng = random.Random(7)
     en = [i for i in unseen if lang_of(all_src[i]) == "en"]
     ru = [i for i in unseen if lang_of(all_src[i]) == "ru"]

@@ -244,7 +244,7 @@ def select(train_dir: str, source_list=SOURCES):
         take = take[:cap]
         kept = 0
         for text, lab in take:
-            key = " ".join(text.lower().split())
+            key = text_key(text)
             if key in seen:
                 continue
             seen.add(key)

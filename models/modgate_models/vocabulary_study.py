@@ -26,7 +26,7 @@ import unicodedata
 
 import numpy as np
 
-from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
+from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped, text_key
 from modgate_models.paths import MODELS_DIR
 from modgate_models.recipes import held_out_mask
 from modgate_models.thresholds import action_logits
@@ -71,9 +71,9 @@ def main() -> None:
 
     cpu_texts, _, cpu_src, cpu_groups, _ = select_grouped(args.train_dir, SOURCES_FULL, full=False)
     held = held_out_mask(cpu_groups)
-    held_keys = {" ".join(t.lower().split()) for t, h in zip(cpu_texts, held) if h}
+    held_keys = {text_key(t) for t, h in zip(cpu_texts, held) if h}
     all_texts, _, _, _, _ = select_grouped(args.train_dir, SOURCES_FULL, full=True)
-    train = [t for t in all_texts if " ".join(t.lower().split()) not in held_keys]
+    train = [t for t in all_texts if text_key(t) not in held_keys]
     used = np.zeros(len(vocab), dtype=np.int64)
     for e in full_tok.encode_batch(train):
         np.add.at(used, e.ids, 1)
