@@ -82,7 +82,13 @@ async fn a_long_comment_does_not_make_the_next_ones_fail() {
         long.len()
     );
 
-    for round in 0..2 {
+    // A shared 2-core machine can stall any one request past the 700 ms budget (once in
+    // several CI runs the capped long comment, usually 260-340 ms, took 716 ms). A round whose
+    // long comment timed out is run once more; without the window cap it times out every
+    // time (657-708 ms alone, and the short comments behind it are refused).
+    let mut retried = false;
+    let mut round = 0;
+    while round < 2 {
         let first = tokio::spawn({
             let (client, url, long) = (client.clone(), url.clone(), long.clone());
             async move { analyze(&client, &url, &long).await }
@@ -95,6 +101,14 @@ async fn a_long_comment_does_not_make_the_next_ones_fail() {
             })
             .collect();
         let (status, body, ms) = first.await.unwrap();
+        if status == 503 && !retried {
+            eprintln!("round {round}: long comment timed out after {ms} ms ({body}); once more");
+            retried = true;
+            for short in shorts {
+                short.await.unwrap();
+            }
+            continue;
+        }
         assert_eq!(
             status, 200,
             "round {round}: long comment after {ms} ms: {body}"
@@ -111,5 +125,6 @@ async fn a_long_comment_does_not_make_the_next_ones_fail() {
             slowest = slowest.max(ms);
         }
         eprintln!("round {round}: long {ms} ms, slowest short {slowest} ms");
+        round += 1;
     }
 }
