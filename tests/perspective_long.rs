@@ -84,8 +84,8 @@ async fn a_long_comment_does_not_make_the_next_ones_fail() {
 
     // A shared 2-core machine can stall any one request past the 700 ms budget (once in
     // several CI runs the capped long comment, usually 260-340 ms, took 716 ms). A round whose
-    // long comment timed out is run once more; without the window cap it times out every
-    // time (657-708 ms alone, and the short comments behind it are refused).
+    // long comment timed out is run once more; without the window cap the short comments
+    // behind it are refused in every round (it takes 657-708 ms alone), so this still fails.
     let mut retried = false;
     let mut round = 0;
     while round < 2 {
