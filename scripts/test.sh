@@ -24,8 +24,11 @@ if [ -x "$client_venv/bin/python" ] && "$client_venv/bin/python" -c 'import goog
   export MODGATE_GOOGLE_CLIENT_PYTHON
 fi
 
-# The model tooling's own check: command modules import only shared helpers.
-(cd models && python3 -m unittest discover -s tests -q)
+# The model tooling's own checks: command modules import only shared helpers; the training
+# recipes' row selection (needs numpy: the venv fetch-models.sh made, where there is one).
+models_python=python3
+[ -x models/.venv/bin/python ] && models_python=.venv/bin/python
+(cd models && "$models_python" -m unittest discover -s tests -q)
 cargo test --locked --all-targets "$@"
 
 # The integration suite again on PostgreSQL (the store for several instances), on a

@@ -35,6 +35,22 @@ RECIPES = {
         "repeat_ru": 1,
         "identity_repeat": 2,
     },
+    # A third CPU-sized epoch that continues a "cpu-continue" run (--init its head directory)
+    # on rows neither earlier run selected: the rest of the Civil Comments and Russian
+    # paraphrase rows (closest to news comments, and Russian had no new rows left but these),
+    # and more of the hate sets' contrast cases; same replay, rate and held-out rows.
+    "cpu-continue-2": {
+        "full": False,
+        "continues": "cpu-continue",
+        "caps": {"toxic_spans_civil_comments": 9000, "ru_paradetox_russe2022": 10000, "davidson2017": 1000},
+        "replay": ["jigsaw2018_train_sample", "ru_vk_distorted_toxicity", "en_toxigen_seeds"],
+        "epochs": 1,
+        "batch": 32,
+        "lr": 3e-5,
+        "bf16": False,
+        "repeat_ru": 1,
+        "identity_repeat": 2,
+    },
     # The full recipe for one GPU: every row, three epochs, bf16 matmuls.
     "gpu": {"full": True, "epochs": 3, "batch": 128, "lr": 5e-5, "bf16": True, "repeat_ru": 3, "identity_repeat": 3},
 }
@@ -52,24 +68,31 @@ def selection_digest(texts: list[str]) -> str:
     return hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
 
 
-def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlier_digest: str | None = None):
-    """The rows of a run that continues an earlier one: new rows the earlier recipe never
-    selected (stratified, the same caps unless the recipe overrides them), plus the earlier
-    run's held-out rows, still held out. `earlier_digest` (the earlier run's data.json
-    `selected_texts_sha256`) must match the earlier rows rebuilt here, or the held-out rows
-    would not be the ones that run held out. Returns texts, labels, sources, groups, the
-    data list (both runs) and the held-out mask."""
-    base = RECIPES[recipe["continues"]]
-    t1, y1, s1, g1, listing1 = select_grouped(train_dir, SOURCES_FULL, full=base["full"])
+def _run_rows(train_dir: str, name: str) -> dict:
+    """The rows a recipe's run selected (texts, y, sources, groups, held: its held-out mask,
+    listing: its data list), and `every_texts` / `every_groups` of every run in its chain,
+    which a run continuing it must not select again."""
+    recipe = RECIPES[name]
+    if recipe.get("continues"):
+        return _continue(train_dir, recipe, [], 0)
+    texts, y, sources, groups, listing = select_grouped(train_dir, SOURCES_FULL, full=recipe["full"])
+    held = held_out_mask(groups)
+    return {"texts": texts, "y": y, "sources": sources, "groups": groups, "held": held, "listing": listing, "every_texts": texts, "every_groups": groups}
+
+
+def _continue(train_dir: str, recipe: dict, extra: list, limit: int, earlier_digest: str | None = None) -> dict:
+    earlier = _run_rows(train_dir, recipe["continues"])
+    t1, y1, s1, g1 = earlier["texts"], earlier["y"], earlier["sources"], earlier["groups"]
     if earlier_digest is not None and selection_digest(t1) != earlier_digest:
         raise SystemExit(
             f"the earlier run's rows rebuilt from {train_dir} are not the ones its data.json lists "
             f"(selected_texts_sha256 differs): other training files, or a run with --decisions"
         )
-    held1 = np.flatnonzero(held_out_mask(g1))
+    held1 = np.flatnonzero(earlier["held"])
     caps = recipe.get("caps", {})
     sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
-    t2, y2, s2, g2, listing2 = select_grouped(train_dir, sources_new, full=False, exclude=(g1, t1))
+    exclude = (earlier["every_groups"], earlier["every_texts"])
+    t2, y2, s2, g2, listing2 = select_grouped(train_dir, sources_new, full=False, exclude=exclude)
     held_set = set(held1.tolist())
     replay = [i for i in range(len(t1)) if s1[i] in recipe.get("replay", ()) and i not in held_set]
     t2, y2 = t2 + [t1[i] for i in replay], np.concatenate([y2, y1[replay]])
@@ -79,15 +102,32 @@ def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlie
         t2, y2, s2, g2 = t2[:limit], y2[:limit], s2[:limit], g2[:limit]
         held1 = held1[: max(1, limit // 8)]
     texts = t2 + [t1[i] for i in held1]
-    y = np.concatenate([y2, y1[held1]])
-    sources = np.concatenate([s2, s1[held1]])
     groups = np.concatenate([g2, g1[held1]])
-    held = np.concatenate([np.zeros(len(t2), dtype=bool), np.ones(len(held1), dtype=bool)])
-    listing = {
-        "earlier_run": {"recipe": recipe["continues"], "rows": len(t1), "held_out_rows": int(len(held1)), "files": listing1},
-        "new_rows": listing2,
+    return {
+        "texts": texts,
+        "y": np.concatenate([y2, y1[held1]]),
+        "sources": np.concatenate([s2, s1[held1]]),
+        "groups": groups,
+        "held": np.concatenate([np.zeros(len(t2), dtype=bool), np.ones(len(held1), dtype=bool)]),
+        "listing": {
+            "earlier_run": {"recipe": recipe["continues"], "rows": len(t1), "held_out_rows": int(len(held1)), "files": earlier["listing"]},
+            "new_rows": listing2,
+        },
+        "every_texts": earlier["every_texts"] + texts,
+        "every_groups": np.concatenate([earlier["every_groups"], groups]),
     }
-    return texts, y, sources, groups, listing, held
+
+
+def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlier_digest: str | None = None):
+    """The rows of a run that continues an earlier one: new rows no run before it selected
+    (stratified, the same caps unless the recipe overrides them), the earlier run's training
+    rows from the `replay` sources, and the earlier run's held-out rows, still held out (so a
+    chain of runs keeps its first run's). `earlier_digest` (the earlier run's data.json
+    `selected_texts_sha256`) must match the earlier rows rebuilt here, or the held-out rows
+    would not be the ones that run held out. Returns texts, labels, sources, groups, the
+    data list (both runs) and the held-out mask."""
+    r = _continue(train_dir, recipe, extra, limit, earlier_digest)
+    return r["texts"], r["y"], r["sources"], r["groups"], r["listing"], r["held"]
 
 
 def held_out_selection(train_dir: str, name: str) -> tuple[list[str], list[str]]:
@@ -103,7 +143,4 @@ def held_out_selection(train_dir: str, name: str) -> tuple[list[str], list[str]]
 
 def selected_texts(train_dir: str, name: str) -> list[str]:
     """Every text a recipe selected, trained on or held out, earlier runs included."""
-    recipe = RECIPES[name]
-    if recipe.get("continues"):
-        return selected_texts(train_dir, recipe["continues"]) + continued_rows(train_dir, recipe, [], 0)[0]
-    return select_grouped(train_dir, SOURCES_FULL, full=recipe["full"])[0]
+    return _run_rows(train_dir, name)["every_texts"]

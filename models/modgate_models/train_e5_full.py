@@ -108,6 +108,7 @@ def initial_params(head_dir: str, params: dict, n_layers: int) -> tuple[dict, di
         "hardware": meta["hardware"],
         "train_seconds": meta["train_seconds"],
         "history": meta["history"],
+        "continued_from": meta.get("continued_from"),
     }
     return {"layers": layers, "head": head}, record
 
