@@ -25,7 +25,11 @@ def main() -> None:
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="cpu")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    texts, y, sources, groups, _ = select_grouped(args.train_dir, SOURCES_FULL, full=RECIPES[args.recipe]["full"])
+    # A continued run keeps the held-out rows of the run its chain started from.
+    first = args.recipe
+    while RECIPES[first].get("continues"):
+        first = RECIPES[first]["continues"]
+    texts, y, sources, groups, _ = select_grouped(args.train_dir, SOURCES_FULL, full=RECIPES[first]["full"])
     held = np.flatnonzero(held_out_mask(groups))
     with open(args.out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)

@@ -14,42 +14,28 @@ from modgate_models.data import SEED, SOURCES_FULL, select_grouped
 # The share of row groups held out for operating points (a paraphrase pair is one group).
 HELD_OUT = 0.12
 
+# What every CPU-sized run shares: one epoch, batch 32, fp32, identity-contrast rows twice.
+_CPU = {"full": False, "epochs": 1, "batch": 32, "bf16": False, "repeat_ru": 1, "identity_repeat": 2}
+# A run that continues another (--init its head directory) at a lower peak rate, on rows no
+# earlier run of its chain selected; its held-out rows are the chain's first run's, so every
+# run's held-out figures compare row for row. The training rows of the sources the first
+# run took whole (`replay`) are shown again, so their domains are not forgotten; `caps`
+# overrides the source caps.
+_CONTINUE = {**_CPU, "lr": 3e-5, "replay": ["jigsaw2018_train_sample", "ru_vk_distorted_toxicity", "en_toxigen_seeds"]}
+
 RECIPES = {
     # A CPU-sized run: about 40k rows, one epoch (about an hour on two cores).
-    "cpu": {"full": False, "epochs": 1, "batch": 32, "lr": 5e-5, "bf16": False, "repeat_ru": 1, "identity_repeat": 2},
-    # A second CPU-sized epoch that continues a "cpu" run (--init its head directory) on about
-    # 40k rows it never selected, at a lower peak rate; its held-out rows are the first run's,
-    # so the two runs' held-out figures compare row for row. `caps` overrides the source caps
-    # (all of the harmless Wikipedia identity sentences the first run left); the training rows
-    # of the sources the first run took whole (`replay`) are shown again, so their domains are
-    # not forgotten.
-    "cpu-continue": {
-        "full": False,
-        "continues": "cpu",
-        "caps": {"en_identity_mentions_wikipedia": 4000},
-        "replay": ["jigsaw2018_train_sample", "ru_vk_distorted_toxicity", "en_toxigen_seeds"],
-        "epochs": 1,
-        "batch": 32,
-        "lr": 3e-5,
-        "bf16": False,
-        "repeat_ru": 1,
-        "identity_repeat": 2,
-    },
-    # A third CPU-sized epoch that continues a "cpu-continue" run (--init its head directory)
-    # on rows neither earlier run selected: the rest of the Civil Comments and Russian
-    # paraphrase rows (closest to news comments, and Russian had no new rows left but these),
-    # and more of the hate sets' contrast cases; same replay, rate and held-out rows.
+    "cpu": {**_CPU, "lr": 5e-5},
+    # A second epoch on about 40k rows the first never selected, with all of the harmless
+    # Wikipedia identity sentences the first run left.
+    "cpu-continue": {**_CONTINUE, "continues": "cpu", "caps": {"en_identity_mentions_wikipedia": 4000}},
+    # A third epoch on rows neither earlier run selected: the rest of the Civil Comments and
+    # Russian paraphrase rows (closest to news comments; Russian had no other new rows left),
+    # and more of the hate sets' contrast cases.
     "cpu-continue-2": {
-        "full": False,
+        **_CONTINUE,
         "continues": "cpu-continue",
         "caps": {"toxic_spans_civil_comments": 9000, "ru_paradetox_russe2022": 10000, "davidson2017": 1000},
-        "replay": ["jigsaw2018_train_sample", "ru_vk_distorted_toxicity", "en_toxigen_seeds"],
-        "epochs": 1,
-        "batch": 32,
-        "lr": 3e-5,
-        "bf16": False,
-        "repeat_ru": 1,
-        "identity_repeat": 2,
     },
     # The full recipe for one GPU: every row, three epochs, bf16 matmuls.
     "gpu": {"full": True, "epochs": 3, "batch": 128, "lr": 5e-5, "bf16": True, "repeat_ru": 3, "identity_repeat": 3},
