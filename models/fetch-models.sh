@@ -171,3 +171,14 @@ if need_built e5-toxic-full e5-toxic-full-head || need_built e5-toxic-full-int8 
 else
   echo "models: e5-toxic-full present" >&2
 fi
+# e5-toxic-student: a shallower student distilled from e5-toxic-full (train_gpu.sh student;
+# docs/onnx.md, "A distilled student"), built once its head is committed.
+if [ -f "$here/e5-toxic-student-head/head.safetensors" ]; then
+  if need_built e5-toxic-student e5-toxic-student-head || need_built e5-toxic-student-int8 e5-toxic-student-head; then
+    echo "models: building e5-toxic-student from $E5_PKG and the committed layers and head" >&2
+    ensure_venv
+    build_e5 e5-toxic-student
+  else
+    echo "models: e5-toxic-student present" >&2
+  fi
+fi

@@ -9,6 +9,10 @@
 #                                         # they need (word embeddings of the 43k pieces used)
 #   models/train_gpu.sh train OUT_DIR     # there, with models/.cache/gpu-pack.npz carried:
 #                                         # OUT_DIR/e5-toxic-full-head/ and its held-out logits
+#   models/train_gpu.sh student OUT_DIR K # there: a K-layer student distilled from
+#                                         # OUT_DIR/e5-toxic-full-head into OUT_DIR/student-K-head/
+#   models/train_gpu.sh all OUT_DIR       # there: train, then students of 6 and 4 layers (one
+#                                         # call; each result is complete before the next starts)
 #
 # Then, here: copy OUT_DIR/e5-toxic-full-head/* into models/e5-toxic-full-head/, run
 # models/fetch-models.sh, put head.json's Russian threshold into config.toml, and refit the
@@ -28,19 +32,37 @@ case "$mode" in
     .venv/bin/python -m modgate_models.train_e5_full --q4 .cache/e5-small-q4.bin --train-dir ../../shared/train \
       --recipe gpu --write-pack "$pack" --out "$here/.cache/unused" "$@"
     ;;
-  train)
-    out="${1:?usage: train_gpu.sh train OUT_DIR}"
+  train | student | all)
+    out="${1:?usage: train_gpu.sh $mode OUT_DIR}"
     shift
     [ -f "$pack" ] || { echo "$pack is missing: run 'train_gpu.sh pack' where ../shared/train is, and carry it" >&2; exit 2; }
-    mkdir -p "$out"
+    out="$(mkdir -p "$out" && cd "$out" && pwd)"
     cd "$here"
     nvidia-smi -L 2>/dev/null || echo "no nvidia-smi: JAX will use what it finds" >&2
-    PYTHONUNBUFFERED=1 python3 -c 'import jax; print("jax", jax.__version__, jax.devices())'
-    PYTHONUNBUFFERED=1 python3 -m modgate_models.train_e5_full --pack "$pack" --recipe gpu \
-      --out "$out/e5-toxic-full-head" --cache "$out/cache" "$@" 2>&1 | tee "$out/train.log"
+    export PYTHONUNBUFFERED=1
+    python3 -c 'import jax; print("jax", jax.__version__, jax.devices())'
+    teacher() {
+      python3 -m modgate_models.train_e5_full --pack "$pack" --recipe gpu \
+        --out "$out/e5-toxic-full-head" --cache "$out/cache" "$@" 2>&1 | tee "$out/train.log"
+    }
+    student() { # K [train_e5_full arguments]
+      local k="$1"
+      shift
+      python3 -m modgate_models.train_e5_full --pack "$pack" --recipe gpu --teacher "$out/e5-toxic-full-head" \
+        --student-layers "$k" --out "$out/student-$k-head" --cache "$out/cache-student-$k" "$@" 2>&1 | tee "$out/student-$k.log"
+    }
+    case "$mode" in
+      train) teacher "$@" ;;
+      student)
+        k="${1:?usage: train_gpu.sh student OUT_DIR K}"
+        shift
+        student "$k" "$@"
+        ;;
+      all) teacher "$@" && student 6 "$@" && student 4 "$@" ;;
+    esac
     ;;
   *)
-    echo "usage: train_gpu.sh pack | train OUT_DIR [train_e5_full arguments]" >&2
+    echo "usage: train_gpu.sh pack | train OUT_DIR | student OUT_DIR K | all OUT_DIR [train_e5_full arguments]" >&2
     exit 2
     ;;
 esac

@@ -80,6 +80,11 @@ def main() -> None:
 
     meta = json.load(open(os.path.join(args.head, "head.json")))
     tensors = load_file(os.path.join(args.head, "head.safetensors"))
+    depth = meta.get("num_hidden_layers", config["num_hidden_layers"])
+    if depth != config["num_hidden_layers"]:
+        # A distilled student: the backbone's embeddings, and only its own layers.
+        config["num_hidden_layers"] = depth
+        weights = {k: v for k, v in weights.items() if not k.startswith("encoder.layer.") or int(k.split(".")[2]) < depth}
     tuned = encoder_tensors(tensors)
     missing = set(tuned) - set(weights)
     if missing:
@@ -131,7 +136,7 @@ def main() -> None:
         "original_files": {"e5-small-q4.bin": q4_sha},
         "head": {
             k: meta[k]
-            for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "prefix", "recipe", "method", "hardware", "weights_format")
+            for k in ("labels", "trained_on", "head_sha256", "fine_tuned_layers", "num_hidden_layers", "student_of", "prefix", "recipe", "method", "hardware", "weights_format")
             if k in meta
         },
         "verified_max_abs_diff": diff,

@@ -51,6 +51,9 @@ from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_poin
 from modgate_models.paths import MODELS_DIR
 from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, held_out_mask, selection_digest
 
+# A student's target where the source has a label: this share of the teacher's probability,
+# the rest the label (Hinton et al.'s mix of soft and hard targets).
+DISTIL_MIX = 0.5
 PREFIX = "query: "  # e5's prefix for a text judged on its own
 MAX_TOKENS = 128
 BUCKETS = (16, 24, 32, 48, 64, 96, 128)
@@ -241,6 +244,12 @@ def main() -> None:
     ap.add_argument("--cache", default=os.path.join(MODELS_DIR, ".cache"))
     ap.add_argument("--epochs", type=int, help="override the recipe")
     ap.add_argument("--init", metavar="HEAD_DIR", help="start from this run's weights (head.safetensors, head.json)")
+    ap.add_argument(
+        "--teacher",
+        metavar="HEAD_DIR",
+        help="distil a shallower student (--student-layers) from this twelve-layer e5-toxic-full head",
+    )
+    ap.add_argument("--student-layers", type=int, help="with --teacher: the student's depth (its layers start as every 12/K-th teacher layer)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: use only this many rows")
     ap.add_argument(
         "--decisions",
@@ -251,6 +260,8 @@ def main() -> None:
     )
     ap.add_argument("--max-steps", type=int, default=0, help="smoke test: stop each epoch after this many steps")
     args = ap.parse_args()
+    if bool(args.teacher) != bool(args.student_layers) or (args.teacher and args.init):
+        ap.error("--teacher and --student-layers go together, without --init")
     recipe = dict(RECIPES[args.recipe])
     if args.epochs:
         recipe["epochs"] = args.epochs
@@ -281,6 +292,7 @@ def main() -> None:
     from safetensors.numpy import save_file
 
     train_idx, held_idx = np.flatnonzero(~held), np.flatnonzero(held)
+    train_idx_unique = train_idx
     ru_train = train_idx[lang[train_idx] == "ru"]
     contrast_train = train_idx[contrast[train_idx]]
     train_idx = np.concatenate([train_idx] + [ru_train] * (recipe["repeat_ru"] - 1) + [contrast_train] * (recipe["identity_repeat"] - 1))
@@ -317,9 +329,16 @@ def main() -> None:
     for n in NORMS:
         layers[n + ".weight"], layers[n + ".bias"] = stacked(n + ".weight"), stacked(n + ".bias")
     params = {"layers": layers, "head": {"w": jnp.zeros((2 * hidden, len(LABELS))), "b": jnp.zeros(len(LABELS))}}
-    continued_from = None
+    continued_from = student_of = teacher = None
     if args.init:
         params, continued_from = initial_params(args.init, params, n_layers)
+    if args.teacher:
+        teacher, student_of = initial_params(args.teacher, params, n_layers)
+        # DistilBERT's start: every (12 / K)-th layer of the teacher, and its head.
+        keep = [round(i * n_layers / args.student_layers) for i in range(args.student_layers)]
+        params = {"layers": {k: v[np.array(keep)] for k, v in teacher["layers"].items()}, "head": dict(teacher["head"])}
+        student_of["layers_from_teacher"] = keep
+        n_layers = args.student_layers
     cd = jnp.bfloat16 if recipe["bf16"] else jnp.float32
 
     def layer_norm(x, g, b):
@@ -409,18 +428,32 @@ def main() -> None:
             x, m = embed([ids[i] for i in c], bucket(int(lengths[c].max())), batch)
             yb = np.full((batch, len(LABELS)), np.nan, dtype=np.float32)
             wb = np.zeros(batch, dtype=np.float32)
-            yb[: len(c)] = y[c]
+            yb[: len(c)] = targets[c]
             wb[: len(c)] = 1
             yield c, x, m, yb, wb
 
-    def held_out_logits(params):
-        z = np.zeros((len(held_idx), len(LABELS)), dtype=np.float64)
-        where = {int(i): r for r, i in enumerate(held_idx)}
-        for c, x, m, _, _ in batches(held_idx):
+    def logits_of(params, idx):
+        z = np.zeros((len(idx), len(LABELS)), dtype=np.float64)
+        where = {int(i): r for r, i in enumerate(idx)}
+        for c, x, m, _, _ in batches(idx):
             out = np.asarray(predict(params, x, m))[: len(c)]
             for r, i in enumerate(c):
                 z[where[int(i)]] = out[r]
         return z
+
+    def held_out_logits(params):
+        return logits_of(params, held_idx)
+
+    # The training targets: the labels, or for a student the teacher's probabilities mixed
+    # with the labels where the source has them (every label then teaches).
+    targets = y
+    if teacher is not None:
+        t0 = time.time()
+        soft = 1.0 / (1.0 + np.exp(-logits_of(teacher, train_idx_unique)))
+        targets = np.array(y, dtype=np.float32)
+        rows_t = targets[train_idx_unique]
+        targets[train_idx_unique] = np.where(np.isnan(rows_t), soft, DISTIL_MIX * soft + (1 - DISTIL_MIX) * rows_t)
+        print(f"teacher probabilities for {len(train_idx_unique)} training rows in {time.time() - t0:.0f} s", flush=True)
 
     def report_auc(z, tag):
         out = {}
@@ -498,6 +531,8 @@ def main() -> None:
         "head_sha256": hashlib.sha256(open(head_path, "rb").read()).hexdigest(),
         "recipe": args.recipe,
         "method": ("continued from the earlier run's weights (continued_from): " if continued_from else "")
+        + (f"a {n_layers}-layer student of the teacher in student_of, its targets the teacher's probabilities ({DISTIL_MIX:.0%} "
+           "where the source has a label, mixed with it): " if student_of else "")
         + f"all {n_layers} encoder layers and a linear head trained with AdamW (lr {recipe['lr']}, head 1e-3, weight decay 0.01, "
         f"{recipe['epochs']} epoch(s), batch {batch}, 6% linear warm-up then linear decay, {'bf16' if recipe['bf16'] else 'fp32'} matmuls, "
         f"Russian rows x{recipe['repeat_ru']}, identity-contrast rows x{recipe['identity_repeat']}), frozen embeddings, masked binary "
@@ -506,6 +541,8 @@ def main() -> None:
         "hardware": hardware(),
         "train_seconds": train_seconds + (continued_from["train_seconds"] if continued_from else 0),
         "continued_from": continued_from,
+        "student_of": student_of,
+        "num_hidden_layers": n_layers,
         "operating_points": {k: list(v) for k, v in OPERATING_POINT.items()},
         "default_hold_thresholds": DEFAULT_HOLD,
         "per_language_hold_thresholds": per_language,
