@@ -85,6 +85,9 @@ def main() -> None:
         # A distilled student: the backbone's embeddings, and only its own layers.
         config["num_hidden_layers"] = depth
         weights = {k: v for k, v in weights.items() if not k.startswith("encoder.layer.") or int(k.split(".")[2]) < depth}
+        absent = sorted({k for k in weights if k.startswith("encoder.layer.")} - set(encoder_tensors(tensors)))
+        if absent:
+            raise SystemExit(f"{args.head}: a {depth}-layer student lacks {absent[:3]}")
     tuned = encoder_tensors(tensors)
     missing = set(tuned) - set(weights)
     if missing:

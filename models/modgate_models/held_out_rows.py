@@ -16,7 +16,7 @@ import csv
 import numpy as np
 
 from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
-from modgate_models.recipes import RECIPES, held_out_mask
+from modgate_models.recipes import RECIPES, first_recipe, held_out_mask
 
 
 def main() -> None:
@@ -26,9 +26,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     # A continued run keeps the held-out rows of the run its chain started from.
-    first = args.recipe
-    while RECIPES[first].get("continues"):
-        first = RECIPES[first]["continues"]
+    first = first_recipe(args.recipe)
     texts, y, sources, groups, _ = select_grouped(args.train_dir, SOURCES_FULL, full=RECIPES[first]["full"])
     held = np.flatnonzero(held_out_mask(groups))
     with open(args.out, "w", newline="", encoding="utf-8") as f:

@@ -42,6 +42,13 @@ RECIPES = {
 }
 
 
+def first_recipe(name: str) -> str:
+    """The recipe whose run started `name`'s chain: its selection fixes the held-out rows."""
+    while RECIPES[name].get("continues"):
+        name = RECIPES[name]["continues"]
+    return name
+
+
 def held_out_mask(groups: np.ndarray) -> np.ndarray:
     """The seeded held-out split, by group: a paraphrase pair stays on one side."""
     uniq = np.unique(groups)

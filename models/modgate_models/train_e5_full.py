@@ -40,8 +40,6 @@ import math
 import os
 import platform
 import time
-import tomllib
-
 import numpy as np
 
 from modgate_models.data import LABELS, SEED, SOURCE_LANGUAGE, SOURCES_FULL, decision_sources, select_grouped
@@ -49,7 +47,7 @@ from modgate_models.e5_q4 import E5Q4, weights_from_packed
 from modgate_models.int8 import dequantize_int8, quantize_int8
 from modgate_models.metrics import DEFAULT_HOLD, OPERATING_POINT, operating_points, roc_auc
 from modgate_models.paths import MODELS_DIR
-from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, held_out_mask, selection_digest
+from modgate_models.recipes import HELD_OUT, RECIPES, continued_rows, first_recipe, held_out_mask, selection_digest
 
 # A student's target where the source has a label: this share of the teacher's probability,
 # the rest the label (Hinton et al.'s mix of soft and hard targets).
@@ -80,6 +78,8 @@ def encode(tokenizer_json: str, texts: list[str]) -> list[list[int]]:
 
 def identity_terms(config_path: str) -> list[str]:
     """The identity terms operators configure for the policy ([policy.identity].terms)."""
+    import tomllib  # here: a --pack run (another machine's Python) never reads config.toml
+
     with open(config_path, "rb") as f:
         return [t.lower() for t in tomllib.load(f)["policy"]["identity"]["terms"]]
 
@@ -179,6 +179,7 @@ def select_rows(args, recipe: dict, ap) -> dict:
         "contrast": contrast,
         "listing": listing,
         "selected_texts_sha256": selection_digest(texts),
+        "earlier_selected_texts_sha256": earlier["selected_texts_sha256"] if recipe.get("continues") else None,
     }
 
 
@@ -190,7 +191,13 @@ def write_pack(path: str, rows: dict, recipe: str) -> None:
     used = np.unique(np.concatenate([np.asarray(i) for i in rows["ids"]]))
     assert len(used) < 2**16, "token ids are packed as uint16"
     flat = np.searchsorted(used, np.concatenate([np.asarray(i) for i in rows["ids"]])).astype(np.uint16)
-    meta = {"recipe": recipe, "listing": rows["listing"], "selected_texts_sha256": rows["selected_texts_sha256"], "pieces": int(len(used))}
+    meta = {
+        "recipe": recipe,
+        "listing": rows["listing"],
+        "selected_texts_sha256": rows["selected_texts_sha256"],
+        "earlier_selected_texts_sha256": rows["earlier_selected_texts_sha256"],
+        "pieces": int(len(used)),
+    }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     np.savez_compressed(
         path,
@@ -225,6 +232,7 @@ def load_pack(path: str, recipe: str) -> dict:
         "contrast": arrays["contrast"],
         "listing": meta["listing"],
         "selected_texts_sha256": meta["selected_texts_sha256"],
+        "earlier_selected_texts_sha256": meta.get("earlier_selected_texts_sha256"),
     }
 
 
@@ -262,14 +270,28 @@ def main() -> None:
     args = ap.parse_args()
     if bool(args.teacher) != bool(args.student_layers) or (args.teacher and args.init):
         ap.error("--teacher and --student-layers go together, without --init")
+    if args.teacher:
+        teacher_meta = json.load(open(os.path.join(args.teacher, "head.json")))
+        teacher_recipe = json.load(open(os.path.join(args.teacher, "data.json"))).get("recipe")
+        if teacher_meta.get("num_hidden_layers", 12) != 12 or not 1 <= args.student_layers < 12:
+            ap.error("--teacher must be a twelve-layer head and --student-layers between 1 and 11")
+        # The student's held-out rows must be rows its teacher never trained on either.
+        if teacher_recipe not in RECIPES or first_recipe(teacher_recipe) != first_recipe(args.recipe):
+            ap.error(f"--teacher {args.teacher} held out the rows of --recipe {teacher_recipe}'s split, not {args.recipe}'s")
+    if args.pack and (args.q4 or args.train_dir or args.limit or args.decisions or args.write_pack):
+        ap.error("--pack holds the rows and weights: --q4, --train-dir, --limit, --decisions and --write-pack go to the run that wrote it")
     recipe = dict(RECIPES[args.recipe])
     if args.epochs:
         recipe["epochs"] = args.epochs
 
     if args.pack:
         rows = load_pack(args.pack, args.recipe)
-        if recipe.get("continues") and not args.init:
-            ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
+        if recipe.get("continues"):
+            if not args.init:
+                ap.error(f"--recipe {args.recipe} continues a {recipe['continues']} run: give its head directory with --init")
+            earlier = json.load(open(os.path.join(args.init, "data.json")))["selected_texts_sha256"]
+            if earlier != rows["earlier_selected_texts_sha256"]:
+                ap.error(f"{args.pack} was written to continue another run than --init {args.init}")
     elif not (args.q4 and args.train_dir):
         ap.error("give --q4 and --train-dir, or --pack")
     else:
@@ -377,6 +399,10 @@ def main() -> None:
     known = ~np.isnan(y[train_idx])
     pos_count = np.nansum(y[train_idx], 0)
     pos_weight = jnp.asarray(np.clip((known.sum(0) - pos_count) / np.maximum(pos_count, 1), 1, 10), dtype=jnp.float32)
+    if teacher is not None:
+        # The teacher's probabilities already carry that weighting: weighting them again
+        # would push the student's logits up twice.
+        pos_weight = jnp.ones(len(LABELS), dtype=jnp.float32)
 
     def loss_fn(params, x, mask, yb, wb):
         z = logits_fn(params, x, mask)
