@@ -142,8 +142,8 @@ def hardware() -> dict:
 
 
 def select_rows(args, recipe: dict, ap) -> dict:
-    """The recipe's rows from --train-dir, tokenised, with the base weights from --q4: what
-    training reads (`load_pack` gives the same from a --write-pack file)."""
+    """The recipe's rows from --train-dir, tokenised, with the base weights' file (--q4): what
+    training reads (`load_pack` gives the same from a --write-pack file, weights dequantised)."""
     q4 = E5Q4(args.q4)
     tok_json = json.dumps(q4.tokenizer_json(), ensure_ascii=False)
     extra = decision_sources(args.decisions)
@@ -169,7 +169,6 @@ def select_rows(args, recipe: dict, ap) -> dict:
     )
     return {
         "q4": q4,
-        "weights": q4.weights(),
         "config": q4.config(),
         "ids": encode(tok_json, texts),
         "y": y,
@@ -299,7 +298,9 @@ def main() -> None:
         if args.write_pack:
             write_pack(args.write_pack, rows, args.recipe)
             return
-    weights, config, ids = rows["weights"], rows["config"], rows["ids"]
+    # Dequantised only to train: a pack keeps the Q4 blocks.
+    weights = rows["weights"] if "weights" in rows else rows["q4"].weights()
+    config, ids = rows["config"], rows["ids"]
     y, sources, lang, held, contrast = rows["y"], rows["sources"], rows["lang"], rows["held"], rows["contrast"]
     listing = rows["listing"]
     n_layers, hidden = config["num_hidden_layers"], config["hidden_size"]
