@@ -126,10 +126,7 @@ def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlie
 def held_out_selection(train_dir: str, name: str) -> tuple[list[str], list[str]]:
     """The texts and sources of the rows a recipe held out and never trained on (a continued
     run keeps the earlier run's), in selection order."""
-    recipe = RECIPES[name]
-    if recipe.get("continues"):
-        return held_out_selection(train_dir, recipe["continues"])
-    texts, _, sources, groups, _ = select_grouped(train_dir, SOURCES_FULL, full=recipe["full"])
+    texts, _, sources, groups, _ = select_grouped(train_dir, SOURCES_FULL, full=RECIPES[first_recipe(name)]["full"])
     held = np.flatnonzero(held_out_mask(groups))
     return [texts[i] for i in held], [str(sources[i]) for i in held]
 
