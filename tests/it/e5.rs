@@ -476,3 +476,71 @@ fn the_trimmed_vocabulary_tokenises_latin_and_cyrillic_text_as_the_full_one() {
         "{same} texts tokenised identically; {other_scripts} with other scripts not compared"
     );
 }
+
+/// The compact vocabulary (`onnx/unigram.rs`: a double-array trie where the `tokenizers`
+/// crate keeps a hash map per trie node) splits every text as the crate's own Unigram model
+/// does: the same ids, pieces and offsets, with the full vocabulary. Checked on sentences in
+/// the ten languages and in other scripts, unknown and control characters, a long text,
+/// and every text of the evaluation sets when `../shared` is present.
+#[test]
+fn the_compact_vocabulary_splits_every_text_as_the_crate_does() {
+    use modgate::config::Vocabulary;
+    use modgate::scoring::classifier::onnx::load_tokenizer;
+    let path = root().join("models/e5-toxic-full-int8/tokenizer.json");
+    let reference = tokenizers::Tokenizer::from_file(&path).expect("tokenizer");
+    let (compact, model_ids) = load_tokenizer(&path, Vocabulary::Full).expect("tokenizer");
+    assert!(model_ids.is_none());
+    let mut texts: Vec<String> = [
+        "You are a complete idiot and everyone here knows it.",
+        "Ты полный идиот, и все здесь это знают.",
+        "Мақала үшін рахмет, өте қызықты екен.",
+        "Seni oʻldiraman! Bu gʻalaba emas. Бошингни кесаман.",
+        "Du bist ein Vollidiot! Eres un idiota, ¿entiendes? Tu es un imbécile, l'œil nu.",
+        "中华人民共和国 is a country; Γεια σου κόσμε; مرحبا بالعالم; こんにちは世界; 안녕하세요",
+        "Numbers 1234, e-mail a@b.org, emoji 😀🔥👍🏽 and ✓ symbols… \u{200b}\u{feff}",
+        "unknown \u{10ffff}\u{e000}\u{e001} runs, a NUL \0 and tabs\tand\nnewlines",
+        "",
+        "   ",
+    ]
+    .map(String::from)
+    .to_vec();
+    texts.push("Long comment, many words. ".repeat(300));
+    let eval = root().join("../shared/eval");
+    for (file, column) in [
+        ("hatecheck_en/test_suite_cases.csv", "test_case"),
+        (
+            "jigsaw2018_test_samples/ibm_max_test_examples.csv",
+            "comment_text",
+        ),
+        (
+            "jigsaw2018_test_samples/detoxify_dummy_test_labelled.csv",
+            "comment_text",
+        ),
+        ("jigsaw_multilingual_2020/test6000_labelled.csv", "text"),
+        (
+            "jigsaw_multilingual_2020/validation840_labelled.csv",
+            "text",
+        ),
+        ("bias_madlibs/bias_madlibs_77k.csv", "Text"),
+    ] {
+        let Ok(mut reader) = csv::Reader::from_path(eval.join(file)) else {
+            eprintln!("../shared/eval/{file} not found: not compared");
+            continue;
+        };
+        let at = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .position(|h| h == column)
+            .expect("text column");
+        texts.extend(reader.records().map(|r| r.expect("row")[at].to_string()));
+    }
+    for text in &texts {
+        let want = reference.encode(text.as_str(), true).expect("encode");
+        let got = compact.encode(text.as_str(), true).expect("encode");
+        assert_eq!(got.get_ids(), want.get_ids(), "{text:?}");
+        assert_eq!(got.get_tokens(), want.get_tokens(), "{text:?}");
+        assert_eq!(got.get_offsets(), want.get_offsets(), "{text:?}");
+    }
+    eprintln!("{} texts split identically", texts.len());
+}

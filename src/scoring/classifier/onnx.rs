@@ -22,7 +22,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,7 +29,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{Tensor, ValueType};
 use sha2::{Digest, Sha256};
-use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
+use tokenizers::{Encoding, PostProcessor, TruncationDirection};
 
 use crate::config::Vocabulary;
 use crate::domain::{Label, Scores};
@@ -39,9 +38,12 @@ use super::{Classifier, ClassifierError};
 
 mod meta;
 pub mod runtime;
+pub mod unigram;
 pub mod vocabulary;
 
 pub use meta::{Activation, Cascade, ModelMeta};
+pub use unigram::PieceTokenizer;
+use unigram::TokenModel;
 
 /// Most tokens (rows × padded length) in one forward pass.
 const TOKENS_PER_RUN: usize = 8192;
@@ -138,7 +140,7 @@ fn action_thresholds(policy: &crate::config::PolicyConfig) -> Vec<(Label, f32, S
 
 pub struct OnnxClassifier {
     model_id: String,
-    tokenizer: Tokenizer,
+    tokenizer: PieceTokenizer,
     /// The model's id for each tokenizer id, when the vocabulary was trimmed.
     model_ids: Option<Vec<u32>>,
     // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. With
@@ -562,11 +564,12 @@ fn scan_model_file(path: &Path) -> std::io::Result<(String, bool)> {
     Ok((hex::encode(hasher.finalize()), found))
 }
 
-/// The tokenizer, and for a trimmed vocabulary the model id of each of its ids.
-fn load_tokenizer(
+/// The tokenizer of a model's `tokenizer.json`, and for a trimmed vocabulary the model id
+/// of each of its ids.
+pub fn load_tokenizer(
     path: &Path,
     vocabulary: Vocabulary,
-) -> Result<(Tokenizer, Option<Vec<u32>>), ClassifierError> {
+) -> Result<(PieceTokenizer, Option<Vec<u32>>), ClassifierError> {
     let cannot = |e: String| {
         load_err(
             path,
@@ -576,18 +579,19 @@ fn load_tokenizer(
         )
     };
     let text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
-    let (text, model_ids) = match vocabulary {
-        Vocabulary::Full => (text, None),
-        Vocabulary::LatinCyrillic => {
-            let mut json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| cannot(e.to_string()))?;
-            match vocabulary::trim(&mut json) {
-                Some(ids) => (json.to_string(), Some(ids)),
-                None => (text, None),
-            }
+    let mut tokenizer: PieceTokenizer =
+        serde_json::from_str(&text).map_err(|e| cannot(e.to_string()))?;
+    drop(text);
+    let trimmed = match (vocabulary, tokenizer.get_model()) {
+        (Vocabulary::LatinCyrillic, TokenModel::Compact(model)) => {
+            vocabulary::trim(model, tokenizer.get_added_tokens_decoder().into_keys())
         }
+        _ => None,
     };
-    let mut tokenizer = Tokenizer::from_str(&text).map_err(|e| cannot(e.to_string()))?;
+    let model_ids = trimmed.map(|(model, ids)| {
+        tokenizer.with_model(TokenModel::Compact(model));
+        ids
+    });
     // Padding is per batch and windows are cut in `windows()`.
     tokenizer.with_padding(None);
     tokenizer

@@ -19,8 +19,9 @@
 //! Kept pieces keep their order, so the tokenizer's ids are renumbered; the model still
 //! expects its own, and [`trim`] returns the map back.
 
-use serde_json::Value;
 use unicode_script::{Script, UnicodeScript};
+
+use super::unigram::{CompactUnigram, Pieces};
 
 /// SentencePiece's word-start marker, part of many pieces.
 const WORD_START: char = '\u{2581}';
@@ -38,51 +39,39 @@ pub fn keeps(piece: &str) -> bool {
         })
 }
 
-/// Trim a `tokenizer.json` in place. Returns the model id of each new id, or `None` (the
-/// JSON untouched) when it is not a Unigram model, nothing would be dropped, or an added or
-/// special token would change its id.
-pub fn trim(tokenizer: &mut Value) -> Option<Vec<u32>> {
-    let model = tokenizer.get("model")?;
-    if model.get("type")?.as_str()? != "Unigram" {
-        return None;
-    }
-    let vocab = model.get("vocab")?.as_array()?;
+/// Trim a Unigram model. Returns the trimmed model and the model id of each of its ids, or
+/// `None` when nothing would be dropped, or an added or special token (`added_ids`: <s>,
+/// </s>, <pad>, <unk>…) or the unknown id would change its id: the post-processor and the
+/// model's config name them by id.
+pub fn trim(
+    model: &CompactUnigram,
+    added_ids: impl IntoIterator<Item = u32>,
+) -> Option<(CompactUnigram, Vec<u32>)> {
+    let pieces = model.pieces();
     // The penalty for an unknown character is derived from the lowest piece score, so the
     // piece holding it stays too and splits around unknown characters do not move.
-    let score = |entry: &Value| entry.get(1).and_then(Value::as_f64).unwrap_or(0.0);
-    let lowest = (0..vocab.len()).min_by(|&a, &b| score(&vocab[a]).total_cmp(&score(&vocab[b])))?;
+    let lowest = (0..pieces.len()).min_by(|&a, &b| pieces.score(a).total_cmp(&pieces.score(b)))?;
+    let mut kept = Pieces::default();
     let mut model_ids = Vec::new();
-    let mut new_of_old = vec![None; vocab.len()];
-    for (old, entry) in vocab.iter().enumerate() {
-        if old == lowest || keeps(entry.get(0)?.as_str()?) {
-            new_of_old[old] = Some(model_ids.len() as u64);
-            model_ids.push(old as u32);
-        }
-    }
-    if model_ids.len() == vocab.len() {
-        return None;
-    }
-    // Added tokens (<s>, </s>, <pad>, <unk>…) and the unknown id must keep their numbers:
-    // the post-processor and the model's config name them by id.
-    let same = |old: u64| new_of_old.get(old as usize).copied().flatten() == Some(old);
-    let added_ok = tokenizer
-        .get("added_tokens")
-        .and_then(Value::as_array)
-        .is_none_or(|added| {
-            added
-                .iter()
-                .all(|t| t.get("id").and_then(Value::as_u64).is_some_and(same))
-        });
-    let unk_ok = model.get("unk_id").and_then(Value::as_u64).is_none_or(same);
-    if !added_ok || !unk_ok {
-        return None;
-    }
-    let kept: Vec<Value> = model_ids
-        .iter()
-        .map(|&old| vocab[old as usize].clone())
+    let new_of_old: Vec<Option<u32>> = (0..pieces.len())
+        .map(|old| {
+            let keep = old == lowest || keeps(pieces.piece(old));
+            keep.then(|| {
+                kept.push(pieces.piece(old), pieces.score(old));
+                model_ids.push(old as u32);
+                model_ids.len() as u32 - 1
+            })
+        })
         .collect();
-    tokenizer["model"]["vocab"] = Value::Array(kept);
-    Some(model_ids)
+    if model_ids.len() == pieces.len() {
+        return None;
+    }
+    let same = |old: u32| new_of_old.get(old as usize).copied().flatten() == Some(old);
+    if !added_ids.into_iter().all(same) || !model.unk_id().is_none_or(same) {
+        return None;
+    }
+    let unk_id = model.unk_id().map(|u| u as usize);
+    Some((CompactUnigram::new(kept, unk_id).ok()?, model_ids))
 }
 
 #[cfg(test)]
@@ -112,19 +101,28 @@ mod tests {
 
     #[test]
     fn trims_and_maps_ids_back() {
-        let mut json = serde_json::json!({
-            "added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "<unk>"}],
-            "model": {"type": "Unigram", "unk_id": 1, "vocab": [
-                ["<s>", 0.0], ["<unk>", 0.0], ["▁中国", -5.0], ["▁the", -2.0], ["中", -6.0],
-                ["國", -7.0], ["▁日本", -9.0], ["▁한국", -8.0]
-            ]}
-        });
-        let map = trim(&mut json).unwrap();
+        let mut pieces = Pieces::default();
+        for (piece, score) in [
+            ("<s>", 0.0),
+            ("<unk>", 0.0),
+            ("▁中国", -5.0),
+            ("▁the", -2.0),
+            ("中", -6.0),
+            ("國", -7.0),
+            ("▁日本", -9.0),
+            ("▁한국", -8.0),
+        ] {
+            pieces.push(piece, score);
+        }
+        let model = CompactUnigram::new(pieces, Some(1)).unwrap();
+        let (trimmed, map) = trim(&model, [0, 1]).unwrap();
         // "▁日本" has the lowest score: kept for the unknown-character penalty.
         assert_eq!(map, [0, 1, 3, 4, 5, 6]);
-        assert_eq!(json["model"]["vocab"].as_array().unwrap().len(), 6);
-        assert_eq!(json["model"]["vocab"][2][0], "▁the");
-        // Nothing to drop: untouched.
-        assert_eq!(trim(&mut json), None);
+        assert_eq!(trimmed.pieces().len(), 6);
+        assert_eq!(trimmed.pieces().piece(2), "▁the");
+        // Nothing to drop: no new model.
+        assert!(trim(&trimmed, [0, 1]).is_none());
+        // An added token that would move: not trimmed.
+        assert!(trim(&model, [0, 1, 3]).is_none());
     }
 }
