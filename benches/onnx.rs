@@ -15,6 +15,11 @@
 //! FILE.jsonl` writes them): each model scores the first 128 bodies per iteration, cascade
 //! models with their exit rule on (the share of windows their first stage decided is
 //! printed); the Python side is skipped then.
+//!
+//! The tokenizer alone (`MODGATE_BENCH_TOKENIZER=1`): e5-toxic-full's `tokenizer.json`
+//! through the `tokenizers` crate's Unigram model and through modgate's compact one
+//! (`onnx/unigram.rs`), on the comments above or the load mix; the resident memory each
+//! adds when loaded is printed.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -190,8 +195,59 @@ fn bench_mix(c: &mut Criterion, variants: &str, texts: &[String], options: &Onnx
     }
 }
 
+/// Resident memory of this process, in MB.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn bench_tokenizers(c: &mut Criterion, texts: &[String]) {
+    use modgate::config::Vocabulary;
+    use modgate::scoring::classifier::onnx::load_tokenizer;
+    let path = root().join("models/e5-toxic-full-int8/tokenizer.json");
+    let before = rss_mb();
+    let reference = tokenizers::Tokenizer::from_file(&path).expect("tokenizer");
+    let crate_mb = rss_mb() - before;
+    let before = rss_mb();
+    let (compact, _) = load_tokenizer(&path, Vocabulary::Full).expect("tokenizer");
+    let compact_mb = rss_mb() - before;
+    eprintln!(
+        "resident memory added by loading tokenizer.json: the crate's Unigram {crate_mb:.0} MB, \
+         the compact one {compact_mb:.0} MB"
+    );
+    let mut group = c.benchmark_group("tokenizer/e5-toxic-full");
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    group.bench_function("tokenizers crate Unigram", |b| {
+        b.iter(|| {
+            for t in texts {
+                black_box(reference.encode(t.as_str(), true).unwrap());
+            }
+        })
+    });
+    group.bench_function("compact Unigram", |b| {
+        b.iter(|| {
+            for t in texts {
+                black_box(compact.encode(t.as_str(), true).unwrap());
+            }
+        })
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let threads = threads();
+    if std::env::var("MODGATE_BENCH_TOKENIZER").is_ok_and(|v| v == "1") {
+        let texts = match std::env::var("MODGATE_BENCH_TEXTS") {
+            Ok(path) => mix(&path),
+            Err(_) => comments(),
+        };
+        bench_tokenizers(c, &texts);
+        return;
+    }
     let study = std::env::var("MODGATE_BENCH_SETTINGS").is_ok_and(|v| v == "1");
     let texts = comments();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use modgate::config::Config;
+use modgate::config::{Config, Vocabulary};
 use modgate::domain::AuthorStanding;
 use modgate::domain::Label;
 use modgate::scoring::classifier::onnx::{OnnxClassifier, OnnxOptions};
@@ -26,18 +26,27 @@ fn root() -> PathBuf {
 
 /// `models/{dir}`, loaded once per test binary.
 fn model(dir: &str) -> &'static OnnxClassifier {
-    static MODELS: OnceLock<Mutex<HashMap<String, &'static OnnxClassifier>>> = OnceLock::new();
+    model_with(dir, Vocabulary::default())
+}
+
+/// `models/{dir}` with the given `[model] vocabulary`, loaded once per test binary.
+fn model_with(dir: &str, vocabulary: Vocabulary) -> &'static OnnxClassifier {
+    type Loaded = HashMap<(String, Vocabulary), &'static OnnxClassifier>;
+    static MODELS: OnceLock<Mutex<Loaded>> = OnceLock::new();
     let mut loaded = MODELS.get_or_init(Default::default).lock().unwrap();
-    loaded.entry(dir.to_string()).or_insert_with(|| {
-        let options = OnnxOptions {
-            runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
-            threads: 1,
-            ..OnnxOptions::default()
-        };
-        let m = OnnxClassifier::load(&root().join("models").join(dir), &options)
-            .unwrap_or_else(|e| panic!("{dir}: {e} (run models/fetch-models.sh)"));
-        Box::leak(Box::new(m))
-    })
+    loaded
+        .entry((dir.to_string(), vocabulary))
+        .or_insert_with(|| {
+            let options = OnnxOptions {
+                runtime: Some(root().join("models/onnxruntime/libonnxruntime.so.1.31.1")),
+                threads: 1,
+                vocabulary,
+                ..OnnxOptions::default()
+            };
+            let m = OnnxClassifier::load(&root().join("models").join(dir), &options)
+                .unwrap_or_else(|e| panic!("{dir}: {e} (run models/fetch-models.sh)"));
+            Box::leak(Box::new(m))
+        })
 }
 
 fn fp32(name: &str) -> &'static OnnxClassifier {
@@ -387,7 +396,7 @@ async fn a_russian_burst_does_not_hold_up_english_and_is_rescored_afterwards() {
     assert!(waits.iter().all(|&w| w == 0.0), "{waits:?}");
 }
 
-/// The trimmed vocabulary (`[model] vocabulary = "latin-cyrillic"`, the default) gives the
+/// The trimmed vocabulary (`[model] vocabulary = "latin-cyrillic"`) gives the
 /// model the same token ids as the full `tokenizer.json` for every text written in Latin,
 /// Cyrillic and script-neutral characters: sample sentences in the ten languages modgate
 /// detects, and every Jigsaw 2020 validation comment (es, fr, it, pt, ru, tr) when
@@ -398,7 +407,7 @@ fn the_trimmed_vocabulary_tokenises_latin_and_cyrillic_text_as_the_full_one() {
     use unicode_script::{Script, UnicodeScript};
     let dir = root().join("models/e5-toxic-full-int8");
     let full = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer");
-    let trimmed = int8("e5-toxic-full");
+    let trimmed = model_with("e5-toxic-full-int8", Vocabulary::LatinCyrillic);
     let mut texts: Vec<String> = [
         "You are a complete idiot and everyone here knows it.",
         "Ты полный идиот, и все здесь это знают.",
@@ -484,7 +493,6 @@ fn the_trimmed_vocabulary_tokenises_latin_and_cyrillic_text_as_the_full_one() {
 /// and every text of the evaluation sets when `../shared` is present.
 #[test]
 fn the_compact_vocabulary_splits_every_text_as_the_crate_does() {
-    use modgate::config::Vocabulary;
     use modgate::scoring::classifier::onnx::load_tokenizer;
     let path = root().join("models/e5-toxic-full-int8/tokenizer.json");
     let reference = tokenizers::Tokenizer::from_file(&path).expect("tokenizer");

@@ -93,9 +93,8 @@ pub struct CompactUnigram {
 }
 
 impl CompactUnigram {
-    /// Builds the trie. Fails where a double-array trie cannot hold the vocabulary (a piece
-    /// with a NUL byte) or the unknown id is outside it; the caller then uses the crate's
-    /// own model.
+    /// Builds the trie. Fails on an empty vocabulary, an unknown id outside it, or a piece
+    /// a double-array trie cannot hold (one with a NUL byte).
     pub fn new(pieces: Pieces, unk_id: Option<usize>) -> Result<CompactUnigram, String> {
         if pieces.is_empty() {
             return Err("the vocabulary is empty".into());
@@ -405,20 +404,16 @@ impl<'de> Visitor<'de> for TokenModelVisitor {
             .get("byte_fallback")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let compact = if byte_fallback {
-            Err("byte fallback".to_string())
-        } else {
-            CompactUnigram::new(pieces.clone(), unk_id)
-        };
-        match compact {
-            Ok(model) => Ok(TokenModel::Compact(model)),
-            Err(_) => {
-                let vocab = pieces.iter().map(|(p, s)| (p.to_string(), s)).collect();
-                Unigram::from(vocab, unk_id, byte_fallback)
-                    .map(|m| TokenModel::Crate(Box::new(ModelWrapper::Unigram(m))))
-                    .map_err(de::Error::custom)
-            }
+        // Byte fallback, and pieces a double-array trie cannot hold, stay with the crate.
+        if byte_fallback || pieces.is_empty() || pieces.text.contains('\0') {
+            let vocab = pieces.iter().map(|(p, s)| (p.to_string(), s)).collect();
+            return Unigram::from(vocab, unk_id, byte_fallback)
+                .map(|m| TokenModel::Crate(Box::new(ModelWrapper::Unigram(m))))
+                .map_err(de::Error::custom);
         }
+        CompactUnigram::new(pieces, unk_id)
+            .map(TokenModel::Compact)
+            .map_err(de::Error::custom)
     }
 }
 
