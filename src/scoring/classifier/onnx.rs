@@ -536,14 +536,40 @@ fn read_logits(
     Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
 }
 
-/// The model file's SHA-256 (hex) and whether its graph quantises activations per pass
-/// (op types are plain strings in the protobuf). Read in chunks: holding the whole file
-/// (about 120 MB) once more at start-up was most of the process's peak memory.
+/// Where a graph file keeps its large initializers, when it does: `model.onnx.data` beside
+/// `model.onnx` (the name models/fetch-models.sh writes). ONNX Runtime memory-maps them
+/// from there instead of copying them, so only the pages a forward pass reads are resident.
+fn external_data_path(graph: &Path) -> PathBuf {
+    let mut name = graph.as_os_str().to_owned();
+    name.push(".data");
+    PathBuf::from(name)
+}
+
+/// The SHA-256 (hex) of a model's graph file, combined with its external data file's when
+/// it has one (so the id covers the weights wherever they are), and whether the graph
+/// quantises activations per pass.
 fn scan_model_file(path: &Path) -> std::io::Result<(String, bool)> {
+    let (graph, quantised) = scan_graph(path)?;
+    let data = external_data_path(path);
+    if !data.is_file() {
+        return Ok((graph, quantised));
+    }
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(&data)?, &mut hasher)?;
+    let mut both = Sha256::new();
+    both.update(graph.as_bytes());
+    both.update(hex::encode(hasher.finalize()).as_bytes());
+    Ok((hex::encode(both.finalize()), quantised))
+}
+
+/// A graph file's SHA-256 (hex) and whether it quantises activations per pass (op types
+/// are plain strings in the protobuf). Read in chunks: holding a whole embedded-weights
+/// file (about 120 MB) once more at start-up was most of the process's peak memory.
+fn scan_graph(path: &Path) -> std::io::Result<(String, bool)> {
     use std::io::Read;
     const OP: &[u8] = b"DynamicQuantizeLinear";
-    let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];
     // The tail of the previous chunk, so an op name split across two chunks is found.
     let mut carry: Vec<u8> = Vec::new();
