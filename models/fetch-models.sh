@@ -92,13 +92,14 @@ PY
     "ONNX Runtime $ORT_VERSION (MIT), from PyPI $ORT_WHEEL (sha256 $ORT_SHA256)" > SOURCE.txt)
 }
 
-# A built model records the sha256 of the committed head it was built with. int8 models
-# keep their large initializers in model.onnx.data (memory-mapped by ONNX Runtime); a
-# directory built before that is rebuilt.
+# A built model records the sha256 of the committed head it was built with, in
+# provenance.json, written last. int8 models keep their large initializers in
+# model.onnx.data (memory-mapped by ONNX Runtime); a directory built before that, whose
+# provenance does not list it, is rebuilt.
 need_built() { # MODEL_DIR HEAD_DIR
   local out="$here/$1" head_sum
   head_sum="$(sha256sum "$here/$2/head.safetensors" | cut -d' ' -f1)"
-  case "$1" in *-int8) [ -f "$out/model.onnx.data" ] || return 0 ;; esac
+  case "$1" in *-int8) grep -q '"model.onnx.data"' "$out/provenance.json" 2>/dev/null || return 0 ;; esac
   [ -f "$out/model.onnx" ] && [ -f "$out/tokenizer.json" ] && [ -f "$out/config.json" ] \
     && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null && return 1
   return 0
@@ -127,7 +128,8 @@ need_cascade() { # MODEL_DIR HEAD_DIR EXIT_HEAD_DIR: the two stages, built from 
   local out="$here/$1" head_sum exit_sum
   head_sum="$(sha256sum "$here/$2/head.safetensors" | cut -d' ' -f1)"
   exit_sum="$(sha256sum "$here/$3/exit.safetensors" | cut -d' ' -f1)"
-  [ -f "$out/first.onnx.data" ] && [ -f "$out/rest.onnx.data" ] && [ -f "$out/tokenizer.json" ] \
+  [ -f "$out/first.onnx" ] && [ -f "$out/rest.onnx" ] && [ -f "$out/tokenizer.json" ] \
+    && grep -q '"first.onnx.data"' "$out/provenance.json" 2>/dev/null \
     && grep -q "$head_sum" "$out/provenance.json" 2>/dev/null \
     && grep -q "$exit_sum" "$out/provenance.json" 2>/dev/null && return 1
   return 0

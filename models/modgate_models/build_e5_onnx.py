@@ -173,6 +173,9 @@ def write_cascade(weights, config, head: Head, q4: E5Q4, args, provenance: dict,
     first, rest = build_cascade_graphs(weights, config, head, exit_head, k, name=args.name + "-cascade", word_blocks=q4.word_blocks())
     out = args.cascade_out
     os.makedirs(out, exist_ok=True)
+    # Written last: a build cut off half-way leaves no provenance, so it is built again.
+    if os.path.exists(os.path.join(out, "provenance.json")):
+        os.remove(os.path.join(out, "provenance.json"))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     types = np.zeros_like(ids)

@@ -66,6 +66,9 @@ def write_int8(model: onnx.ModelProto, out: str, int8_out: str, provenance: dict
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     os.makedirs(int8_out, exist_ok=True)
+    # Written last: a build cut off half-way leaves no provenance, so it is built again.
+    if os.path.exists(os.path.join(int8_out, "provenance.json")):
+        os.remove(os.path.join(int8_out, "provenance.json"))
     for n in ("tokenizer.json", "tokenizer_config.json", "config.json"):
         shutil.copy(os.path.join(out, n), os.path.join(int8_out, n))
     q_path = os.path.join(int8_out, "model.onnx")

@@ -408,6 +408,9 @@ fn the_trimmed_vocabulary_tokenises_latin_and_cyrillic_text_as_the_full_one() {
     let dir = root().join("models/e5-toxic-full-int8");
     let full = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).expect("tokenizer");
     let trimmed = model_with("e5-toxic-full-int8", Vocabulary::LatinCyrillic);
+    // Other scripts tokenise differently: the model id says which vocabulary decided.
+    let whole = model_with("e5-toxic-full-int8", Vocabulary::Full);
+    assert_ne!(trimmed.model_id(), whole.model_id());
     let mut texts: Vec<String> = [
         "You are a complete idiot and everyone here knows it.",
         "Ты полный идиот, и все здесь это знают.",

@@ -274,7 +274,7 @@ fn missing_model_files_name_the_file_and_what_was_expected() {
 }
 
 /// The int8 models keep their weights in `model.onnx.data` (memory-mapped by ONNX Runtime).
-/// Without it the load fails naming the file; the model id covers it.
+/// Without it the load fails naming the file; the model id covers it, and config.json.
 #[test]
 fn an_int8_model_needs_its_external_data_file_and_its_id_covers_it() {
     let int8 = root().join("models/minilm-toxic-int8");
@@ -299,12 +299,20 @@ fn an_int8_model_needs_its_external_data_file_and_its_id_covers_it() {
     let id = |m: &OnnxClassifier| m.model_id().split('@').nth(1).unwrap().to_string();
     assert_eq!(id(&same), id(&real));
     // One weight byte changed: another id.
-    let mut changed = data;
+    let mut changed = data.clone();
     let last = changed.len() - 1;
     changed[last] ^= 1;
     std::fs::write(dir.path().join("model.onnx.data"), &changed).unwrap();
     let other = OnnxClassifier::load(dir.path(), &options()).expect("loads");
     assert_ne!(id(&other), id(&real));
+    // config.json decides too (labels, activation).
+    std::fs::write(dir.path().join("model.onnx.data"), &data).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(int8.join("config.json")).unwrap()).unwrap();
+    config["note"] = serde_json::json!("edited");
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let edited = OnnxClassifier::load(dir.path(), &options()).expect("loads");
+    assert_ne!(id(&edited), id(&real));
 }
 
 /// config.json of the real model with its labels renamed.

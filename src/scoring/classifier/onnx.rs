@@ -225,21 +225,34 @@ impl OnnxClassifier {
             sessions.push(Mutex::new(open_stages()?));
         }
 
-        let scan = |path: &Path| scan_model_file(path).map_err(|e| load_err(path, e.to_string()));
-        let (mut digest, mut one_window_per_pass) = scan(&first_path)?;
-        if cascade {
-            // The id covers both graphs (the exit head is in first.onnx) and config.json
-            // (the exit bounds), so a verdict names exactly what decided it.
-            let (rest_digest, rest_quantised) = scan(&rest_path)?;
-            let bounds = std::fs::read(dir.join("config.json"))
-                .map_err(|e| load_err(&dir.join("config.json"), e.to_string()))?;
-            let mut hasher = Sha256::new();
+        // The id's digest covers every file that decides a score, so a verdict names exactly
+        // what decided it: the graphs (a cascade's exit head is in first.onnx) with the
+        // external data they name, config.json (labels, activation, a cascade's exit
+        // bounds), the tokenizer's files, and a trimmed vocabulary.
+        let graphs = if cascade {
+            vec![&first_path, &rest_path]
+        } else {
+            vec![&first_path]
+        };
+        let mut hasher = Sha256::new();
+        let mut one_window_per_pass = false;
+        for graph in graphs {
+            let (digest, quantised) =
+                scan_model_file(graph).map_err(|e| load_err(graph, e.to_string()))?;
             hasher.update(digest.as_bytes());
-            hasher.update(rest_digest.as_bytes());
-            hasher.update(&bounds);
-            digest = hex::encode(hasher.finalize());
-            one_window_per_pass |= rest_quantised;
+            one_window_per_pass |= quantised;
         }
+        for file in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+            let path = dir.join(file);
+            if path.is_file() {
+                let digest = file_digest(&path).map_err(|e| load_err(&path, e.to_string()))?;
+                hasher.update(digest.as_bytes());
+            }
+        }
+        if model_ids.is_some() {
+            hasher.update(b"vocabulary=latin-cyrillic");
+        }
+        let digest = hex::encode(hasher.finalize());
         let name = dir
             .canonicalize()
             .ok()
@@ -536,58 +549,98 @@ fn read_logits(
     Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
 }
 
-/// Where a graph file keeps its large initializers, when it does: `model.onnx.data` beside
-/// `model.onnx` (the name models/fetch-models.sh writes). ONNX Runtime memory-maps them
-/// from there instead of copying them, so only the pages a forward pass reads are resident.
-fn external_data_path(graph: &Path) -> PathBuf {
-    let mut name = graph.as_os_str().to_owned();
-    name.push(".data");
-    PathBuf::from(name)
-}
-
-/// The SHA-256 (hex) of a model's graph file, combined with its external data file's when
-/// it has one (so the id covers the weights wherever they are), and whether the graph
-/// quantises activations per pass.
-fn scan_model_file(path: &Path) -> std::io::Result<(String, bool)> {
-    let (graph, quantised) = scan_graph(path)?;
-    let data = external_data_path(path);
-    if !data.is_file() {
-        return Ok((graph, quantised));
-    }
+/// A file's SHA-256 (hex), read in chunks.
+fn file_digest(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(&data)?, &mut hasher)?;
-    let mut both = Sha256::new();
-    both.update(graph.as_bytes());
-    both.update(hex::encode(hasher.finalize()).as_bytes());
-    Ok((hex::encode(both.finalize()), quantised))
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
-/// A graph file's SHA-256 (hex) and whether it quantises activations per pass (op types
-/// are plain strings in the protobuf). Read in chunks: holding a whole embedded-weights
-/// file (about 120 MB) once more at start-up was most of the process's peak memory.
-fn scan_graph(path: &Path) -> std::io::Result<(String, bool)> {
+/// A graph file's SHA-256 (hex), combined with those of the external data files it names
+/// (`model.onnx.data` for the int8 models models/fetch-models.sh builds: ONNX Runtime
+/// memory-maps them), and whether the graph quantises activations per pass.
+fn scan_model_file(path: &Path) -> std::io::Result<(String, bool)> {
+    let scan = scan_graph(path)?;
+    if scan.locations.is_empty() {
+        return Ok((scan.digest, scan.quantised));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut hasher = Sha256::new();
+    hasher.update(scan.digest.as_bytes());
+    for location in &scan.locations {
+        hasher.update(location.as_bytes());
+        hasher.update(file_digest(&dir.join(location))?.as_bytes());
+    }
+    Ok((hex::encode(hasher.finalize()), scan.quantised))
+}
+
+struct GraphScan {
+    digest: String,
+    /// Whether the graph quantises activations per pass.
+    quantised: bool,
+    /// External data files its initializers name, that exist beside it.
+    locations: std::collections::BTreeSet<String>,
+}
+
+/// Reads a graph file in chunks (holding a whole embedded-weights file, about 120 MB, once
+/// more at start-up was most of the process's peak memory): its SHA-256, whether it holds
+/// the op `DynamicQuantizeLinear`, and the external data files it names. Op types and
+/// external data entries are plain strings in the protobuf.
+fn scan_graph(path: &Path) -> std::io::Result<GraphScan> {
     use std::io::Read;
     const OP: &[u8] = b"DynamicQuantizeLinear";
-    let mut hasher = Sha256::new();
+    // An external data entry {key: "location", value: NAME}: field 1 (length 8), then
+    // field 2, a length and the name.
+    const LOCATION: &[u8] = b"\x0a\x08location\x12";
+    // What a chunk keeps of the one before, so a match split across two is found.
+    const TAIL: usize = 512;
+    let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
-    // The tail of the previous chunk, so an op name split across two chunks is found.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut found = false;
+    let mut window: Vec<u8> = Vec::new();
+    let mut scan = GraphScan {
+        digest: String::new(),
+        quantised: false,
+        locations: Default::default(),
+    };
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
-        if !found {
-            carry.extend_from_slice(&buf[..n]);
-            found = carry.windows(OP.len()).any(|w| w == OP);
-            let keep = carry.len().min(OP.len() - 1);
-            carry.drain(..carry.len() - keep);
+        window.extend_from_slice(&buf[..n]);
+        scan.quantised |= window.windows(OP.len()).any(|w| w == OP);
+        for at in find_all(&window, LOCATION) {
+            let rest = &window[at + LOCATION.len()..];
+            // Names up to 127 bytes: a one-byte length.
+            let Some((&len, rest)) = rest.split_first() else {
+                continue;
+            };
+            let name = rest
+                .get(..len as usize)
+                .filter(|_| len < 0x80)
+                .and_then(|b| std::str::from_utf8(b).ok());
+            // A chance match inside raw weights names no file beside the graph.
+            if let Some(name) = name.filter(|n| !n.is_empty() && dir.join(n).is_file()) {
+                scan.locations.insert(name.to_string());
+            }
         }
+        let keep = window.len().min(TAIL);
+        window.drain(..window.len() - keep);
     }
-    Ok((hex::encode(hasher.finalize()), found))
+    scan.digest = hex::encode(hasher.finalize());
+    Ok(scan)
+}
+
+/// Where `needle` starts in `haystack`.
+fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(move |(_, w)| *w == needle)
+        .map(|(i, _)| i)
 }
 
 /// The tokenizer of a model's `tokenizer.json`, and for a trimmed vocabulary the model id

@@ -1,10 +1,11 @@
 //! A SentencePiece (Unigram) vocabulary in a double-array trie, as a `tokenizers` model.
 //!
 //! The `tokenizers` crate's own Unigram model keeps its pieces in a trie with a hash map per
-//! byte node, plus a hash map from piece to id: XLM-R's 250,002 pieces take about 260 MB
-//! that way, most of a modgate process running the e5 models. Here the same pieces are one
-//! string, their scores, and a double-array trie (`yada`, the Darts-clone layout that
-//! SentencePiece itself uses): 14 MB for all 250,002 (docs/models.md, "Memory").
+//! byte node, plus a hash map from piece to id: loading XLM-R's 250,002 pieces that way adds
+//! 284 MB of resident memory, most of a modgate process running the e5 models. Here the
+//! same pieces are one string, their scores, and a double-array trie (`yada`, the
+//! Darts-clone layout that SentencePiece itself uses): 9.7 MB for all 250,002
+//! (docs/models.md, "Memory").
 //!
 //! Only the model is replaced. The crate still normalises, pre-tokenises, adds special
 //! tokens and post-processes. The best split follows the crate's `encode_optimized` step
@@ -405,7 +406,7 @@ impl<'de> Visitor<'de> for TokenModelVisitor {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         // Byte fallback, and pieces a double-array trie cannot hold, stay with the crate.
-        if byte_fallback || pieces.is_empty() || pieces.text.contains('\0') {
+        if byte_fallback || pieces.text.is_empty() || pieces.text.contains('\0') {
             let vocab = pieces.iter().map(|(p, s)| (p.to_string(), s)).collect();
             return Unigram::from(vocab, unk_id, byte_fallback)
                 .map(|m| TokenModel::Crate(Box::new(ModelWrapper::Unigram(m))))
