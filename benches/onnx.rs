@@ -7,9 +7,10 @@
 //! list of directories under models/ (default: all four).
 //!
 //! ONNX Runtime settings (`MODGATE_BENCH_SETTINGS=1`): for each model, batch 32 at every
-//! graph optimisation level (`disable`, `basic`, `extended`, `all`), and two sessions of one
-//! thread each scoring at once (as two lanes would) against one session of two threads;
-//! the Python side is skipped then.
+//! graph optimisation level (`disable`, `basic`, `extended`, `all`); then two sessions of
+//! one thread each scoring at once, one one-thread session scoring two batches at once (what
+//! `[model] sessions = 2` runs) and one session of two threads; the Python side is skipped
+//! then.
 //!
 //! A load mix (`MODGATE_BENCH_TEXTS=FILE.jsonl`, request bodies as `python3 bench/bodies.py
 //! FILE.jsonl` writes them): each model scores the first 128 bodies per iteration, cascade
@@ -98,8 +99,9 @@ fn python_side(model: &Path, texts: &[String], threads: usize) {
     }
 }
 
-/// Batch 32 per optimisation level; then two one-thread sessions in parallel against one
-/// two-thread session, 64 comments per iteration either way.
+/// Batch 32 per optimisation level; then two one-thread sessions in parallel, one
+/// one-thread session run from two threads at once, and one two-thread session, 64
+/// comments per iteration each.
 fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options: &OnnxOptions) {
     for optimization in Optimization::ALL {
         let model = OnnxClassifier::load(
@@ -147,6 +149,17 @@ fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options
         b.iter(|| {
             std::thread::scope(|s| {
                 for (i, m) in lanes.iter().enumerate() {
+                    s.spawn(move || black_box(m.score_batch(&refs[i * 32..i * 32 + 32]).unwrap()));
+                }
+            })
+        })
+    });
+    // What `[model] sessions = 2` runs now: two workers on one shared session.
+    group.bench_function("one session x 1 thread, two batch32 at once", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for i in 0..2 {
+                    let m = &lanes[0];
                     s.spawn(move || black_box(m.score_batch(&refs[i * 32..i * 32 + 32]).unwrap()));
                 }
             })

@@ -235,10 +235,10 @@ pub struct ModelConfig {
     /// `onnx` backend: intra-op threads per forward pass; 0 lets ONNX Runtime decide.
     #[serde(default)]
     pub threads: usize,
-    /// `onnx` backend: ONNX Runtime sessions per model, each scoring one batch at a time
-    /// (and as many scoring workers per model). In the onnx bench, 2 sessions of 1 thread
-    /// score ×1.55 the batches of 1 session of 2 threads on two cores, for a second copy
-    /// of the model in memory (docs/onnx.md, "Runtime settings").
+    /// `onnx` backend: forward passes run side by side per model, one scoring worker each.
+    /// They share one ONNX Runtime session, so the weights are in memory once. With
+    /// `threads = 1`, one per core: on two cores, 2 score ×2 the comments of 1 session of
+    /// 2 threads end to end (docs/onnx.md, "Runtime settings").
     #[serde(default = "one")]
     pub sessions: usize,
     /// `onnx` backend, cascade models (`first.onnx` + `rest.onnx`): let the first stage

@@ -65,8 +65,9 @@ impl From<&ModelConfig> for BatcherConfig {
         BatcherConfig {
             batch_size: m.batch_size.max(1),
             batch_wait: Duration::from_millis(m.batch_wait_ms),
-            // One worker per ONNX Runtime session: batches of one model then run side
-            // by side (`model.sessions`; the BiLSTM scores any number at once).
+            // Batches of one model run side by side, one per worker (`model.sessions`:
+            // concurrent runs on one ONNX Runtime session; the BiLSTM scores any number
+            // at once).
             workers: m.sessions.max(1),
             queue_capacity: m.batch_size.max(1) * 64,
             // Half the scoring budget: the rest is for the batch being scored when the

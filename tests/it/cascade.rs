@@ -197,3 +197,38 @@ async fn metrics_count_what_the_first_stage_decided() {
     assert!(windows >= TEXTS.len() as f64, "{windows}");
     assert!(first >= 1.0 && first < windows, "{first} of {windows}");
 }
+
+/// `[model] sessions = 2` runs two scoring workers on one shared ONNX Runtime session
+/// (onnx/shared_run.rs): forward passes at once must give each text exactly what one
+/// pass at a time gives, for the whole model and for both stages of the cascade.
+#[test]
+fn forward_passes_at_once_on_one_session_score_as_one_at_a_time() {
+    for (dir, cascade) in [(WHOLE, false), (CASCADE, true)] {
+        let model = load(dir, cascade);
+        let alone: Vec<_> = TEXTS
+            .iter()
+            .map(|t| model.score_batch(&[t]).unwrap()[0].0)
+            .collect();
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|w| {
+                    let (model, alone) = (&model, &alone);
+                    s.spawn(move || {
+                        for round in 0..6 {
+                            // Each worker starts at another text, so different texts
+                            // (and both cascade stages) overlap.
+                            for k in 0..TEXTS.len() {
+                                let i = (k + w + round) % TEXTS.len();
+                                let got = model.score_batch(&[TEXTS[i]]).unwrap()[0].0;
+                                assert_eq!(got, alone[i], "{dir}: {}", TEXTS[i]);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().unwrap();
+            }
+        });
+    }
+}

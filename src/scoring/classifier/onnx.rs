@@ -22,7 +22,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ort::session::Session;
@@ -38,6 +37,7 @@ use super::{Classifier, ClassifierError};
 
 mod meta;
 pub mod runtime;
+mod shared_run;
 pub mod unigram;
 pub mod vocabulary;
 
@@ -81,8 +81,6 @@ pub struct OnnxOptions {
     pub vocabulary: Vocabulary,
     /// ONNX Runtime's graph optimisations (all by default; the onnx bench compares them).
     pub optimization: Optimization,
-    /// Sessions, each scoring one batch at a time (0 counts as 1).
-    pub sessions: usize,
     /// Let a cascade model's first stage decide alone where it may (`[model] cascade`).
     pub cascade: bool,
     /// Every model action threshold of `[policy]` as (label, value, its config key): a
@@ -102,7 +100,6 @@ impl OnnxOptions {
             max_windows: config.model.max_windows,
             vocabulary: config.model.vocabulary,
             optimization: Optimization::All,
-            sessions: config.model.sessions,
             cascade: config.model.cascade,
             action_thresholds: action_thresholds(&config.policy),
             config_path: config.source.clone(),
@@ -143,11 +140,9 @@ pub struct OnnxClassifier {
     tokenizer: PieceTokenizer,
     /// The model's id for each tokenizer id, when the vocabulary was trimmed.
     model_ids: Option<Vec<u32>>,
-    // `Session::run` needs `&mut`: ONNX Runtime's CPU allocators are not thread safe. With
-    // several sessions, concurrent batches (one per batcher worker) run side by side.
-    sessions: Vec<Mutex<Stages>>,
-    /// Where the next batch looks for a free session first.
-    next_session: std::sync::atomic::AtomicUsize,
+    /// One session per graph, shared by every scoring worker: concurrent batches run side
+    /// by side on it (`shared_run`), with the weights in memory once.
+    stages: Stages,
     meta: ModelMeta,
     /// Model output feeding each modgate label.
     outputs: [Option<usize>; 6],
@@ -220,10 +215,6 @@ impl OnnxClassifier {
             None => check_signature(&stages.first, &first_path, meta.labels.len())?,
             Some(rest) => check_cascade_signature(&stages.first, rest, &first_path, &rest_path)?,
         };
-        let mut sessions = vec![Mutex::new(stages)];
-        for _ in 1..options.sessions.max(1) {
-            sessions.push(Mutex::new(open_stages()?));
-        }
 
         // The id's digest covers every file that decides a score, so a verdict names exactly
         // what decided it: the graphs (a cascade's exit head is in first.onnx) with the
@@ -262,8 +253,7 @@ impl OnnxClassifier {
             model_id: format!("onnx:{name}@{}", &digest[..12]),
             tokenizer,
             model_ids,
-            sessions,
-            next_session: std::sync::atomic::AtomicUsize::new(0),
+            stages,
             outputs,
             token_type_ids,
             one_window_per_pass,
@@ -339,28 +329,27 @@ impl OnnxClassifier {
         }
         let tensor = |shape: Vec<usize>, data: Vec<i64>| {
             Tensor::from_array((shape, data))
+                .map(|t| t.into_dyn())
                 .map_err(|e| ClassifierError::Inference(format!("input tensor: {e}")))
         };
-        let mut inputs = ort::inputs![
-            "input_ids" => tensor(vec![rows, len], ids)?,
-            "attention_mask" => tensor(vec![rows, len], mask)?,
-        ];
+        let ids = tensor(vec![rows, len], ids)?;
+        let mask = tensor(vec![rows, len], mask)?;
+        let types = tensor(vec![rows, len], types)?;
+        let mut inputs = vec![("input_ids", &ids), ("attention_mask", &mask)];
         if self.token_type_ids {
-            inputs.push((
-                "token_type_ids".into(),
-                tensor(vec![rows, len], types)?.into(),
-            ));
+            inputs.push(("token_type_ids", &types));
         }
         let width = self.meta.labels.len();
         let run_err = |e: ort::Error| ClassifierError::Inference(format!("onnx runtime: {e}"));
-        let mut guard = self.free_session();
-        let Stages { first, rest } = &mut *guard;
-        let outputs = first.run(inputs).map_err(run_err)?;
+        let Stages { first, rest } = &self.stages;
         let Some(rest) = rest else {
-            return read_logits(&outputs["logits"], "logits", rows, width);
+            let outputs = shared_run::run(first, &inputs, &["logits"]).map_err(run_err)?;
+            return read_logits(&outputs[0], "logits", rows, width);
         };
 
-        let estimates = read_logits(&outputs["exit_logits"], "exit_logits", rows, width)?;
+        let outputs =
+            shared_run::run(first, &inputs, &["exit_logits", "hidden"]).map_err(run_err)?;
+        let estimates = read_logits(&outputs[0], "exit_logits", rows, width)?;
         let go_on: Vec<usize> = (0..rows).filter(|&r| !self.exits(&estimates[r])).collect();
         self.windows_scored
             .fetch_add(rows as u64, Ordering::Relaxed);
@@ -369,7 +358,7 @@ impl OnnxClassifier {
         if go_on.is_empty() {
             return Ok(estimates);
         }
-        let (shape, hidden) = outputs["hidden"]
+        let (shape, hidden) = outputs[1]
             .try_extract_tensor::<f32>()
             .map_err(|e| ClassifierError::Inference(format!("hidden: {e}")))?;
         if shape.len() != 3 || shape[0] as usize != rows || shape[1] as usize != len {
@@ -387,14 +376,16 @@ impl OnnxClassifier {
             go_on_mask.extend((0..len).map(|c| i64::from(c < tokens)));
         }
         let states = Tensor::from_array(([go_on.len(), len, shape[2] as usize], states))
+            .map(|t| t.into_dyn())
             .map_err(|e| ClassifierError::Inference(format!("hidden tensor: {e}")))?;
-        let rest_outputs = rest
-            .run(ort::inputs![
-                "hidden" => states,
-                "attention_mask" => tensor(vec![go_on.len(), len], go_on_mask)?,
-            ])
-            .map_err(run_err)?;
-        let whole = read_logits(&rest_outputs["logits"], "logits", go_on.len(), width)?;
+        let go_on_mask = tensor(vec![go_on.len(), len], go_on_mask)?;
+        let rest_outputs = shared_run::run(
+            rest,
+            &[("hidden", &states), ("attention_mask", &go_on_mask)],
+            &["logits"],
+        )
+        .map_err(run_err)?;
+        let whole = read_logits(&rest_outputs[0], "logits", go_on.len(), width)?;
         let mut out = estimates;
         for (r, logits) in go_on.into_iter().zip(whole) {
             out[r] = logits;
@@ -438,24 +429,6 @@ impl OnnxClassifier {
                 exp.into_iter().map(|e| e / sum).collect()
             }
         }
-    }
-}
-
-impl OnnxClassifier {
-    /// A session no other batch is using, else the next one in turn (waiting for it).
-    fn free_session(&self) -> std::sync::MutexGuard<'_, Stages> {
-        let n = self.sessions.len();
-        let start = self
-            .next_session
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        for k in 0..n {
-            if let Ok(s) = self.sessions[(start + k) % n].try_lock() {
-                return s;
-            }
-        }
-        self.sessions[start % n]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
