@@ -135,7 +135,7 @@ fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options
         OnnxClassifier::load(dir, &one_thread).unwrap(),
         OnnxClassifier::load(dir, &one_thread).unwrap(),
     ];
-    let shared = OnnxClassifier::load(
+    let two_threads = OnnxClassifier::load(
         dir,
         &OnnxOptions {
             threads: 2,
@@ -168,7 +168,7 @@ fn settings(c: &mut Criterion, variant: &str, dir: &Path, refs: &[&str], options
     group.bench_function("one session x 2 threads, batch32 twice", |b| {
         b.iter(|| {
             for i in 0..2 {
-                black_box(shared.score_batch(&refs[i * 32..i * 32 + 32]).unwrap());
+                black_box(two_threads.score_batch(&refs[i * 32..i * 32 + 32]).unwrap());
             }
         })
     });

@@ -238,7 +238,8 @@ pub struct ModelConfig {
     /// `onnx` backend: forward passes run side by side per model, one scoring worker each.
     /// They share one ONNX Runtime session, so the weights are in memory once. With
     /// `threads = 1`, one per core: on two cores, 2 score ×2 the comments of 1 session of
-    /// 2 threads end to end (docs/onnx.md, "Runtime settings").
+    /// 2 threads end to end (docs/onnx.md, "Runtime settings"). With `threads = 0` the
+    /// passes share one intra-op thread pool and contend for it.
     #[serde(default = "one")]
     pub sessions: usize,
     /// `onnx` backend, cascade models (`first.onnx` + `rest.onnx`): let the first stage

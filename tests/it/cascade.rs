@@ -209,12 +209,15 @@ fn forward_passes_at_once_on_one_session_score_as_one_at_a_time() {
             .iter()
             .map(|t| model.score_batch(&[t]).unwrap()[0].0)
             .collect();
+        let start = std::sync::Barrier::new(4);
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|w| {
-                    let (model, alone) = (&model, &alone);
+                    let (model, alone, start) = (&model, &alone, &start);
                     s.spawn(move || {
                         for round in 0..6 {
+                            // Every round starts together, so the passes overlap.
+                            start.wait();
                             // Each worker starts at another text, so different texts
                             // (and both cascade stages) overlap.
                             for k in 0..TEXTS.len() {

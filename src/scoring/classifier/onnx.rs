@@ -334,10 +334,13 @@ impl OnnxClassifier {
         };
         let ids = tensor(vec![rows, len], ids)?;
         let mask = tensor(vec![rows, len], mask)?;
-        let types = tensor(vec![rows, len], types)?;
+        let types = match self.token_type_ids {
+            true => Some(tensor(vec![rows, len], types)?),
+            false => None,
+        };
         let mut inputs = vec![("input_ids", &ids), ("attention_mask", &mask)];
-        if self.token_type_ids {
-            inputs.push(("token_type_ids", &types));
+        if let Some(types) = &types {
+            inputs.push(("token_type_ids", types));
         }
         let width = self.meta.labels.len();
         let run_err = |e: ort::Error| ClassifierError::Inference(format!("onnx runtime: {e}"));

@@ -1,12 +1,13 @@
 //! Forward passes side by side on one ONNX Runtime session.
 //!
-//! ONNX Runtime allows `Run` to be called from several threads at once on one session
-//! (onnxruntime issue #114; its maintainers: "It is thread-safe"). The `ort` crate takes
-//! `&mut Session` for every run because GPU execution providers have crashed when shared.
-//! modgate registers only the CPU provider, with its arena off (plain `malloc`), so two
-//! scoring workers can share one session. Two sessions would each map and prepack the
-//! weights again: 385 MB peak under the load harness against 250 MB for one
-//! (docs/models.md, "Memory"). This module calls the C API's `Run` for that, and only it.
+//! ONNX Runtime guarantees that `Run` may be called from several threads at once on one
+//! session (onnxruntime PR #19301: "InferenceSession::Run() is guaranteed to be
+//! thread-safe"; issues #114 and #5558); its own Python API is used that way. The `ort`
+//! crate's author disagrees and takes `&mut Session` for every run (crashes were seen with
+//! GPU execution providers). modgate registers only the CPU provider, with its arena off
+//! (plain `malloc`), so its scoring workers share one session: two sessions would each map
+//! the weights again (peak 385 MB under the load harness against 258 MB for one, one run;
+//! docs/models.md, "Memory"). This module calls the C API's `Run` for that, and only it.
 
 use std::ffi::{CString, c_char};
 use std::ptr::{self, NonNull};
@@ -39,7 +40,7 @@ pub(super) fn run(
     // borrowed, the name arrays hold as many entries as the lengths passed, and
     // `output_ptrs` has room for every requested output. ONNX Runtime's `Run` on a CPU
     // session may run concurrently with other `Run` calls on the same session (see the
-    // module comment); it mutates nothing the other calls read.
+    // module comment): the state it shares between runs is behind its own locks.
     let status = unsafe {
         (ort::api().Run)(
             session.ptr().cast_mut(),
@@ -54,8 +55,9 @@ pub(super) fn run(
     };
     // SAFETY: `status` was just returned by an ONNX Runtime API call; this takes it over.
     unsafe { ort::Error::result_from_status(status) }?;
-    // SAFETY: `Run` succeeded, so each non-null pointer is an OrtValue it allocated with
-    // the session's allocator and handed over to us; the value frees it when dropped.
+    // SAFETY: `Run` succeeded, so each non-null pointer is a new OrtValue handed over to
+    // us (its buffer from the CPU provider's allocator); the value releases it when
+    // dropped, and the allocator handle only keeps the session's allocator alive.
     let values: Vec<Option<DynValue>> = output_ptrs
         .into_iter()
         .map(|p| {
