@@ -14,6 +14,7 @@ installed; `--help` where they take options):
     held_out_policy    where the identity-term counterfactual helps, from an eval dump
     cascade_study      how early e5-toxic-full's layers can decide (scores of training rows)
     train_cascade      the exit head of e5-toxic-full's cascade, from cascade_study's scores
+    depth_stub         an untrained K-layer copy of a head, to measure a student's speed
     vocabulary_study   trimming the tokenizer to the pieces training text uses
     onnx_reference     reference logits for tests/it/onnx.rs
     reference_bilstm   numpy forward pass of the converted BiLSTM
@@ -31,6 +32,7 @@ COMMANDS = (
     "bench_onnx",
     "build_e5_onnx",
     "cascade_study",
+    "depth_stub",
     "build_minilm_onnx",
     "convert_bilstm",
     "eval_config",
