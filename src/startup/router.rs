@@ -27,6 +27,8 @@ pub fn router(app: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), record_metrics))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        // Read out what a refused request left unsent, so its client gets the answer.
+        .layer(middleware::from_fn(crate::http::drain::drain_refused_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(limits.request_timeout_ms),
