@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, BodyDataStream};
+use axum::body::{Body, BodyDataStream, HttpBody};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -25,6 +25,10 @@ pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// Middleware: hands the route a body it reads through, and after a client-error answer
 /// reads what the route left of it.
 pub async fn drain_refused_body(req: Request, next: Next) -> Response {
+    // Most requests (thread reads, the console's pages) have no body: nothing to drain.
+    if HttpBody::is_end_stream(req.body()) {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let shared = Arc::new(Mutex::new(body.into_data_stream()));
     let through = futures_util::stream::unfold(shared.clone(), |shared| async move {
