@@ -197,20 +197,17 @@ impl OnnxClassifier {
         let env = runtime::environment(&runtime::library_path(options.runtime.as_deref())?)?;
         let first_path = if cascade { first_path } else { model_path };
         let open = |path: &Path| open_session(env, path, options.threads, options.optimization);
-        let open_stages = || -> Result<Stages, ClassifierError> {
-            Ok(Stages {
-                first: open(&first_path)?,
-                rest: if cascade {
-                    Some(open(&rest_path)?)
-                } else {
-                    None
-                },
-            })
-        };
         if let (Some(c), true) = (&meta.cascade, options.cascade) {
             check_exit_margins(c, &outputs, &meta, options, &dir.join("config.json"))?;
         }
-        let stages = open_stages()?;
+        let stages = Stages {
+            first: open(&first_path)?,
+            rest: if cascade {
+                Some(open(&rest_path)?)
+            } else {
+                None
+            },
+        };
         let token_type_ids = match &stages.rest {
             None => check_signature(&stages.first, &first_path, meta.labels.len())?,
             Some(rest) => check_cascade_signature(&stages.first, rest, &first_path, &rest_path)?,
