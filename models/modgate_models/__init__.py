@@ -11,6 +11,7 @@ installed; `--help` where they take options):
     train_e5           the top layers of e5-toxic
     train_e5_full      all twelve layers of e5-toxic-full
     held_out_rows      the rows train_e5_full held out, as a CSV for `modgate eval`
+                       (--identity-swaps: the same rows with identity terms swapped)
     held_out_policy    where the identity-term counterfactual helps, from an eval dump
     cascade_study      how early e5-toxic-full's layers can decide (scores of training rows)
     train_cascade      the exit head of e5-toxic-full's cascade, from cascade_study's scores
@@ -22,7 +23,7 @@ installed; `--help` where they take options):
     eval_config        the config.toml copy models/eval_model.sh evaluates with
 
 Shared helpers (commands import only these, never each other): paths, hashing, data,
-metrics, recipes, int8, graph, e5_q4, onnx_dir, thresholds.
+metrics, recipes, int8, graph, e5_q4, onnx_dir, thresholds, identity_swap.
 
 Importing the package imports nothing else: each command loads its own dependencies (see
 the extras in models/pyproject.toml).
@@ -46,4 +47,4 @@ COMMANDS = (
     "train_head",
     "vocabulary_study",
 )
-HELPERS = ("data", "e5_q4", "graph", "hashing", "int8", "metrics", "onnx_dir", "paths", "recipes", "thresholds")
+HELPERS = ("data", "e5_q4", "graph", "hashing", "identity_swap", "int8", "metrics", "onnx_dir", "paths", "recipes", "thresholds")

@@ -37,6 +37,15 @@ RECIPES = {
         "continues": "cpu-continue",
         "caps": {"toxic_spans_civil_comments": 9000, "ru_paradetox_russe2022": 10000, "davidson2017": 1000},
     },
+    # A short fourth pass: identity-term swaps (modgate_models.identity_swap) of rows no run
+    # held out, for the words the training text hardly names harmlessly, beside a replayed
+    # fifth of the CPU sample so the operating points stay where they were.
+    "cpu-identity-swap": {
+        **_CPU,
+        "lr": 2e-5,
+        "continues": "cpu-continue",
+        "swap": {"per_target": 150, "rare_below": 100, "replay_share": 0.2},
+    },
     # The full recipe for one GPU: every row, three epochs, bf16 matmuls.
     "gpu": {"full": True, "epochs": 3, "batch": 128, "lr": 5e-5, "bf16": True, "repeat_ru": 3, "identity_repeat": 3},
 }
@@ -82,10 +91,13 @@ def _continue(train_dir: str, recipe: dict, extra: list, limit: int, earlier_dig
             f"(selected_texts_sha256 differs): other training files, or a run with --decisions"
         )
     held1 = np.flatnonzero(earlier["held"])
-    caps = recipe.get("caps", {})
-    sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
-    exclude = (earlier["every_groups"], earlier["every_texts"])
-    t2, y2, s2, g2, listing2 = select_grouped(train_dir, sources_new, full=False, exclude=exclude)
+    if recipe.get("swap"):
+        t2, y2, s2, g2, listing2 = _swapped_rows(train_dir, recipe["swap"], (g1[held1], [t1[i] for i in held1]))
+    else:
+        caps = recipe.get("caps", {})
+        sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
+        exclude = (earlier["every_groups"], earlier["every_texts"])
+        t2, y2, s2, g2, listing2 = select_grouped(train_dir, sources_new, full=False, exclude=exclude)
     held_set = set(held1.tolist())
     replay = [i for i in range(len(t1)) if s1[i] in recipe.get("replay", ()) and i not in held_set]
     t2, y2 = t2 + [t1[i] for i in replay], np.concatenate([y2, y1[replay]])
@@ -109,6 +121,20 @@ def _continue(train_dir: str, recipe: dict, extra: list, limit: int, earlier_dig
         "every_texts": earlier["every_texts"] + texts,
         "every_groups": np.concatenate([earlier["every_groups"], groups]),
     }
+
+
+def _swapped_rows(train_dir: str, swap: dict, held: tuple) -> tuple:
+    """A swap run's rows: identity-term swaps of every row outside the chain's held-out rows
+    (`held`: their groups and texts), then a seeded stratified sample of ordinary rows (the
+    CPU caps times `replay_share`), none of them held out."""
+    from modgate_models import identity_swap
+
+    texts, y, sources, groups, pool = select_grouped(train_dir, SOURCES_FULL, full=True, exclude=held)
+    st, sy, picked, sg, summary = identity_swap.augment(texts, y, groups, swap["per_target"], swap["rare_below"], SEED)
+    sample = [(name, rel, round(cap * swap["replay_share"])) for name, rel, cap in SOURCES_FULL]
+    rt, ry, rs, rg, listing = select_grouped(train_dir, sample, exclude=held)
+    swapped = {"identity_swaps": {"rows": len(st), **swap, "classes": summary, "drawn_from": pool}}
+    return st + rt, np.concatenate([sy, ry]), np.concatenate([sources[picked], rs]), np.concatenate([sg, rg]), [swapped] + listing
 
 
 def continued_rows(train_dir: str, recipe: dict, extra: list, limit: int, earlier_digest: str | None = None):
