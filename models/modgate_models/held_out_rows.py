@@ -21,6 +21,7 @@ import csv
 
 import numpy as np
 
+from modgate_models import identity_swap
 from modgate_models.data import SOURCE_LANGUAGE, SOURCES_FULL, select_grouped
 from modgate_models.recipes import RECIPES, first_recipe, held_out_mask
 
@@ -51,8 +52,6 @@ def main() -> None:
 
 
 def write_swaps(train_dir: str, out: str, texts: list[str], y: np.ndarray, groups: np.ndarray) -> None:
-    from modgate_models import identity_swap
-
     # Rare and frequent terms as the swap recipe finds them: in every row but these.
     pool_texts, pool_y, *_ = select_grouped(train_dir, SOURCES_FULL, full=True, exclude=(groups, texts))
     written = 0
@@ -62,6 +61,8 @@ def write_swaps(train_dir: str, out: str, texts: list[str], y: np.ndarray, group
         for name, p in identity_swap.plan(pool_texts, pool_y, RECIPES["cpu-identity-swap"]["swap"]["rare_below"]).items():
             for i, t in enumerate(texts):
                 found = identity_swap.mentioned(t, identity_swap.CLASSES[name][1], p["plural"])
+                # `toxic` as in the plain CSV (the row is abusive), from the hate label where
+                # a source has no other.
                 toxic = y[i, 0] if not np.isnan(y[i, 0]) else y[i, 5]
                 if len(found) != 1 or not found <= set(p["sources"]) or np.isnan(toxic):
                     continue

@@ -9,6 +9,7 @@ import hashlib
 
 import numpy as np
 
+from modgate_models import identity_swap
 from modgate_models.data import SEED, SOURCES_FULL, select_grouped
 
 # The share of row groups held out for operating points (a paraphrase pair is one group).
@@ -92,7 +93,7 @@ def _continue(train_dir: str, recipe: dict, extra: list, limit: int, earlier_dig
         )
     held1 = np.flatnonzero(earlier["held"])
     if recipe.get("swap"):
-        t2, y2, s2, g2, listing2 = _swapped_rows(train_dir, recipe["swap"], (g1[held1], [t1[i] for i in held1]))
+        t2, y2, s2, g2, listing2 = _swapped_rows(train_dir, recipe["swap"], extra, (g1[held1], [t1[i] for i in held1]))
     else:
         caps = recipe.get("caps", {})
         sources_new = [(name, rel, caps.get(name, cap)) for name, rel, cap in SOURCES_FULL] + extra
@@ -123,16 +124,14 @@ def _continue(train_dir: str, recipe: dict, extra: list, limit: int, earlier_dig
     }
 
 
-def _swapped_rows(train_dir: str, swap: dict, held: tuple) -> tuple:
+def _swapped_rows(train_dir: str, swap: dict, extra: list, held: tuple) -> tuple:
     """A swap run's rows: identity-term swaps of every row outside the chain's held-out rows
     (`held`: their groups and texts), then a seeded stratified sample of ordinary rows (the
-    CPU caps times `replay_share`), none of them held out."""
-    from modgate_models import identity_swap
-
+    CPU caps times `replay_share`) and any `extra` sources whole, none of them held out."""
     texts, y, sources, groups, pool = select_grouped(train_dir, SOURCES_FULL, full=True, exclude=held)
     st, sy, picked, sg, summary = identity_swap.augment(texts, y, groups, swap["per_target"], swap["rare_below"], SEED)
     sample = [(name, rel, round(cap * swap["replay_share"])) for name, rel, cap in SOURCES_FULL]
-    rt, ry, rs, rg, listing = select_grouped(train_dir, sample, exclude=held)
+    rt, ry, rs, rg, listing = select_grouped(train_dir, sample + extra, exclude=held)
     swapped = {"identity_swaps": {"rows": len(st), **swap, "classes": summary, "drawn_from": pool}}
     return st + rt, np.concatenate([sy, ry]), np.concatenate([sources[picked], rs]), np.concatenate([sg, rg]), [swapped] + listing
 
