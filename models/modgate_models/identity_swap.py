@@ -80,7 +80,7 @@ def _harmful(label_row: np.ndarray) -> float:
 
 def plan(texts: list[str], y: np.ndarray, rare_below: int) -> dict[str, dict]:
     """Per class: its rare terms (targets) and frequent ones (sources), from the harmless
-    mentions in these rows, and the rows that name exactly one source term."""
+    mentions in these rows, and the rows that name exactly one source term (row -> term)."""
     out = {}
     for name, (plural, terms) in CLASSES.items():
         harmless = dict.fromkeys(terms, 0)
@@ -96,7 +96,7 @@ def plan(texts: list[str], y: np.ndarray, rare_below: int) -> dict[str, dict]:
                 naming[i] = next(iter(found))
         targets = [t for t in terms if harmless[t] < rare_below]
         sources = [t for t in terms if harmless[t] >= rare_below]
-        rows = [i for i, term in naming.items() if term in sources and not np.isnan(_harmful(y[i]))]
+        rows = {i: term for i, term in naming.items() if term in sources and not np.isnan(_harmful(y[i]))}
         out[name] = {"plural": plural, "targets": targets, "sources": sources, "rows": rows, "harmless_mentions": harmless}
     return out
 
@@ -114,7 +114,7 @@ def augment(texts: list[str], y: np.ndarray, groups: np.ndarray, per_target: int
         for target in p["targets"]:
             picked = rng.sample(pool, min(per_target, len(pool)))
             for i in picked:
-                term = next(iter(mentioned(texts[i], p["sources"], p["plural"])))
+                term = p["rows"][i]
                 out_texts.append(swap(texts[i], term, target, p["plural"]))
                 out_rows.append(i)
                 out_groups.append(f"swap/{target}/{groups[i]}")
